@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Postback Gateway load test: one command, see loadtest/README.md.
+#   bash loadtest/run.sh [--no-build | --build] [--help]
+set -euo pipefail
+
+LT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LT_CUSTOM_CMD=${GATEWAY_CMD:+1}   # a custom gateway command (e.g. the mock) needs no jar
+
+# ---- settings (environment) ------------------------------------------------------------------------
+: "${DURATION:=20}"            # seconds, measured runs (postback and health)
+: "${WARMUP:=10}"              # seconds of postback warm-up, 0 = none
+: "${THREADS:=2}"              # wrk threads
+: "${CONNECTIONS:=64}"         # wrk connections (total)
+: "${WRK_TIMEOUT:=5s}"         # wrk per-request timeout (counted as socket timeout errors)
+: "${RATE_HINT:=30000}"        # req/s the request files are sized for
+: "${REQUESTS:=$((RATE_HINT * ${DURATION%s}))}"
+: "${WARMUP_REQUESTS:=$((RATE_HINT * ${WARMUP%s}))}"
+: "${SCENARIOS:=postback health}"
+: "${TARGET_RATIO:=0.25}"      # postbacks accepted/s divided by health req/s
+: "${AIM_RATIO:=0.40}"
+: "${ENFORCE_RATIO:=0}"        # 1 = exit 5 when the ratio is below TARGET_RATIO
+: "${STRICT_COUNT:=0}"         # 1 = rows must equal 200s exactly (no in-flight allowance)
+: "${KEEP_REQUEST_FILES:=0}"
+DURATION=${DURATION%s}
+WARMUP=${WARMUP%s}
+
+BUILD=auto
+usage() { sed -n '/<!-- usage -->/,/<!-- \/usage -->/p' "$LT_DIR/README.md" | sed '1d;$d'; }
+while (($#)); do
+  case $1 in
+    --no-build) BUILD=never ;;
+    --build) BUILD=always ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# shellcheck source=lib.sh
+source "$LT_DIR/lib.sh"
+for f in "$LT_DIR"/scenarios/*.sh; do
+  # shellcheck disable=SC1090
+  source "$f"
+done
+
+for v in DURATION WARMUP THREADS CONNECTIONS REQUESTS WARMUP_REQUESTS; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || lt_die "$v must be a whole number (got '${!v}')"
+done
+((DURATION > 0 && THREADS > 0 && CONNECTIONS >= THREADS)) || lt_die "need DURATION > 0 and CONNECTIONS >= THREADS > 0"
+((DURATION <= 240 && WARMUP <= 240)) || lt_die "DURATION/WARMUP must be <= 240 s: signed timestamps expire after 5 min"
+((REQUESTS >= THREADS && (WARMUP == 0 || WARMUP_REQUESTS >= THREADS))) || lt_die "REQUESTS too small"
+for s in $SCENARIOS; do
+  declare -F "scenario_$s" >/dev/null || lt_die "unknown scenario '$s' (have: $(declare -F | awk '/ scenario_/ {sub("scenario_", "", $3); printf "%s ", $3}'))"
+done
+
+trap lt_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- setup -------------------------------------------------------------------------------------------
+mkdir -p "$LT_OUT"
+rm -f "$LT_OUT"/wrk-*.txt "$LT_OUT"/reqs-*.tsv "$LT_OUT"/summary.txt "$LT_OUT"/results.env
+LT_RUN_ID="bench-$(date +%Y%m%d%H%M%S)-$$"
+lt_log "run $LT_RUN_ID, scenarios: $SCENARIOS"
+
+lt_ensure_tools wrk jq curl psql redis-cli openssl java ss
+if [[ -z $LT_CUSTOM_CMD ]]; then
+  lt_build_jar "$BUILD"
+fi
+lt_reset_db
+lt_flush_redis
+lt_start_gateway
+lt_wait_ready
+lt_create_surface bench
+
+# ---- scenarios ---------------------------------------------------------------------------------------
+for s in $SCENARIOS; do
+  "scenario_$s"
+done
+kill -0 "$LT_GATEWAY_PID" 2>/dev/null || lt_die "gateway died during the run (see $LT_OUT/gateway.log)"
+
+# ---- summary -----------------------------------------------------------------------------------------
+rc=0
+{
+  echo "==================== LOAD TEST SUMMARY ===================="
+  printf '%-22s %s\n' \
+    "run" "$LT_RUN_ID  $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "machine" "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)" \
+    "load" "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (warm-up ${WARMUP}s)" \
+    "gateway" "$GATEWAY_CMD"
+  for s in $SCENARIOS; do
+    if declare -F "summary_$s" >/dev/null; then "summary_$s"; fi
+  done
+
+  if [[ -n $(lt_get postback.accepted_per_s) && -n $(lt_get health.rps) ]]; then
+    ratio=$(lt_calc "$(lt_get postback.accepted_per_s) / $(lt_get health.rps)")
+    ratio=$(printf '%.3f' "$ratio")
+    lt_set ratio.postback_health "$ratio"
+    if lt_ge "$ratio" "$AIM_RATIO"; then verdict="meets aim"
+    elif lt_ge "$ratio" "$TARGET_RATIO"; then verdict="meets target, below aim"
+    else verdict="BELOW TARGET"; if [[ $ENFORCE_RATIO == 1 ]]; then rc=5; fi
+    fi
+    printf '%-22s %s\n' "--- ratio" "" "postbacks/health" "$ratio  (target >= $TARGET_RATIO, aim $AIM_RATIO): $verdict"
+  fi
+
+  echo "--- checks"
+  for s in $SCENARIOS; do
+    if declare -F "check_$s" >/dev/null; then "check_$s" || rc=3; fi
+  done
+  if (($(lt_get postback.exhausted 0) > 0)); then
+    printf '%-22s %s\n' "RESULT INVALID" "request file exhausted during the measured run: raise REQUESTS or RATE_HINT"
+    ((rc != 0)) || rc=4
+  fi
+  printf '%-22s %s\n' "files" "$LT_OUT/{summary.txt,results.env,wrk-*.txt,gateway.log}"
+  echo "==========================================================="
+} >"$LT_OUT/summary.txt"
+cat "$LT_OUT/summary.txt"
+lt_set exit_code "$rc"
+lt_results_dump "$LT_OUT/results.env"
+exit "$rc"

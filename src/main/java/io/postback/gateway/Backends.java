@@ -1,0 +1,8 @@
+package io.postback.gateway;
+
+/**
+ * What the gateway actually connects to: the configured servers, or the embedded ones started for
+ * the zero-configuration default, plus the admin token in force.
+ */
+public record Backends(String pgUrl, String redisUrl, String adminToken) {
+}

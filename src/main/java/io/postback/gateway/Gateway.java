@@ -1,0 +1,118 @@
+package io.postback.gateway;
+
+import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.store.Migrations;
+import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.surface.SurfaceRegistry;
+import io.postback.gateway.surface.SurfaceStore;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
+ * registry and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
+ */
+public final class Gateway {
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+  private final Vertx vertx;
+  private final GatewayConfig config;
+  private final Backends backends;
+  private final GatewayMetrics metrics;
+  private final Pool controlPool;
+  private final SurfaceRegistry surfaces;
+
+  private Gateway(Vertx vertx, GatewayConfig config, Backends backends, GatewayMetrics metrics, Pool controlPool,
+                  SurfaceRegistry surfaces) {
+    this.vertx = vertx;
+    this.config = config;
+    this.backends = backends;
+    this.metrics = metrics;
+    this.controlPool = controlPool;
+    this.surfaces = surfaces;
+  }
+
+  public static Future<Gateway> start(GatewayConfig config, Backends backends) {
+    GatewayMetrics metrics = new GatewayMetrics();
+    int eventLoops = config.httpInstances() > 0 ? config.httpInstances() : Runtime.getRuntime().availableProcessors();
+    Vertx vertx = Vertx.builder()
+        .with(new VertxOptions()
+            .setEventLoopPoolSize(eventLoops)
+            .setPreferNativeTransport(true)
+            .setMetricsOptions(new MicrometerMetricsOptions()
+                .setEnabled(true)
+                .setJvmMetricsEnabled(true)
+                // Route templates, never raw paths: raw paths would explode the series count.
+                .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME)))
+        .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+        .build();
+    PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());
+    Pool controlPool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(2).setName("postgres-control"))
+        .connectingTo(pgUrl.connectOptions())
+        .using(vertx)
+        .build();
+    SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool));
+    Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces);
+
+    return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
+        .compose(migrated -> {
+          if (migrated > 0) {
+            LOG.info("applied {} schema migration(s)", migrated);
+          }
+          return surfaces.refresh();
+        })
+        .compose(loaded -> {
+          vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> surfaces.refresh());
+          return vertx.deployVerticle(
+              () -> new HttpVerticle(config, backends, surfaces, metrics, Attributor.NONE),
+              new DeploymentOptions().setInstances(eventLoops));
+        })
+        .map(deployment -> {
+          LOG.info("gateway listening on port {} with {} HTTP verticle(s)", config.httpPort(), eventLoops);
+          return gateway;
+        })
+        .recover(e -> vertx.close().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public GatewayConfig config() {
+    return config;
+  }
+
+  public Backends backends() {
+    return backends;
+  }
+
+  public GatewayMetrics metrics() {
+    return metrics;
+  }
+
+  public SurfaceRegistry surfaces() {
+    return surfaces;
+  }
+
+  public Pool controlPool() {
+    return controlPool;
+  }
+
+  /** Stops accepting, lets in-flight requests finish, closes pools. */
+  public Future<Void> close() {
+    return vertx.close();
+  }
+}

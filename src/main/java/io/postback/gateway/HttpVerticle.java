@@ -1,0 +1,101 @@
+package io.postback.gateway;
+
+import io.postback.gateway.admin.AdminAuth;
+import io.postback.gateway.admin.ConversionAdmin;
+import io.postback.gateway.admin.SurfaceAdmin;
+import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.dedupe.DedupeFilter;
+import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.ingest.ConversionPipeline;
+import io.postback.gateway.ingest.IngestRoutes;
+import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.HealthRoutes;
+import io.postback.gateway.store.ConversionWriter;
+import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.surface.SurfaceRegistry;
+import io.postback.gateway.surface.SurfaceStore;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One instance per event loop. Everything a request needs is built here once: its own Postgres pool
+ * and Redis connection (so callbacks stay on this event loop), the batching writer, the routes.
+ */
+public final class HttpVerticle extends VerticleBase {
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+  private final GatewayConfig config;
+  private final Backends backends;
+  private final SurfaceRegistry surfaces;
+  private final GatewayMetrics metrics;
+  private final Attributor attributor;
+  private Pool pool;
+  private RedisChannel redis;
+  private HttpServer server;
+
+  public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, GatewayMetrics metrics,
+                      Attributor attributor) {
+    this.config = config;
+    this.backends = backends;
+    this.surfaces = surfaces;
+    this.metrics = metrics;
+    this.attributor = attributor;
+  }
+
+  @Override
+  public Future<?> start() {
+    pool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
+        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
+        .using(vertx)
+        .build();
+    redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
+
+    DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
+    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
+    ConversionPipeline pipeline = new ConversionPipeline(dedupe, attributor, writer, metrics);
+
+    Router router = Router.router(vertx);
+    new IngestRoutes(surfaces, pipeline, metrics, config.timestampTolerance(), config.bodyLimitBytes()).mount(router);
+    new HealthRoutes(vertx, pool, redis, metrics).mount(router);
+
+    Router admin = Router.router(vertx);
+    admin.route().handler(new AdminAuth(backends.adminToken()));
+    admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
+    new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
+    new ConversionAdmin(pool).mount(admin);
+    router.route("/admin/*").subRouter(admin);
+
+    router.route().failureHandler(ErrorResponder::handle);
+    router.errorHandler(404, ErrorResponder::handle);
+    router.errorHandler(405, ErrorResponder::handle);
+
+    server = vertx.createHttpServer(new HttpServerOptions()
+        .setPort(config.httpPort())
+        .setHost("0.0.0.0")
+        .setTcpNoDelay(true)
+        .setCompressionSupported(false));
+    return server.requestHandler(router).listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    // Stop accepting first; in-flight requests finish on the open pool and Redis connection.
+    return server.shutdown()
+        .eventually(() -> pool.close())
+        .eventually(() -> {
+          redis.close();
+          return Future.succeededFuture();
+        });
+  }
+}

@@ -1,0 +1,95 @@
+package io.postback.gateway.admin;
+
+import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ErrorResponder;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.function.Function;
+
+/** Small shared pieces of the admin API: reading a JSON body, typed fields, answering. */
+public final class AdminJson {
+  public static final int DEFAULT_LIMIT = 50;
+  public static final int MAX_LIMIT = 500;
+
+  private AdminJson() {
+  }
+
+  /** The request body as a JSON object; an empty body is an empty object. */
+  public static JsonObject body(RoutingContext ctx) {
+    if (ctx.body() == null || ctx.body().length() == 0) {
+      return new JsonObject();
+    }
+    try {
+      Object value = ctx.body().asJsonObject();
+      return value == null ? new JsonObject() : (JsonObject) value;
+    } catch (DecodeException | ClassCastException e) {
+      throw ApiError.of(400, "malformed_json", "The body must be a JSON object");
+    }
+  }
+
+  public static String optionalString(JsonObject json, String field, int maxLength) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof String s) || s.isBlank() || s.length() > maxLength) {
+      throw ApiError.invalidField(field, field + " must be a non-empty string of at most " + maxLength + " characters");
+    }
+    return s;
+  }
+
+  public static String requiredString(JsonObject json, String field, int maxLength) {
+    String s = optionalString(json, field, maxLength);
+    if (s == null) {
+      throw ApiError.invalidField(field, field + " is required");
+    }
+    return s;
+  }
+
+  public static Long optionalLong(JsonObject json, String field, long min, long max) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < min || ((Number) v).longValue() > max) {
+      throw ApiError.invalidField(field, field + " must be an integer between " + min + " and " + max);
+    }
+    return ((Number) v).longValue();
+  }
+
+  /** {@code ?limit=} for list endpoints. */
+  public static int limit(RoutingContext ctx) {
+    String raw = ctx.queryParams().get("limit");
+    if (raw == null) {
+      return DEFAULT_LIMIT;
+    }
+    try {
+      int n = Integer.parseInt(raw);
+      if (n >= 1 && n <= MAX_LIMIT) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // answered below
+    }
+    throw ApiError.invalidField("limit", "limit must be an integer between 1 and " + MAX_LIMIT);
+  }
+
+  /** Runs a handler that produces JSON; answers it with the status, or renders the failure. */
+  public static void respond(RoutingContext ctx, int status, Function<RoutingContext, Future<JsonObject>> handler) {
+    Future<JsonObject> result;
+    try {
+      result = handler.apply(ctx);
+    } catch (RuntimeException e) {
+      result = Future.failedFuture(e);
+    }
+    result.onSuccess(json -> ctx.response()
+            .setStatusCode(status)
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .end(json.toBuffer()))
+        .onFailure(e -> ctx.fail(e));
+  }
+}

@@ -1,0 +1,79 @@
+package io.postback.gateway.admin;
+
+import io.postback.gateway.http.ApiError;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * {@code GET /admin/conversions?surfaceId=&externalId=&limit=&cursor=}: look conversions up. Without
+ * externalId it lists the surface's conversions, newest first, paginated by id (ids are time-ordered).
+ */
+public final class ConversionAdmin {
+  private static final String COLUMNS = "id, surface_id, external_id, event_type, gross_minor, currency, "
+      + "occurred_at, received_at, click_id, promo_code, refund_of, metadata::text AS metadata, status, "
+      + "affiliate_id, commission_minor, commission_currency";
+  private static final String BY_EXTERNAL_ID =
+      "SELECT " + COLUMNS + " FROM conversions WHERE surface_id = $1 AND external_id = $2";
+  private static final String PAGE = "SELECT " + COLUMNS + " FROM conversions "
+      + "WHERE surface_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
+
+  private final Pool pool;
+
+  public ConversionAdmin(Pool pool) {
+    this.pool = pool;
+  }
+
+  public void mount(Router admin) {
+    admin.get("/conversions").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+  }
+
+  private Future<JsonObject> list(RoutingContext ctx) {
+    String surfaceId = ctx.queryParams().get("surfaceId");
+    if (surfaceId == null || surfaceId.isEmpty()) {
+      throw ApiError.invalidField("surfaceId", "surfaceId is required");
+    }
+    String externalId = ctx.queryParams().get("externalId");
+    int limit = AdminJson.limit(ctx);
+    Future<io.vertx.sqlclient.RowSet<Row>> rows = externalId != null
+        ? pool.preparedQuery(BY_EXTERNAL_ID).execute(Tuple.of(surfaceId, externalId))
+        : pool.preparedQuery(PAGE).execute(Tuple.of(surfaceId, ctx.queryParams().get("cursor"), limit));
+    return rows.map(set -> {
+      JsonArray items = new JsonArray();
+      String last = null;
+      for (Row r : set) {
+        items.add(toJson(r));
+        last = r.getString("id");
+      }
+      JsonObject page = new JsonObject().put("items", items);
+      page.put("nextCursor", externalId == null && set.size() == limit ? last : null);
+      return page;
+    });
+  }
+
+  static JsonObject toJson(Row r) {
+    String metadata = r.getString("metadata");
+    return new JsonObject()
+        .put("id", r.getString("id"))
+        .put("surfaceId", r.getString("surface_id"))
+        .put("externalId", r.getString("external_id"))
+        .put("eventType", r.getString("event_type"))
+        .put("grossMinor", r.getLong("gross_minor"))
+        .put("currency", r.getString("currency"))
+        .put("occurredAt", r.getOffsetDateTime("occurred_at").toInstant().toString())
+        .put("receivedAt", r.getOffsetDateTime("received_at").toInstant().toString())
+        .put("clickId", r.getString("click_id"))
+        .put("promoCode", r.getString("promo_code"))
+        .put("refundOf", r.getString("refund_of"))
+        .put("metadata", metadata == null ? null : new JsonObject(metadata))
+        .put("status", r.getString("status"))
+        .put("affiliateId", r.getString("affiliate_id"))
+        .put("commissionMinor", r.getLong("commission_minor"))
+        .put("commissionCurrency", r.getString("commission_currency"));
+  }
+}

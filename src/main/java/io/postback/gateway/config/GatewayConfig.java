@@ -1,0 +1,203 @@
+package io.postback.gateway.config;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The gateway's whole configuration, typed and validated once at start.
+ *
+ * <p>Values come from {@code config/gateway.json} (or the file named by {@code GATEWAY_CONFIG}); every
+ * key can be overridden by the environment variable {@code GATEWAY_<KEY>} (camelCase becomes
+ * UPPER_SNAKE: {@code pgUrl} → {@code GATEWAY_PG_URL}).
+ *
+ * @param pgUrl             {@code postgresql://user[:pass]@host:port/db}, or null to start an embedded Postgres
+ * @param redisUrl          {@code redis://host:port[/db]}, or null to start an embedded Redis
+ * @param adminToken        bearer token of the admin API; null means "generate one" (embedded mode only)
+ * @param dataDir           where embedded servers and generated credentials live
+ * @param httpInstances     HTTP verticle instances; 0 means one per event loop (= cores)
+ * @param retrySchedule     delays between webhook delivery attempts
+ * @param allowPrivateDestinations allow webhook URLs resolving to loopback/private addresses
+ */
+public record GatewayConfig(
+    int httpPort,
+    String pgUrl,
+    String redisUrl,
+    String adminToken,
+    Path dataDir,
+    int httpInstances,
+    int pgPoolSize,
+    int bodyLimitBytes,
+    Duration timestampTolerance,
+    Duration secretGracePeriod,
+    Duration dedupeTtl,
+    Duration redisTimeout,
+    Duration surfaceRefreshInterval,
+    List<Duration> retrySchedule,
+    boolean allowPrivateDestinations,
+    boolean demoSurface) {
+
+  public static final String DEFAULT_FILE = "config/gateway.json";
+
+  public boolean embeddedPostgres() {
+    return pgUrl == null;
+  }
+
+  public boolean embeddedRedis() {
+    return redisUrl == null;
+  }
+
+  /** Loads the file (if present) named by GATEWAY_CONFIG or the default path, then applies the environment. */
+  public static GatewayConfig load(Map<String, String> env) {
+    String named = env.get("GATEWAY_CONFIG");
+    Path file = Path.of(named != null ? named : DEFAULT_FILE);
+    JsonObject json = new JsonObject();
+    if (Files.exists(file)) {
+      try {
+        json = new JsonObject(Files.readString(file));
+      } catch (IOException | DecodeException e) {
+        throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
+      }
+    } else if (named != null) {
+      throw new ConfigException("GATEWAY_CONFIG names " + file + ", which does not exist");
+    }
+    return from(json, env);
+  }
+
+  /** Builds the typed configuration from a JSON object and environment overrides; validates every value. */
+  public static GatewayConfig from(JsonObject json, Map<String, String> env) {
+    Source src = new Source(json, env);
+    int port = src.integer("httpPort", 8080, 0, 65535);
+    String pgUrl = src.string("pgUrl", null);
+    if (pgUrl != null) {
+      src.check("pgUrl", pgUrl.startsWith("postgresql://") || pgUrl.startsWith("postgres://"),
+          "must look like postgresql://user[:pass]@host:port/db");
+    }
+    String redisUrl = src.string("redisUrl", null);
+    if (redisUrl != null) {
+      src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"),
+          "must look like redis://host:port[/db]");
+    }
+    String adminToken = src.string("adminToken", null);
+    if (adminToken != null) {
+      src.check("adminToken", adminToken.length() >= 16, "must be at least 16 characters");
+    }
+    List<Duration> schedule = src.parsed("retrySchedule", "30s,2m,10m,1h,3h,3h,3h,3h,3h,3h,3h",
+        GatewayConfig::parseSchedule);
+    return new GatewayConfig(
+        port,
+        pgUrl,
+        redisUrl,
+        adminToken,
+        Path.of(src.string("dataDir", "data")),
+        src.integer("httpInstances", 0, 0, 256),
+        src.integer("pgPoolSize", 4, 1, 100),
+        src.integer("bodyLimitBytes", 64 * 1024, 1024, 16 * 1024 * 1024),
+        src.duration("timestampTolerance", "5m"),
+        src.duration("secretGracePeriod", "24h"),
+        src.duration("dedupeTtl", "24h"),
+        src.duration("redisTimeout", "250ms"),
+        src.duration("surfaceRefreshInterval", "2s"),
+        schedule,
+        src.bool("allowPrivateDestinations", false),
+        src.bool("demoSurface", true));
+  }
+
+  /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */
+  public static Duration parseDuration(String text) {
+    String t = text.trim();
+    int split = 0;
+    while (split < t.length() && Character.isDigit(t.charAt(split))) {
+      split++;
+    }
+    if (split == 0 || split == t.length()) {
+      throw new IllegalArgumentException("'" + text + "' is not a duration such as 250ms, 30s, 2m, 1h or 3d");
+    }
+    long n = Long.parseLong(t.substring(0, split));
+    return switch (t.substring(split)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      case "d" -> Duration.ofDays(n);
+      default -> throw new IllegalArgumentException("'" + text + "' has an unknown unit (use ms, s, m, h or d)");
+    };
+  }
+
+  private static List<Duration> parseSchedule(String text) {
+    List<Duration> out = new ArrayList<>();
+    for (String part : text.split(",")) {
+      Duration d = parseDuration(part);
+      if (d.isZero()) {
+        throw new IllegalArgumentException("a retry delay must be positive");
+      }
+      out.add(d);
+    }
+    return List.copyOf(out);
+  }
+
+  /** Reads one key from the environment (first) or the JSON file, naming the key in every error. */
+  private record Source(JsonObject json, Map<String, String> env) {
+
+    static String envName(String key) {
+      return "GATEWAY_" + key.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase();
+    }
+
+    String raw(String key) {
+      String fromEnv = env.get(envName(key));
+      if (fromEnv != null && !fromEnv.isBlank()) {
+        return fromEnv.trim();
+      }
+      Object v = json.getValue(key);
+      return v == null ? null : String.valueOf(v);
+    }
+
+    String describe(String key) {
+      return env.containsKey(envName(key)) ? envName(key) : key + " (in the configuration file)";
+    }
+
+    void check(String key, boolean ok, String rule) {
+      if (!ok) {
+        throw new ConfigException(describe(key) + " " + rule);
+      }
+    }
+
+    String string(String key, String def) {
+      String v = raw(key);
+      return v == null || v.isBlank() ? def : v;
+    }
+
+    <T> T parsed(String key, String def, Function<String, T> parser) {
+      String v = string(key, def);
+      try {
+        return parser.apply(v);
+      } catch (RuntimeException e) {
+        throw new ConfigException(describe(key) + " is invalid: " + e.getMessage());
+      }
+    }
+
+    int integer(String key, int def, int min, int max) {
+      int v = parsed(key, String.valueOf(def), Integer::parseInt);
+      check(key, v >= min && v <= max, "must be between " + min + " and " + max + ", was " + v);
+      return v;
+    }
+
+    Duration duration(String key, String def) {
+      return parsed(key, def, GatewayConfig::parseDuration);
+    }
+
+    boolean bool(String key, boolean def) {
+      String v = string(key, String.valueOf(def)).toLowerCase();
+      check(key, v.equals("true") || v.equals("false"), "must be true or false, was '" + v + "'");
+      return Boolean.parseBoolean(v);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package io.postback.gateway.http;
+
+/**
+ * A request that cannot be served, with the status, the stable error code integrators match on, and a
+ * human sentence. Thrown or failed anywhere in a handler chain; {@link ErrorResponder} renders it.
+ */
+public final class ApiError extends RuntimeException {
+  private final int status;
+  private final String code;
+  private final String field;
+  private final Integer retryAfterSeconds;
+
+  private ApiError(int status, String code, String message, String field, Integer retryAfterSeconds) {
+    super(message, null, false, false);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  public static ApiError of(int status, String code, String message) {
+    return new ApiError(status, code, message, null, null);
+  }
+
+  /** 400 naming the offending field. */
+  public static ApiError invalidField(String field, String message) {
+    return new ApiError(400, "invalid_field", message, field, null);
+  }
+
+  public static ApiError retryable(int status, String code, String message, int retryAfterSeconds) {
+    return new ApiError(status, code, message, null, retryAfterSeconds);
+  }
+
+  public static ApiError unavailable(String what) {
+    return retryable(503, "dependency_unavailable", what + " is unavailable; nothing was recorded, retry later", 5);
+  }
+
+  public static ApiError notFound(String what) {
+    return of(404, "not_found", what + " was not found");
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  public String field() {
+    return field;
+  }
+
+  public Integer retryAfterSeconds() {
+    return retryAfterSeconds;
+  }
+}

@@ -1,0 +1,96 @@
+package io.postback.gateway.http;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.VertxException;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one place that turns a failure into an HTTP answer: JSON {@code {"error","message"}}, never a
+ * stack trace. Dependency failures become 503 with Retry-After ("not recorded; retry is safe").
+ */
+public final class ErrorResponder {
+  private static final Logger LOG = LoggerFactory.getLogger(ErrorResponder.class);
+
+  private ErrorResponder() {
+  }
+
+  /** Router failure handler: covers failed contexts (413 from the body handler, 404, 405) and thrown errors. */
+  public static void handle(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    ApiError error = failure != null ? classify(failure) : forStatus(ctx.statusCode());
+    if (error.status() >= 500 && !isDependencyFailure(failure)) {
+      LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.normalizedPath(), failure);
+    }
+    send(ctx, error);
+  }
+
+  public static void send(RoutingContext ctx, ApiError error) {
+    if (ctx.response().headWritten()) {
+      ctx.response().reset();
+      return;
+    }
+    JsonObject body = new JsonObject().put("error", error.code()).put("message", error.getMessage());
+    if (error.field() != null) {
+      body.put("field", error.field());
+    }
+    if (error.retryAfterSeconds() != null) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(error.retryAfterSeconds()));
+    }
+    ctx.response()
+        .setStatusCode(error.status())
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.toBuffer());
+  }
+
+  /** Maps any failure to the error the client should see. */
+  public static ApiError classify(Throwable failure) {
+    if (failure instanceof ApiError api) {
+      return api;
+    }
+    if (isDependencyFailure(failure)) {
+      return ApiError.unavailable("A storage dependency");
+    }
+    return ApiError.of(500, "internal_error", "The gateway failed unexpectedly; nothing was recorded, retry later");
+  }
+
+  /** Connection-level and server-side-unavailable failures of Postgres or Redis: the request may be retried. */
+  public static boolean isDependencyFailure(Throwable failure) {
+    if (failure == null) {
+      return false;
+    }
+    if (failure instanceof PgException pg) {
+      String state = pg.getSqlState();
+      // 08: connection, 53: insufficient resources, 57: operator intervention (shutdown), 40: tx rollback
+      return state != null && (state.startsWith("08") || state.startsWith("53") || state.startsWith("57")
+          || state.startsWith("40"));
+    }
+    return failure instanceof ClosedConnectionException
+        || failure instanceof IOException
+        || failure instanceof ConnectTimeoutException
+        || failure instanceof TimeoutException
+        || (failure instanceof VertxException && failure.getCause() != null && isDependencyFailure(failure.getCause()))
+        || (failure.getCause() != null && failure.getCause() != failure && isDependencyFailure(failure.getCause()));
+  }
+
+  private static ApiError forStatus(int status) {
+    return switch (status) {
+      case 404 -> ApiError.of(404, "not_found", "No such route");
+      case 405 -> ApiError.of(405, "method_not_allowed", "This route does not accept that method");
+      case 413 -> ApiError.of(413, "body_too_large", "The request body is larger than the limit");
+      case 415 -> ApiError.of(415, "unsupported_media_type", "Send content-type: application/json");
+      case 400 -> ApiError.of(400, "bad_request", "The request is malformed");
+      default -> status >= 400 && status < 500
+          ? ApiError.of(status, "bad_request", "The request was refused")
+          : ApiError.of(500, "internal_error", "The gateway failed unexpectedly; nothing was recorded, retry later");
+    };
+  }
+}

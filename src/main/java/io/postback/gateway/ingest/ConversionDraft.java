@@ -1,0 +1,110 @@
+package io.postback.gateway.ingest;
+
+import io.postback.gateway.http.ApiError;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Currency;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * The fields of a conversion as received, before validation. Every inbound form fills one of these;
+ * {@link #validate} holds the rules of SPEC §3.1 in one place and names the field that breaks them.
+ */
+public final class ConversionDraft {
+  public static final int MAX_EXTERNAL_ID = 255;
+  public static final int MAX_TOKEN = 128;
+  public static final int MAX_METADATA_BYTES = 8 * 1024;
+  /** Events that carry money and so must say how much. */
+  public static final Set<String> MONEY_EVENTS = Set.of("sale", "subscribe", "deposit", "purchase");
+  private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]{0,31}");
+  private static final Set<String> CURRENCIES = Currency.getAvailableCurrencies().stream()
+      .map(Currency::getCurrencyCode).collect(Collectors.toUnmodifiableSet());
+  private static final Duration MAX_FUTURE = Duration.ofHours(1);
+
+  public String externalId;
+  public String eventType;
+  public Long grossMinor;
+  public String currency;
+  public String occurredAt;
+  public String clickId;
+  public String promoCode;
+  public String refundOf;
+  public String metadata;
+
+  public ConversionRequest validate(String surfaceId, Instant now) {
+    requireText("externalId", externalId, MAX_EXTERNAL_ID);
+    requireText("eventType", eventType, 32);
+    if (!EVENT_TYPE.matcher(eventType).matches()) {
+      throw ApiError.invalidField("eventType", "eventType must be a lowercase token such as sale, signup or refund");
+    }
+    if (grossMinor == null && MONEY_EVENTS.contains(eventType)) {
+      throw ApiError.invalidField("grossMinor", "grossMinor is required for " + eventType + " events");
+    }
+    if (grossMinor != null && grossMinor < 0) {
+      throw ApiError.invalidField("grossMinor", "grossMinor must not be negative");
+    }
+    if (currency != null && !CURRENCIES.contains(currency)) {
+      throw ApiError.invalidField("currency", "currency must be an ISO 4217 code such as USD or EUR");
+    }
+    if (currency == null && grossMinor != null && grossMinor > 0) {
+      throw ApiError.invalidField("currency", "currency is required when grossMinor is above 0");
+    }
+    Instant occurred = now;
+    if (occurredAt != null) {
+      occurred = parseInstant(occurredAt);
+      if (occurred.isAfter(now.plus(MAX_FUTURE))) {
+        throw ApiError.invalidField("occurredAt", "occurredAt lies more than an hour in the future");
+      }
+    }
+    optionalText("clickId", clickId, MAX_TOKEN);
+    optionalText("promoCode", promoCode, MAX_TOKEN);
+    optionalText("refundOf", refundOf, MAX_EXTERNAL_ID);
+    if ("refund".equals(eventType) && refundOf == null) {
+      throw ApiError.invalidField("refundOf", "refundOf (the externalId of the original conversion) is required for refunds");
+    }
+    if (!"refund".equals(eventType) && refundOf != null) {
+      throw ApiError.invalidField("refundOf", "refundOf is only allowed on refund events");
+    }
+    if (metadata != null && (metadata.length() > MAX_METADATA_BYTES || metadata.contains("\\u0000"))) {
+      throw ApiError.invalidField("metadata", metadata.length() > MAX_METADATA_BYTES
+          ? "metadata must be at most " + MAX_METADATA_BYTES + " bytes of JSON"
+          : "metadata must not contain NUL characters");
+    }
+    return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
+        promoCode, refundOf, metadata);
+  }
+
+  private static Instant parseInstant(String text) {
+    try {
+      return OffsetDateTime.parse(text).toInstant();
+    } catch (DateTimeParseException e) {
+      throw ApiError.invalidField("occurredAt", "occurredAt must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
+    }
+  }
+
+  private static void requireText(String field, String value, int max) {
+    if (value == null || value.isEmpty()) {
+      throw ApiError.invalidField(field, field + " is required");
+    }
+    optionalText(field, value, max);
+  }
+
+  private static void optionalText(String field, String value, int max) {
+    if (value == null) {
+      return;
+    }
+    if (value.isEmpty() || value.length() > max) {
+      throw ApiError.invalidField(field, field + " must be 1 to " + max + " characters");
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        throw ApiError.invalidField(field, field + " must not contain control characters");
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package io.postback.gateway.ops;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gateway's own meters, named once here so that dashboards and alert rules have one place to
+ * look. Vert.x's HTTP, pool and JVM meters live in the same registry.
+ */
+public final class GatewayMetrics {
+  private final PrometheusMeterRegistry registry;
+  private final Map<String, Counter> postbacks = new ConcurrentHashMap<>();
+  private final Map<String, Counter> redisFallbacks = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> dependencyUp = new ConcurrentHashMap<>();
+
+  public GatewayMetrics() {
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Latency histograms (not client-side quantiles) so that p99 aggregates across instances.
+    registry.config().meterFilter(new MeterFilter() {
+      @Override
+      public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+        if (id.getType() == Meter.Type.TIMER && (id.getName().startsWith("vertx.http.server")
+            || id.getName().startsWith("gateway."))) {
+          return DistributionStatisticConfig.builder().percentilesHistogram(true).build().merge(config);
+        }
+        return config;
+      }
+    });
+    for (String dependency : new String[] {"postgres", "redis"}) {
+      AtomicInteger up = new AtomicInteger(1);
+      dependencyUp.put(dependency, up);
+      Gauge.builder("gateway.dependency.up", up, AtomicInteger::get)
+          .description("1 when the gateway last reached the dependency, 0 when it could not")
+          .tag("dependency", dependency)
+          .register(registry);
+    }
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** Counts one inbound postback: outcome accepted, duplicate or rejected; reason the error code or "none". */
+  public void postback(String outcome, String reason) {
+    postbacks.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("gateway.postbacks")
+        .description("Inbound postbacks by outcome and rejection reason")
+        .tag("outcome", outcome)
+        .tag("reason", reason)
+        .register(registry)).increment();
+  }
+
+  /** Counts one Redis operation that failed and was served without Redis. */
+  public void redisFallback(String operation) {
+    redisFallbacks.computeIfAbsent(operation, k -> Counter.builder("gateway.redis.fallbacks")
+        .description("Operations served without Redis because it did not answer")
+        .tag("operation", operation)
+        .register(registry)).increment();
+  }
+
+  /** Records whether a dependency answered; returns true when this call changed the state. */
+  public boolean dependencyUp(String dependency, boolean up) {
+    return dependencyUp.get(dependency).getAndSet(up ? 1 : 0) != (up ? 1 : 0);
+  }
+}

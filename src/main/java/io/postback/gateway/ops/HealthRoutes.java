@@ -1,0 +1,78 @@
+package io.postback.gateway.ops;
+
+import io.postback.gateway.store.RedisChannel;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.Pool;
+
+import java.util.concurrent.TimeUnit;
+
+/** {@code /health/live}, {@code /health/ready} (Postgres and Redis both answer) and {@code /metrics}. */
+public final class HealthRoutes {
+  private static final Buffer LIVE = Buffer.buffer("{\"status\":\"up\"}");
+  private static final long CHECK_TIMEOUT_MS = 2_000;
+
+  private final Vertx vertx;
+  private final Pool pool;
+  private final RedisChannel redis;
+  private final GatewayMetrics metrics;
+
+  public HealthRoutes(Vertx vertx, Pool pool, RedisChannel redis, GatewayMetrics metrics) {
+    this.vertx = vertx;
+    this.pool = pool;
+    this.redis = redis;
+    this.metrics = metrics;
+  }
+
+  public void mount(Router router) {
+    router.get("/health/live").handler(ctx -> ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(LIVE));
+    router.get("/health/ready").handler(this::ready);
+    router.get("/metrics").handler(this::metrics);
+  }
+
+  private void ready(RoutingContext ctx) {
+    Future<Boolean> pg = pool.query("SELECT 1").execute()
+        .timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .map(true).otherwise(false)
+        .andThen(ar -> metrics.dependencyUp("postgres", ar.result()));
+    Future<Boolean> rd = redis.send(Request.cmd(Command.PING)).map(true).otherwise(false);
+    Future.join(pg, rd).onComplete(ar -> {
+      boolean pgUp = pg.result();
+      boolean redisUp = rd.result();
+      boolean ready = pgUp && redisUp;
+      JsonObject body = new JsonObject()
+          .put("status", ready ? "ready" : "not_ready")
+          .put("postgres", pgUp ? "up" : "down")
+          .put("redis", redisUp ? "up" : "down");
+      if (!ready) {
+        ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "5");
+      }
+      ctx.response()
+          .setStatusCode(ready ? 200 : 503)
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .end(body.toBuffer());
+    });
+  }
+
+  private void metrics(RoutingContext ctx) {
+    // Rendering walks every meter: keep it off the event loop.
+    vertx.executeBlocking(metrics::scrape, false).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+        return;
+      }
+      ctx.response()
+          .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+          .end(ar.result());
+    });
+  }
+}

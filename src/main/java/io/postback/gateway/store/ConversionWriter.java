@@ -1,0 +1,199 @@
+package io.postback.gateway.store;
+
+import io.postback.gateway.attribution.Attribution;
+import io.postback.gateway.ingest.ConversionOutcome;
+import io.postback.gateway.ingest.ConversionRequest;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes conversions in micro-batches: the rows of all requests that arrive while earlier batches are
+ * in flight go to Postgres together as one {@code INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
+ * NOTHING}, one round trip and one commit for the lot. At low load a batch is one row and waits for
+ * nothing; at high load batches grow by themselves. Rows the unique constraint refused are read
+ * back, so their callers get the original outcome.
+ *
+ * <p>One writer per verticle; all methods run on that verticle's event loop.
+ */
+public final class ConversionWriter {
+  private static final int MAX_BATCH = 256;
+  private static final String INSERT = """
+      INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+                               click_id, promo_code, refund_of, metadata, status, affiliate_id,
+                               commission_minor, commission_currency)
+      SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+             click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
+             commission_minor, commission_currency
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::timestamptz[],
+                    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                    $14::int8[], $15::text[])
+          AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+               click_id, promo_code, refund_of, metadata, status, affiliate_id,
+               commission_minor, commission_currency)
+      ON CONFLICT (surface_id, external_id) DO NOTHING
+      RETURNING id
+      """;
+  private static final String ORIGINALS = """
+      SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency
+        FROM conversions c
+        JOIN unnest($1::text[], $2::text[]) AS k(surface_id, external_id) USING (surface_id, external_id)
+      """;
+
+  /** A conversion ready to be written: its generated id, the request and its attribution. */
+  public record NewConversion(String id, ConversionRequest request, Attribution attribution) {
+    ConversionOutcome outcome() {
+      return new ConversionOutcome(attribution.status(), id, attribution.affiliateId(),
+          attribution.commissionMinor(), attribution.currency());
+    }
+  }
+
+  /** The result for one conversion: written now, or refused as a duplicate with the original outcome. */
+  public record WriteResult(boolean inserted, ConversionOutcome outcome) {
+  }
+
+  private record Pending(NewConversion conversion, Promise<WriteResult> promise) {
+  }
+
+  private final Pool pool;
+  private final Context context;
+  private final int maxInFlight;
+  private ArrayList<Pending> queue = new ArrayList<>();
+  private int inFlight;
+  private boolean drainScheduled;
+
+  public ConversionWriter(Pool pool, Context context, int maxInFlight) {
+    this.pool = pool;
+    this.context = context;
+    this.maxInFlight = maxInFlight;
+  }
+
+  public Future<WriteResult> write(NewConversion conversion) {
+    Promise<WriteResult> promise = Promise.promise();
+    queue.add(new Pending(conversion, promise));
+    if (!drainScheduled) {
+      // Run after the current event-loop turn, so requests read in the same turn share a batch.
+      drainScheduled = true;
+      context.runOnContext(v -> {
+        drainScheduled = false;
+        drain();
+      });
+    }
+    return promise.future();
+  }
+
+  private void drain() {
+    while (inFlight < maxInFlight && !queue.isEmpty()) {
+      List<Pending> batch;
+      if (queue.size() <= MAX_BATCH) {
+        batch = queue;
+        queue = new ArrayList<>();
+      } else {
+        batch = new ArrayList<>(queue.subList(0, MAX_BATCH));
+        queue.subList(0, MAX_BATCH).clear();
+      }
+      inFlight++;
+      flush(batch).onComplete(ar -> {
+        inFlight--;
+        drain();
+      });
+    }
+  }
+
+  private Future<Void> flush(List<Pending> batch) {
+    int n = batch.size();
+    String[] ids = new String[n];
+    String[] surfaces = new String[n];
+    String[] externals = new String[n];
+    String[] types = new String[n];
+    Long[] gross = new Long[n];
+    String[] currencies = new String[n];
+    OffsetDateTime[] occurred = new OffsetDateTime[n];
+    String[] clicks = new String[n];
+    String[] promos = new String[n];
+    String[] refundOf = new String[n];
+    String[] metadata = new String[n];
+    String[] statuses = new String[n];
+    String[] affiliates = new String[n];
+    Long[] commissions = new Long[n];
+    String[] commissionCurrencies = new String[n];
+    for (int i = 0; i < n; i++) {
+      NewConversion c = batch.get(i).conversion();
+      ConversionRequest r = c.request();
+      ids[i] = c.id();
+      surfaces[i] = r.surfaceId();
+      externals[i] = r.externalId();
+      types[i] = r.eventType();
+      gross[i] = r.grossMinor();
+      currencies[i] = r.currency();
+      occurred[i] = OffsetDateTime.ofInstant(r.occurredAt(), ZoneOffset.UTC);
+      clicks[i] = r.clickId();
+      promos[i] = r.promoCode();
+      refundOf[i] = r.refundOf();
+      metadata[i] = r.metadata();
+      statuses[i] = c.attribution().status();
+      affiliates[i] = c.attribution().affiliateId();
+      commissions[i] = c.attribution().commissionMinor();
+      commissionCurrencies[i] = c.attribution().currency();
+    }
+    Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
+        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies));
+    return pool.preparedQuery(INSERT).execute(args)
+        .compose(rows -> {
+          Set<String> inserted = new HashSet<>(rows.size() * 2);
+          for (Row row : rows) {
+            inserted.add(row.getString(0));
+          }
+          List<Pending> refused = new ArrayList<>(n - inserted.size());
+          for (Pending p : batch) {
+            if (inserted.contains(p.conversion().id())) {
+              p.promise().complete(new WriteResult(true, p.conversion().outcome()));
+            } else {
+              refused.add(p);
+            }
+          }
+          return refused.isEmpty() ? Future.<Void>succeededFuture() : resolveOriginals(refused);
+        })
+        .onFailure(e -> batch.forEach(p -> p.promise().tryFail(e)))
+        .mapEmpty();
+  }
+
+  private Future<Void> resolveOriginals(List<Pending> refused) {
+    String[] surfaces = new String[refused.size()];
+    String[] externals = new String[refused.size()];
+    for (int i = 0; i < refused.size(); i++) {
+      surfaces[i] = refused.get(i).conversion().request().surfaceId();
+      externals[i] = refused.get(i).conversion().request().externalId();
+    }
+    return pool.preparedQuery(ORIGINALS).execute(Tuple.of(surfaces, externals)).map(rows -> {
+      Map<String, ConversionOutcome> originals = new HashMap<>();
+      for (Row row : rows) {
+        originals.put(row.getString("surface_id") + '\n' + row.getString("external_id"), new ConversionOutcome(
+            row.getString("status"), row.getString("id"), row.getString("affiliate_id"),
+            row.getLong("commission_minor"), row.getString("commission_currency")));
+      }
+      for (Pending p : refused) {
+        ConversionRequest r = p.conversion().request();
+        ConversionOutcome original = originals.get(r.surfaceId() + '\n' + r.externalId());
+        if (original != null) {
+          p.promise().complete(new WriteResult(false, original));
+        } else {
+          p.promise().fail(new IllegalStateException("conversion refused by the unique constraint but not found"));
+        }
+      }
+      return null;
+    });
+  }
+}

@@ -1,0 +1,52 @@
+package io.postback.gateway.store;
+
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Generated identifiers and secrets. */
+public final class Ids {
+  private static final char[] CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
+  private static final SecureRandom SECURE = new SecureRandom();
+
+  private Ids() {
+  }
+
+  /**
+   * A prefixed, time-ordered id ({@code cv_01jd…}): 48 bits of milliseconds then 80 random bits, so that
+   * rows inserted together land together in the primary-key index.
+   */
+  public static String timeOrdered(String prefix) {
+    long millis = System.currentTimeMillis();
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    long hi = r.nextLong();
+    long lo = r.nextLong();
+    char[] out = new char[prefix.length() + 1 + 26];
+    prefix.getChars(0, prefix.length(), out, 0);
+    int p = prefix.length();
+    out[p++] = '_';
+    for (int i = 9; i >= 0; i--) {
+      out[p + i] = CROCKFORD[(int) (millis & 31)];
+      millis >>>= 5;
+    }
+    p += 10;
+    for (int i = 0; i < 16; i++) {
+      long bits = i < 12 ? hi >>> (i * 5) : lo >>> ((i - 12) * 5);
+      out[p++] = CROCKFORD[(int) (bits & 31)];
+    }
+    return new String(out);
+  }
+
+  /** A random url-safe token with the given prefix and number of random bytes (from SecureRandom). */
+  public static String secret(String prefix, int bytes) {
+    byte[] raw = new byte[bytes];
+    SECURE.nextBytes(raw);
+    return prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+  }
+
+  public static byte[] randomBytes(int bytes) {
+    byte[] raw = new byte[bytes];
+    SECURE.nextBytes(raw);
+    return raw;
+  }
+}
