@@ -11,6 +11,7 @@ LT_CUSTOM_CMD=${GATEWAY_CMD:+1}   # a custom gateway command (e.g. the mock) nee
 : "${WARMUP:=10}"              # seconds of postback warm-up, 0 = none
 : "${THREADS:=2}"              # wrk threads
 : "${CONNECTIONS:=64}"         # wrk connections (total)
+: "${DRAIN:=2}"               # seconds after each postback run for the last responses
 : "${WRK_TIMEOUT:=5s}"         # wrk per-request timeout (counted as socket timeout errors)
 : "${RATE_HINT:=30000}"        # req/s the request files are sized for
 : "${REQUESTS:=$((RATE_HINT * ${DURATION%s}))}"
@@ -43,11 +44,11 @@ for f in "$LT_DIR"/scenarios/*.sh; do
   source "$f"
 done
 
-for v in DURATION WARMUP THREADS CONNECTIONS REQUESTS WARMUP_REQUESTS; do
+for v in DURATION WARMUP DRAIN THREADS CONNECTIONS REQUESTS WARMUP_REQUESTS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || lt_die "$v must be a whole number (got '${!v}')"
 done
 ((DURATION > 0 && THREADS > 0 && CONNECTIONS >= THREADS)) || lt_die "need DURATION > 0 and CONNECTIONS >= THREADS > 0"
-((DURATION <= 240 && WARMUP <= 240)) || lt_die "DURATION/WARMUP must be <= 240 s: signed timestamps expire after 5 min"
+((DURATION + DRAIN <= 240 && WARMUP + DRAIN <= 240)) || lt_die "DURATION/WARMUP (+ DRAIN) must be <= 240 s: signed timestamps expire after 5 min"
 ((REQUESTS >= THREADS && (WARMUP == 0 || WARMUP_REQUESTS >= THREADS))) || lt_die "REQUESTS too small"
 for s in $SCENARIOS; do
   declare -F "scenario_$s" >/dev/null || lt_die "unknown scenario '$s' (have: $(declare -F | awk '/ scenario_/ {sub("scenario_", "", $3); printf "%s ", $3}'))"
@@ -86,7 +87,7 @@ rc=0
   printf '%-22s %s\n' \
     "run" "$LT_RUN_ID  $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "machine" "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)" \
-    "load" "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (warm-up ${WARMUP}s)" \
+    "load" "wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s per run (postback: +${DRAIN}s drain, ${WARMUP}s warm-up)" \
     "gateway" "$GATEWAY_CMD"
   for s in $SCENARIOS; do
     if declare -F "summary_$s" >/dev/null; then "summary_$s"; fi

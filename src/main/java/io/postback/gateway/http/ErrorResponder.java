@@ -26,11 +26,7 @@ public final class ErrorResponder {
   /** Router failure handler: covers failed contexts (413 from the body handler, 404, 405) and thrown errors. */
   public static void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
-    ApiError error = failure != null ? classify(failure) : forStatus(ctx.statusCode());
-    if (error.status() >= 500 && !isDependencyFailure(failure)) {
-      LOG.error("unexpected failure on {} {}", ctx.request().method(), ctx.normalizedPath(), failure);
-    }
-    send(ctx, error);
+    send(ctx, failure != null ? classify(failure) : forStatus(ctx.statusCode()));
   }
 
   public static void send(RoutingContext ctx, ApiError error) {
@@ -57,8 +53,10 @@ public final class ErrorResponder {
       return api;
     }
     if (isDependencyFailure(failure)) {
+      LOG.warn("dependency failure: {}", failure.toString());
       return ApiError.unavailable("A storage dependency");
     }
+    LOG.error("unexpected failure", failure);
     return ApiError.of(500, "internal_error", "The gateway failed unexpectedly; nothing was recorded, retry later");
   }
 

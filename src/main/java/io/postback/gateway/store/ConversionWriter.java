@@ -30,21 +30,28 @@ import java.util.Set;
  */
 public final class ConversionWriter {
   private static final int MAX_BATCH = 256;
+  // One statement, so one atomic commit: the rows and everything written because of them.
+  // Capabilities that must write in the same transaction add a CTE reading from "inserted".
   private static final String INSERT = """
-      INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
-                               click_id, promo_code, refund_of, metadata, status, affiliate_id,
-                               commission_minor, commission_currency)
-      SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
-             click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
-             commission_minor, commission_currency
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::timestamptz[],
-                    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-                    $14::int8[], $15::text[])
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
+                             $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                             $13::text[], $14::int8[], $15::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
                commission_minor, commission_currency)
-      ON CONFLICT (surface_id, external_id) DO NOTHING
-      RETURNING id
+      ), inserted AS (
+        INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+                                 click_id, promo_code, refund_of, metadata, status, affiliate_id,
+                                 commission_minor, commission_currency)
+        SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+               click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
+               commission_minor, commission_currency
+          FROM input
+        ON CONFLICT (surface_id, external_id) DO NOTHING
+        RETURNING *
+      )
+      SELECT id FROM inserted
       """;
   private static final String ORIGINALS = """
       SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency
@@ -177,7 +184,7 @@ public final class ConversionWriter {
       surfaces[i] = refused.get(i).conversion().request().surfaceId();
       externals[i] = refused.get(i).conversion().request().externalId();
     }
-    return pool.preparedQuery(ORIGINALS).execute(Tuple.of(surfaces, externals)).map(rows -> {
+    return pool.preparedQuery(ORIGINALS).execute(Tuple.tuple().addValue(surfaces).addValue(externals)).map(rows -> {
       Map<String, ConversionOutcome> originals = new HashMap<>();
       for (Row row : rows) {
         originals.put(row.getString("surface_id") + '\n' + row.getString("external_id"), new ConversionOutcome(

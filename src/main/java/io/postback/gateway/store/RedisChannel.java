@@ -33,6 +33,7 @@ public final class RedisChannel {
   private final GatewayMetrics metrics;
   private Future<RedisConnection> connection;
   private long nextConnectAttempt;
+  private boolean closed;
 
   public RedisChannel(Vertx vertx, String url, Duration timeout, GatewayMetrics metrics) {
     this.vertx = vertx;
@@ -59,6 +60,7 @@ public final class RedisChannel {
   }
 
   public void close() {
+    closed = true;
     if (connection != null && connection.succeeded()) {
       connection.result().close();
     }
@@ -91,6 +93,9 @@ public final class RedisChannel {
   }
 
   private void onResult(Throwable failure) {
+    if (closed) {
+      return;
+    }
     if (failure == null) {
       if (metrics.dependencyUp("redis", true)) {
         LOG.info("Redis answers again");

@@ -1,0 +1,130 @@
+package io.postback.gateway.support;
+
+import io.postback.gateway.ingest.SignatureVerifier;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Talks to a gateway over a real socket, the way a merchant's server or an admin would. */
+public final class GatewayClient {
+  private static final AtomicInteger SURFACES = new AtomicInteger();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final String base;
+
+  public GatewayClient(int port) {
+    this.base = "http://127.0.0.1:" + port;
+  }
+
+  /** A surface created through the admin API; each test gets its own, so tests do not see each other's data. */
+  public record TestSurface(String id, String secret) {
+  }
+
+  public TestSurface createSurface() {
+    String id = "t" + ProcessHandle.current().pid() + "_" + System.nanoTime() + "_" + SURFACES.incrementAndGet();
+    Reply r = admin("POST", "/admin/surfaces", new JsonObject().put("id", id).put("name", "test surface"));
+    if (r.status() != 201) {
+      throw new IllegalStateException("surface creation failed: " + r);
+    }
+    return new TestSurface(id, r.json().getString("secret"));
+  }
+
+  public Reply admin(String method, String path, JsonObject body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+        .header("authorization", "Bearer " + TestBackends.ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body.encode()));
+    return send(b.build());
+  }
+
+  public Reply get(String path) {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
+  }
+
+  /** A correctly signed postback, timestamped now. */
+  public Reply postback(TestSurface surface, String body) {
+    return join(postbackAsync(surface, body));
+  }
+
+  public CompletableFuture<Reply> postbackAsync(TestSurface surface, String body) {
+    String ts = String.valueOf(System.currentTimeMillis());
+    return sendAsync(signed(surface.id(), ts, SignatureVerifier.signHex(surface.secret(), ts, bytes(body)), body).build());
+  }
+
+  /** A postback with whatever headers the test wants (null leaves a header out). */
+  public Reply raw(String path, String surfaceId, String timestamp, String signature, String contentType, String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+    if (surfaceId != null) {
+      b.header("x-ea-surface", surfaceId);
+    }
+    if (timestamp != null) {
+      b.header("x-ea-timestamp", timestamp);
+    }
+    if (signature != null) {
+      b.header("x-ea-signature", signature);
+    }
+    if (contentType != null) {
+      b.header("content-type", contentType);
+    }
+    return send(b.build());
+  }
+
+  public static String sign(String secret, String timestamp, String body) {
+    return SignatureVerifier.signHex(secret, timestamp, bytes(body));
+  }
+
+  private HttpRequest.Builder signed(String surfaceId, String ts, String signature, String body) {
+    return HttpRequest.newBuilder(URI.create(base + "/v1/conversions"))
+        .timeout(Duration.ofSeconds(30))
+        .header("content-type", "application/json")
+        .header("x-ea-surface", surfaceId)
+        .header("x-ea-timestamp", ts)
+        .header("x-ea-signature", signature)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+  }
+
+  private Reply send(HttpRequest request) {
+    return join(sendAsync(request));
+  }
+
+  private CompletableFuture<Reply> sendAsync(HttpRequest request) {
+    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+        .thenApply(r -> new Reply(r.statusCode(), r.body(), r.headers().firstValue("retry-after").orElse(null)));
+  }
+
+  private static Reply join(CompletableFuture<Reply> f) {
+    try {
+      return f.join();
+    } catch (RuntimeException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw new UncheckedIOException(io);
+      }
+      throw e;
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** An HTTP answer. */
+  public record Reply(int status, String body, String retryAfter) {
+    public JsonObject json() {
+      return new JsonObject(body);
+    }
+
+    public String error() {
+      return json().getString("error");
+    }
+  }
+}
