@@ -50,6 +50,16 @@ public final class ConversionWriter {
           FROM input
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
+      ), conversion_created AS (
+        INSERT INTO events (id, type, surface_id, data)
+        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'conversion.created', surface_id,
+               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
+                                  'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
+                                  'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
+                                  'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
+                                  'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
+                                  'metadata', metadata)
+          FROM inserted
       )
       SELECT id FROM inserted
       """;

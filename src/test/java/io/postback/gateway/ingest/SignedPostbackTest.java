@@ -69,6 +69,17 @@ class SignedPostbackTest {
   }
 
   @Test
+  void acceptedConversionWritesItsEventInTheSameCommit() {
+    Reply r = client.postback(surface, sale("o-evt"));
+    String id = r.json().getString("conversionId");
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM events WHERE type = 'conversion.created' "
+        + "AND data->>'conversionId' = ? AND data->>'externalId' = 'o-evt'", id)).isEqualTo(1);
+    client.postback(surface, sale("o-evt"));
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM events WHERE data->>'conversionId' = ?", id))
+        .as("a duplicate writes no second event").isEqualTo(1);
+  }
+
+  @Test
   void duplicatePostbackReturnsOriginalOutcome() {
     Reply first = client.postback(surface, sale("o-dup"));
     Reply second = client.postback(surface, sale("o-dup"));

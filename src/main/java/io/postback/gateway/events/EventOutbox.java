@@ -1,0 +1,29 @@
+package io.postback.gateway.events;
+
+import io.postback.gateway.store.Ids;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * Appends an event to the outbox. Pass the transaction's connection: the event then commits or rolls
+ * back with the change that caused it, which is what makes delivery at-least-once without loss.
+ * (The conversion hot path writes its events inside the batch statement of ConversionWriter instead.)
+ */
+public final class EventOutbox {
+  private static final String INSERT = "INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4::jsonb)";
+
+  private EventOutbox() {
+  }
+
+  public static String newEventId() {
+    return Ids.timeOrdered("evt");
+  }
+
+  /** Appends one event inside {@code tx}; the future holds the event id. */
+  public static Future<String> append(SqlClient tx, String type, String surfaceId, JsonObject data) {
+    String id = newEventId();
+    return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, data.encode())).map(id);
+  }
+}
