@@ -1,0 +1,82 @@
+package io.postback.gateway.config;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class GatewayConfigTest {
+
+  @Test
+  void defaultsNeedNothingConfigured() {
+    GatewayConfig c = GatewayConfig.from(new JsonObject(), Map.of());
+    assertThat(c.httpPort()).isEqualTo(8080);
+    assertThat(c.embeddedPostgres()).isTrue();
+    assertThat(c.embeddedRedis()).isTrue();
+    assertThat(c.timestampTolerance()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(c.bodyLimitBytes()).isEqualTo(64 * 1024);
+    assertThat(c.retrySchedule()).hasSize(11).startsWith(Duration.ofSeconds(30), Duration.ofMinutes(2));
+    assertThat(c.allowPrivateDestinations()).isFalse();
+  }
+
+  @Test
+  void environmentOverridesTheFile() {
+    GatewayConfig c = GatewayConfig.from(new JsonObject().put("httpPort", 9000).put("retrySchedule", "1m"),
+        Map.of("GATEWAY_HTTP_PORT", "9100",
+            "GATEWAY_PG_URL", "postgresql://app:pw@db:5432/gateway",
+            "GATEWAY_REDIS_URL", "redis://cache:6379/2",
+            "GATEWAY_RETRY_SCHEDULE", "30s,2m,10m,1h",
+            "GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "true",
+            "GATEWAY_ADMIN_TOKEN", "a-long-enough-admin-token"));
+    assertThat(c.httpPort()).isEqualTo(9100);
+    assertThat(c.pgUrl()).isEqualTo("postgresql://app:pw@db:5432/gateway");
+    assertThat(c.redisUrl()).isEqualTo("redis://cache:6379/2");
+    assertThat(c.retrySchedule()).containsExactly(Duration.ofSeconds(30), Duration.ofMinutes(2),
+        Duration.ofMinutes(10), Duration.ofHours(1));
+    assertThat(c.allowPrivateDestinations()).isTrue();
+    assertThat(c.embeddedPostgres()).isFalse();
+  }
+
+  @Test
+  void badValuesStopTheStartNamingTheVariable() {
+    for (var bad : List.of(
+        Map.entry("GATEWAY_HTTP_PORT", "eighty"),
+        Map.entry("GATEWAY_HTTP_PORT", "70000"),
+        Map.entry("GATEWAY_PG_URL", "mysql://x"),
+        Map.entry("GATEWAY_REDIS_URL", "localhost:6379"),
+        Map.entry("GATEWAY_RETRY_SCHEDULE", "30s,soon"),
+        Map.entry("GATEWAY_RETRY_SCHEDULE", "0s"),
+        Map.entry("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "yes"),
+        Map.entry("GATEWAY_ADMIN_TOKEN", "short"))) {
+      assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
+          .as(bad.toString())
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+  }
+
+  @Test
+  void badFileValueNamesTheKey() {
+    assertThatThrownBy(() -> GatewayConfig.from(new JsonObject().put("timestampTolerance", "5 minutes"), Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("timestampTolerance");
+  }
+
+  @Test
+  void namedConfigFileMustExist() {
+    assertThatThrownBy(() -> GatewayConfig.load(Map.of("GATEWAY_CONFIG", "/nonexistent/gateway.json")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("GATEWAY_CONFIG");
+  }
+
+  @Test
+  void shippedConfigFileIsValid() {
+    GatewayConfig c = GatewayConfig.load(Map.of("GATEWAY_CONFIG", "config/gateway.json"));
+    assertThat(c.httpPort()).isEqualTo(8080);
+  }
+}
