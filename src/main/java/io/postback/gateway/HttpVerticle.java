@@ -9,6 +9,7 @@ import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.IngestRoutes;
+import io.postback.gateway.ops.AccessLog;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.store.ConversionWriter;
@@ -66,6 +67,7 @@ public final class HttpVerticle extends VerticleBase {
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, attributor, writer, metrics);
 
     Router router = Router.router(vertx);
+    router.route().handler(new AccessLog());
     new IngestRoutes(surfaces, pipeline, metrics, config.timestampTolerance(), config.bodyLimitBytes()).mount(router);
     new HealthRoutes(vertx, pool, redis, metrics).mount(router);
 

@@ -1,0 +1,52 @@
+package io.postback.gateway.ops;
+
+import io.postback.gateway.store.Ids;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.regex.Pattern;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+/**
+ * Gives every request an id (the caller's {@code x-request-id} when it is sane, else a new one),
+ * echoes it in the response, and writes one structured access line when the response ends: method,
+ * route template, status, latency, surface. Headers and bodies are never logged, so neither are
+ * signatures, secrets or tokens.
+ */
+public final class AccessLog implements Handler<RoutingContext> {
+  public static final String REQUEST_ID = "x-request-id";
+  private static final Logger LOG = LoggerFactory.getLogger("access");
+  private static final Pattern SANE_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    String given = req.getHeader(REQUEST_ID);
+    String requestId = given != null && SANE_ID.matcher(given).matches() ? given : Ids.timeOrdered("req");
+    ctx.put(REQUEST_ID, requestId);
+    ctx.response().putHeader(REQUEST_ID, requestId);
+    long start = System.nanoTime();
+    ctx.addEndHandler(v -> {
+      if (!LOG.isInfoEnabled()) {
+        return;
+      }
+      Route route = ctx.currentRoute();
+      String surface = req.getHeader("x-ea-surface");
+      if (surface == null) {
+        surface = req.getParam("surface");
+      }
+      LOG.info("{} {} {}", req.method(), route != null && route.getPath() != null ? route.getPath() : "(unmatched)",
+          ctx.response().getStatusCode(),
+          kv("requestId", requestId),
+          kv("status", ctx.response().getStatusCode()),
+          kv("latencyMs", (System.nanoTime() - start) / 1_000_000.0),
+          kv("surface", surface));
+    });
+    ctx.next();
+  }
+}
