@@ -25,7 +25,7 @@ final class DemoBanner {
     }
     int port = gateway.config().httpPort();
     String timestamp = String.valueOf(System.currentTimeMillis());
-    String body = "{\"externalId\":\"order-1001\",\"eventType\":\"sale\",\"grossMinor\":4999,\"currency\":\"USD\"}";
+    String body = "{\"externalId\":\"order-" + timestamp + "\",\"eventType\":\"sale\",\"grossMinor\":4999,\"currency\":\"USD\"}";
     String signature = SignatureVerifier.signHex(demo.secret(), timestamp, body.getBytes(StandardCharsets.UTF_8));
     System.out.println("""
 

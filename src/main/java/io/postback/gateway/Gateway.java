@@ -10,6 +10,7 @@ import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -47,17 +48,19 @@ public final class Gateway {
   public static Future<Gateway> start(GatewayConfig config, Backends backends) {
     GatewayMetrics metrics = new GatewayMetrics();
     int eventLoops = config.httpInstances() > 0 ? config.httpInstances() : Runtime.getRuntime().availableProcessors();
-    Vertx vertx = Vertx.builder()
-        .with(new VertxOptions()
-            .setEventLoopPoolSize(eventLoops)
-            .setPreferNativeTransport(true)
-            .setMetricsOptions(new MicrometerMetricsOptions()
-                .setEnabled(true)
-                .setJvmMetricsEnabled(true)
-                // Route templates, never raw paths: raw paths would explode the series count.
-                .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME)))
-        .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
-        .build();
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(eventLoops).setPreferNativeTransport(true);
+    if (config.metricsEnabled()) {
+      options.setMetricsOptions(new MicrometerMetricsOptions()
+          .setEnabled(true)
+          .setJvmMetricsEnabled(true)
+          // Route templates, never raw paths: raw paths would explode the series count.
+          .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME));
+    }
+    VertxBuilder builder = Vertx.builder().with(options);
+    if (config.metricsEnabled()) {
+      builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
+    }
+    Vertx vertx = builder.build();
     PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());
     Pool controlPool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(2).setName("postgres-control"))

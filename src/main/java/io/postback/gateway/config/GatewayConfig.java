@@ -26,6 +26,7 @@ import java.util.function.Function;
  * @param httpInstances     HTTP verticle instances; 0 means one per event loop (= cores)
  * @param retrySchedule     delays between webhook delivery attempts
  * @param allowPrivateDestinations allow webhook URLs resolving to loopback/private addresses
+ * @param metricsEnabled    Vert.x HTTP/pool/JVM meters (off only to measure their cost)
  */
 public record GatewayConfig(
     int httpPort,
@@ -43,7 +44,8 @@ public record GatewayConfig(
     Duration surfaceRefreshInterval,
     List<Duration> retrySchedule,
     boolean allowPrivateDestinations,
-    boolean demoSurface) {
+    boolean demoSurface,
+    boolean metricsEnabled) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -108,7 +110,8 @@ public record GatewayConfig(
         src.duration("surfaceRefreshInterval", "2s"),
         schedule,
         src.bool("allowPrivateDestinations", false),
-        src.bool("demoSurface", true));
+        src.bool("demoSurface", true),
+        src.bool("metricsEnabled", true));
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

@@ -36,6 +36,14 @@ public final class GatewayMetrics {
         return config;
       }
     });
+    // Series exist from the start, so rate() and increase() see the first event too.
+    postbackCounter("accepted", "none");
+    postbackCounter("duplicate", "none");
+    for (String reason : new String[] {"unknown_surface", "missing_signature", "bad_signature", "missing_timestamp",
+        "stale_timestamp", "invalid_field", "malformed_json"}) {
+      postbackCounter("rejected", reason);
+    }
+    redisFallbackCounter("dedupe_claim");
     for (String dependency : new String[] {"postgres", "redis"}) {
       AtomicInteger up = new AtomicInteger(1);
       dependencyUp.put(dependency, up);
@@ -56,19 +64,27 @@ public final class GatewayMetrics {
 
   /** Counts one inbound postback: outcome accepted, duplicate or rejected; reason the error code or "none". */
   public void postback(String outcome, String reason) {
-    postbacks.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("gateway.postbacks")
+    postbackCounter(outcome, reason).increment();
+  }
+
+  private Counter postbackCounter(String outcome, String reason) {
+    return postbacks.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("gateway.postbacks")
         .description("Inbound postbacks by outcome and rejection reason")
         .tag("outcome", outcome)
         .tag("reason", reason)
-        .register(registry)).increment();
+        .register(registry));
   }
 
   /** Counts one Redis operation that failed and was served without Redis. */
   public void redisFallback(String operation) {
-    redisFallbacks.computeIfAbsent(operation, k -> Counter.builder("gateway.redis.fallbacks")
+    redisFallbackCounter(operation).increment();
+  }
+
+  private Counter redisFallbackCounter(String operation) {
+    return redisFallbacks.computeIfAbsent(operation, k -> Counter.builder("gateway.redis.fallbacks")
         .description("Operations served without Redis because it did not answer")
         .tag("operation", operation)
-        .register(registry)).increment();
+        .register(registry));
   }
 
   /** Records whether a dependency answered; returns true when this call changed the state. */
