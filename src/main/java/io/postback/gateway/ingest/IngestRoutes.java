@@ -116,7 +116,7 @@ public final class IngestRoutes {
   }
 
   private void reject(RoutingContext ctx, ApiError error) {
-    metrics.postback(error.status() == 503 ? "failed" : "rejected", error.code());
+    metrics.postback("rejected", error.code());
     ErrorResponder.send(ctx, error);
   }
 
