@@ -19,9 +19,16 @@ public final class GatewayClient {
   private static final AtomicInteger SURFACES = new AtomicInteger();
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
+  private final Duration timeout;
 
   public GatewayClient(int port) {
+    this(port, Duration.ofSeconds(30));
+  }
+
+  /** A client whose requests give up after {@code timeout} (e.g. on a server that is going away). */
+  public GatewayClient(int port, Duration timeout) {
     this.base = "http://127.0.0.1:" + port;
+    this.timeout = timeout;
   }
 
   /** A surface created through the admin API; each test gets its own, so tests do not see each other's data. */
@@ -85,7 +92,7 @@ public final class GatewayClient {
 
   private HttpRequest.Builder signed(String surfaceId, String ts, String signature, String body) {
     return HttpRequest.newBuilder(URI.create(base + "/v1/conversions"))
-        .timeout(Duration.ofSeconds(30))
+        .timeout(timeout)
         .header("content-type", "application/json")
         .header("x-ea-surface", surfaceId)
         .header("x-ea-timestamp", ts)
