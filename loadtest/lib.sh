@@ -22,6 +22,7 @@ LT_OUT=${LT_OUT:-$LT_DIR/out}
 : "${GATEWAY_CMD:=java $GATEWAY_JAVA_OPTS -jar $GATEWAY_JAR}"
 : "${READY_TIMEOUT:=60}"
 : "${STOP_TIMEOUT:=30}"
+: "${CONVERSIONS_TABLE:=conversions}"
 
 LT_BASE_URL="http://$GATEWAY_HOST:$GATEWAY_PORT"
 LT_GATEWAY_PID=""
@@ -61,6 +62,8 @@ lt_ensure_tools() {
       redis-cli) pkg=redis-tools ;;
       java) pkg=openjdk-17-jdk-headless ;;
       mvn) pkg=maven ;;
+      ss) pkg=iproute2 ;;
+      node) pkg=nodejs ;;
       *) pkg=$cmd ;;
     esac
     missing+=("$pkg")
@@ -134,7 +137,7 @@ lt_start_gateway() {
     export GATEWAY_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
     export GATEWAY_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$REDIS_DB"
     export GATEWAY_ADMIN_TOKEN="$ADMIN_TOKEN"
-    cd "$LT_ROOT"
+    cd "$LT_ROOT" || exit 1
     eval "exec $GATEWAY_CMD"
   ) >"$LT_OUT/gateway.log" 2>&1 &
   LT_GATEWAY_PID=$!
@@ -144,8 +147,11 @@ lt_wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT))
   until curl -fsS -o /dev/null -m 2 "$LT_BASE_URL/health/ready" 2>/dev/null; do
     if ! kill -0 "$LT_GATEWAY_PID" 2>/dev/null; then
+      local rc=0
+      wait "$LT_GATEWAY_PID" || rc=$?
+      LT_GATEWAY_PID=""
       tail -n 40 "$LT_OUT/gateway.log" >&2 || true
-      lt_die "gateway exited during startup (see $LT_OUT/gateway.log)"
+      lt_die "gateway exited with status $rc during startup (see $LT_OUT/gateway.log)"
     fi
     if ((SECONDS >= deadline)); then
       tail -n 40 "$LT_OUT/gateway.log" >&2 || true
@@ -220,23 +226,43 @@ lt_sign() {
 
 # lt_gen_requests COUNT PREFIX OUTFILE (uses SURFACE_SECRET)
 lt_gen_requests() {
-  LT_SECRET=$SURFACE_SECRET java -XX:TieredStopAtLevel=1 "$LT_DIR/GenRequests.java" \
+  LT_SECRET=$SURFACE_SECRET java "$LT_DIR/GenRequests.java" \
     --count "$1" --prefix "$2" --out "$3" || lt_die "GenRequests failed"
+}
+
+# ---- CPU accounting --------------------------------------------------------------------------------
+# CPU seconds (user+sys) used so far by process $1 (0 if gone).
+lt_proc_cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# "busy total" jiffies of the whole machine (all cores).
+lt_machine_jiffies() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
 
 # ---- wrk -------------------------------------------------------------------------------------------
 # lt_wrk NAME DURATION_S wrk-args... : runs wrk (bounded by timeout), output to $LT_OUT/wrk-NAME.txt,
 # echoes the output. wrk runs in the background so INT/TERM traps fire immediately.
+# Also stores NAME.gateway_cores (avg cores used by the gateway process during the run) and
+# NAME.machine_busy_pct (all processes, all cores: wrk + gateway + PostgreSQL + ...).
 lt_wrk() {
-  local name=$1 dur=$2 out="$LT_OUT/wrk-$1.txt" rc=0
+  local name=$1 dur=$2 out="$LT_OUT/wrk-$1.txt" rc=0 cpu0 cpu1 t0 t1 busy0 total0 busy1 total1
   shift 2
   lt_log "wrk [$name] ${dur}s: wrk $*"
+  cpu0=$(lt_proc_cpu_s "${LT_GATEWAY_PID:-0}")
+  read -r busy0 total0 < <(lt_machine_jiffies)
+  t0=$(date +%s.%N)
   timeout -k 5 $((dur + 120)) wrk "$@" >"$out" 2>&1 &
   LT_WRK_PID=$!
   wait "$LT_WRK_PID" || rc=$?
   LT_WRK_PID=""
+  t1=$(date +%s.%N)
+  cpu1=$(lt_proc_cpu_s "${LT_GATEWAY_PID:-0}")
+  read -r busy1 total1 < <(lt_machine_jiffies)
   sed 's/^/    | /' "$out" >&2
   ((rc == 0)) || lt_die "wrk [$name] exited with $rc (output: $out)"
+  lt_set "$name.gateway_cores" "$(printf '%.2f' "$(lt_calc "($cpu1 - $cpu0) / ($t1 - $t0)")")"
+  lt_set "$name.machine_busy_pct" "$(printf '%.0f' "$(lt_calc "100 * ($busy1 - $busy0) / ($total1 - $total0 + 1e-9)")")"
 }
 
 # Converts a wrk time ("812.00us", "1.23ms", "2.00s", "1.50m") to milliseconds.

@@ -26,7 +26,7 @@ DURATION=${DURATION%s}
 WARMUP=${WARMUP%s}
 
 BUILD=auto
-usage() { sed -n '/<!-- usage -->/,/<!-- \/usage -->/p' "$LT_DIR/README.md" | sed '1d;$d'; }
+usage() { sed -n '/<!-- usage -->/,/<!-- \/usage -->/p' "$LT_DIR/README.md" | sed '1d;$d' | grep -v '^```'; }
 while (($#)); do
   case $1 in
     --no-build) BUILD=never ;;
@@ -78,7 +78,6 @@ lt_create_surface bench
 for s in $SCENARIOS; do
   "scenario_$s"
 done
-kill -0 "$LT_GATEWAY_PID" 2>/dev/null || lt_die "gateway died during the run (see $LT_OUT/gateway.log)"
 
 # ---- summary -----------------------------------------------------------------------------------------
 rc=0
@@ -101,10 +100,17 @@ rc=0
     elif lt_ge "$ratio" "$TARGET_RATIO"; then verdict="meets target, below aim"
     else verdict="BELOW TARGET"; if [[ $ENFORCE_RATIO == 1 ]]; then rc=5; fi
     fi
-    printf '%-22s %s\n' "--- ratio" "" "postbacks/health" "$ratio  (target >= $TARGET_RATIO, aim $AIM_RATIO): $verdict"
+    echo "--- ratio"
+    printf '%-22s %s\n' "postbacks/health" "$ratio  (target >= $TARGET_RATIO, aim $AIM_RATIO): $verdict"
   fi
 
   echo "--- checks"
+  if kill -0 "$LT_GATEWAY_PID" 2>/dev/null; then
+    printf '%-22s %s\n' "CHECK gateway alive" "PASS"
+  else
+    printf '%-22s %s\n' "CHECK gateway alive" "FAIL (exited during the run, see $LT_OUT/gateway.log)"
+    rc=3
+  fi
   for s in $SCENARIOS; do
     if declare -F "check_$s" >/dev/null; then "check_$s" || rc=3; fi
   done
@@ -113,6 +119,16 @@ rc=0
     ((rc != 0)) || rc=4
   fi
   printf '%-22s %s\n' "files" "$LT_OUT/{summary.txt,results.env,wrk-*.txt,gateway.log}"
+  if [[ -n $(lt_get postback.accepted_per_s) && -n $(lt_get health.rps) ]]; then
+    echo "README results row:"
+    # shellcheck disable=SC2016  # literal backticks (markdown)
+    printf '| %s | %s | `%s` | %s | %s / %s | %s | %s / %s | %s | %s |\n' \
+      "$(date +%Y-%m-%d)" "$(nproc) cores $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
+      "bash loadtest/run.sh (t$THREADS c$CONNECTIONS ${DURATION}s)" \
+      "$(lt_get postback.accepted_per_s)" "$(lt_get postback.p50_ms)" "$(lt_get postback.p99_ms)" \
+      "$(lt_get postback.non2xx)" "$(lt_get health.rps)" "$(lt_get health.p99_ms)" \
+      "$(lt_get ratio.postback_health)" "$(lt_get check.rows)"
+  fi
   echo "==========================================================="
 } >"$LT_OUT/summary.txt"
 cat "$LT_OUT/summary.txt"

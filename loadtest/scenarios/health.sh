@@ -15,5 +15,6 @@ summary_health() {
     "requests/s" "$(lt_get health.rps)" \
     "latency p50" "$(lt_get health.p50_ms) ms" \
     "latency p99" "$(lt_get health.p99_ms) ms" \
-    "non-2xx/3xx" "$(lt_get health.non2xx_3xx)"
+    "non-2xx/3xx" "$(lt_get health.non2xx_3xx)" \
+    "cpu" "gateway $(lt_get health.gateway_cores) cores, machine $(lt_get health.machine_busy_pct)% busy"
 }

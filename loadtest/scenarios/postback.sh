@@ -49,8 +49,8 @@ scenario_postback() {
   lt_postback_phase postback "$DURATION" "$REQUESTS" "$run-m"
 
   # 4. rows
-  lt_set postback.db_rows "$(lt_pg_settled_count 'select count(*) from conversions')"
-  lt_set postback.db_distinct "$(lt_pg 'select count(distinct (surface_id, external_id)) from conversions')"
+  lt_set postback.db_rows "$(lt_pg_settled_count "select count(*) from $CONVERSIONS_TABLE")"
+  lt_set postback.db_distinct "$(lt_pg "select count(distinct (surface_id, external_id)) from $CONVERSIONS_TABLE")"
 }
 
 summary_postback() {
@@ -63,7 +63,8 @@ summary_postback() {
     "200 responses" "$(lt_get postback.s200)  (duplicate:true $(lt_get postback.dup))" \
     "non-2xx" "$(lt_get postback.non2xx)" \
     "statuses" "$(lt_get postback.statuses)" \
-    "socket errors" "connect $(lt_get postback.err_connect), read $(lt_get postback.err_read), write $(lt_get postback.err_write), timeout $(lt_get postback.err_timeout)"
+    "socket errors" "connect $(lt_get postback.err_connect), read $(lt_get postback.err_read), write $(lt_get postback.err_write), timeout $(lt_get postback.err_timeout)" \
+    "cpu" "gateway $(lt_get postback.gateway_cores) cores, machine $(lt_get postback.machine_busy_pct)% busy (avg over run + drain)"
   if ((WARMUP > 0)); then
     printf '%-22s %s\n' "warm-up" "$(lt_get postback_warmup.s200) x 200, non-2xx $(lt_get postback_warmup.non2xx), $(lt_get postback_warmup.accepted_per_s)/s"
   fi
