@@ -35,4 +35,5 @@ CREATE TABLE conversions (
     commission_currency text,
     CONSTRAINT conversions_surface_external_uq UNIQUE (surface_id, external_id)
 );
-CREATE INDEX conversions_received_at_idx ON conversions (surface_id, received_at);
+-- The admin listing pages a surface's conversions by id (ids are time-ordered).
+CREATE INDEX conversions_surface_id_idx ON conversions (surface_id, id);

@@ -1,7 +1,9 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.ops.GatewayMetrics;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
@@ -12,31 +14,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One long-lived Redis connection per verticle: commands from concurrent requests are pipelined on it.
- * Every command has a deadline; while Redis is down, calls fail at once (no connect attempt) until
- * the next reconnect slot, so a dead Redis costs requests nothing but the fallback.
+ * One long-lived Redis connection per verticle: commands issued during one event-loop turn go out
+ * together as one pipelined write (one syscall for many requests). Every command has a deadline;
+ * while Redis is down, calls fail at once (no connect attempt) until the next reconnect slot, so a
+ * dead Redis costs requests nothing but the fallback. Create it on the verticle's context.
  */
 public final class RedisChannel {
   private static final Logger LOG = LoggerFactory.getLogger(RedisChannel.class);
   private static final long RECONNECT_BACKOFF_MS = 1_000;
   private static final AtomicInteger INSTANCES = new AtomicInteger();
 
-  private final Vertx vertx;
+  private final Context context;
   private final Redis client;
   private final long timeoutMs;
   private final GatewayMetrics metrics;
   private Future<RedisConnection> connection;
   private long nextConnectAttempt;
   private boolean closed;
+  private List<Request> queued;
+  private List<Promise<Response>> queuedReplies;
 
   public RedisChannel(Vertx vertx, String url, Duration timeout, GatewayMetrics metrics) {
-    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
     this.timeoutMs = timeout.toMillis();
     this.metrics = metrics;
     RedisOptions options = new RedisOptions().setConnectionString(url).setMaxWaitingHandlers(100_000)
@@ -46,10 +53,36 @@ public final class RedisChannel {
   }
 
   public Future<Response> send(Request request) {
-    return connection()
-        .compose(c -> c.send(request))
+    if (queued == null) {
+      queued = new ArrayList<>();
+      queuedReplies = new ArrayList<>();
+      context.runOnContext(v -> flushQueued());
+    }
+    Promise<Response> reply = Promise.promise();
+    queued.add(request);
+    queuedReplies.add(reply);
+    return reply.future()
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .andThen(ar -> onResult(ar.failed() ? ar.cause() : null));
+  }
+
+  private void flushQueued() {
+    List<Request> requests = queued;
+    List<Promise<Response>> replies = queuedReplies;
+    queued = null;
+    queuedReplies = null;
+    Future<List<Response>> sent = requests.size() == 1
+        ? connection().compose(c -> c.send(requests.get(0))).map(r -> Collections.singletonList(r))
+        : connection().compose(c -> c.batch(requests));
+    sent.onComplete(ar -> {
+      for (int i = 0; i < replies.size(); i++) {
+        if (ar.succeeded()) {
+          replies.get(i).tryComplete(ar.result().get(i));
+        } else {
+          replies.get(i).tryFail(ar.cause());
+        }
+      }
+    });
   }
 
   public Future<List<Response>> batch(List<Request> requests) {
