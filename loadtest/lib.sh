@@ -23,6 +23,7 @@ LT_OUT=${LT_OUT:-$LT_DIR/out}
 : "${READY_TIMEOUT:=60}"
 : "${STOP_TIMEOUT:=30}"
 : "${CONVERSIONS_TABLE:=conversions}"
+: "${CLICKS_TABLE:=clicks}"
 
 LT_BASE_URL="http://$GATEWAY_HOST:$GATEWAY_PORT"
 LT_GATEWAY_PID=""

@@ -7,19 +7,20 @@ LT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LT_CUSTOM_CMD=${GATEWAY_CMD:+1}   # a custom gateway command (e.g. the mock) needs no jar
 
 # ---- settings (environment) ------------------------------------------------------------------------
-: "${DURATION:=20}"            # seconds, measured runs (postback and health)
-: "${WARMUP:=10}"              # seconds of postback warm-up, 0 = none
+: "${DURATION:=20}"            # seconds, measured runs (postback, click, health)
+: "${WARMUP:=10}"              # seconds of postback and click warm-up, 0 = none
 : "${THREADS:=2}"              # wrk threads
 : "${CONNECTIONS:=64}"         # wrk connections (total)
-: "${DRAIN:=2}"               # seconds after each postback run for the last responses
+: "${DRAIN:=2}"                # seconds after each postback/click run for the last responses
 : "${WRK_TIMEOUT:=5s}"         # wrk per-request timeout (counted as socket timeout errors)
 : "${RATE_HINT:=30000}"        # req/s the request files are sized for
 : "${REQUESTS:=$((RATE_HINT * ${DURATION%s}))}"
 : "${WARMUP_REQUESTS:=$((RATE_HINT * ${WARMUP%s}))}"
-: "${SCENARIOS:=postback health}"
+: "${SCENARIOS:=postback click health}"
 : "${TARGET_RATIO:=0.25}"      # postbacks accepted/s divided by health req/s
 : "${AIM_RATIO:=0.40}"
-: "${ENFORCE_RATIO:=0}"        # 1 = exit 5 when the ratio is below TARGET_RATIO
+: "${CLICK_TARGET_RATIO:=0.50}" # clicks (302s)/s divided by health req/s
+: "${ENFORCE_RATIO:=0}"        # 1 = exit 5 when a ratio is below its target
 : "${STRICT_COUNT:=0}"         # 1 = rows must equal 200s exactly (no in-flight allowance)
 : "${KEEP_REQUEST_FILES:=0}"
 DURATION=${DURATION%s}
@@ -86,12 +87,15 @@ rc=0
   printf '%-22s %s\n' \
     "run" "$LT_RUN_ID  $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "machine" "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)" \
-    "load" "wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s per run (postback: +${DRAIN}s drain, ${WARMUP}s warm-up)" \
+    "load" "wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s per run (postback, click: +${DRAIN}s drain, ${WARMUP}s warm-up)" \
     "gateway" "$GATEWAY_CMD"
   for s in $SCENARIOS; do
     if declare -F "summary_$s" >/dev/null; then "summary_$s"; fi
   done
 
+  if [[ -n $(lt_get health.rps) ]] && [[ -n $(lt_get postback.accepted_per_s) || -n $(lt_get click.clicks_per_s) ]]; then
+    echo "--- ratio"
+  fi
   if [[ -n $(lt_get postback.accepted_per_s) && -n $(lt_get health.rps) ]]; then
     ratio=$(lt_calc "$(lt_get postback.accepted_per_s) / $(lt_get health.rps)")
     ratio=$(printf '%.3f' "$ratio")
@@ -100,8 +104,16 @@ rc=0
     elif lt_ge "$ratio" "$TARGET_RATIO"; then verdict="meets target, below aim"
     else verdict="BELOW TARGET"; if [[ $ENFORCE_RATIO == 1 ]]; then rc=5; fi
     fi
-    echo "--- ratio"
     printf '%-22s %s\n' "postbacks/health" "$ratio  (target >= $TARGET_RATIO, aim $AIM_RATIO): $verdict"
+  fi
+  if [[ -n $(lt_get click.clicks_per_s) && -n $(lt_get health.rps) ]]; then
+    ratio=$(lt_calc "$(lt_get click.clicks_per_s) / $(lt_get health.rps)")
+    ratio=$(printf '%.3f' "$ratio")
+    lt_set ratio.click_health "$ratio"
+    if lt_ge "$ratio" "$CLICK_TARGET_RATIO"; then verdict="meets target"
+    else verdict="BELOW TARGET"; if [[ $ENFORCE_RATIO == 1 ]]; then rc=5; fi
+    fi
+    printf '%-22s %s\n' "clicks/health" "$ratio  (target >= $CLICK_TARGET_RATIO): $verdict"
   fi
 
   echo "--- checks"
@@ -119,15 +131,18 @@ rc=0
     ((rc != 0)) || rc=4
   fi
   printf '%-22s %s\n' "files" "$LT_OUT/{summary.txt,results.env,wrk-*.txt,gateway.log}"
-  if [[ -n $(lt_get postback.accepted_per_s) && -n $(lt_get health.rps) ]]; then
+  if [[ -n $(lt_get health.rps) ]] && [[ -n $(lt_get postback.accepted_per_s) || -n $(lt_get click.clicks_per_s) ]]; then
     echo "README results row:"
     # shellcheck disable=SC2016  # literal backticks (markdown)
-    printf '| %s | %s | `%s` | %s | %s / %s | %s | %s / %s | %s | %s |\n' \
+    printf '| %s | %s | `%s` | %s | %s / %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %s |\n' \
       "$(date +%Y-%m-%d)" "$(nproc) cores $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
       "bash loadtest/run.sh (t$THREADS c$CONNECTIONS ${DURATION}s)" \
-      "$(lt_get postback.accepted_per_s)" "$(lt_get postback.p50_ms)" "$(lt_get postback.p99_ms)" \
-      "$(lt_get postback.non2xx)" "$(lt_get health.rps)" "$(lt_get health.p99_ms)" \
-      "$(lt_get ratio.postback_health)" "$(lt_get check.rows)"
+      "$(lt_get postback.accepted_per_s -)" "$(lt_get postback.p50_ms -)" "$(lt_get postback.p99_ms -)" \
+      "$(lt_get postback.non2xx -)" \
+      "$(lt_get click.clicks_per_s -)" "$(lt_get click.p50_ms -)" "$(lt_get click.p99_ms -)" \
+      "$(lt_get click.non302 -)" "$(lt_get health.rps)" "$(lt_get health.p99_ms)" \
+      "$(lt_get ratio.postback_health -)" "$(lt_get ratio.click_health -)" \
+      "$(lt_get check.rows -) / $(lt_get check.click_rows -)"
   fi
   echo "==========================================================="
 } >"$LT_OUT/summary.txt"

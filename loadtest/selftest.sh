@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Tests the harness itself, without the real gateway: bash loadtest/selftest.sh  (~1 min)
+# Tests the harness itself, without the real gateway: bash loadtest/selftest.sh  (~2 min)
 # Uses loadtest/mock/mock-gateway.js (node) on 127.0.0.1:18089, database gateway_selftest,
 # Redis db 14, output in loadtest/out/selftest/. Does not touch gateway_bench or Redis db 3.
+# SELFTEST_PORT, SELFTEST_PG_DB, SELFTEST_REDIS_DB override port, database and Redis db (e.g. when
+# 18089 is taken by another process).
 # shellcheck disable=SC2015,SC2012  # pass/fail always succeed; file names are ours
 set -euo pipefail
 
 LT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export LT_OUT="$LT_DIR/out/selftest"
-export GATEWAY_PORT=18089 PG_DB=gateway_selftest REDIS_DB=14
+export GATEWAY_PORT=${SELFTEST_PORT:-18089} PG_DB=${SELFTEST_PG_DB:-gateway_selftest} REDIS_DB=${SELFTEST_REDIS_DB:-14}
 export GATEWAY_CMD="node $LT_DIR/mock/mock-gateway.js"
 # shellcheck source=lib.sh
 source "$LT_DIR/lib.sh"
+# shellcheck source=scenarios/click.sh
+source "$LT_DIR/scenarios/click.sh"
 mkdir -p "$LT_OUT"
 lt_ensure_tools wrk jq curl psql redis-cli openssl java node ss
 
@@ -74,6 +78,20 @@ lt_lt_result "$LT_OUT/canned.txt" r
 expect "LT_RESULT parse" "$(lt_get r.a)/$(lt_get r.b)" "1/x,y"
 rm -f "$LT_OUT/canned.txt"
 
+echo "== click Location check (probe)"
+loc_ok() { # loc_ok DESTINATION LOCATION -> yes/no
+  if CLICK_DESTINATION=$1 lt_click_location_ok "$2"; then echo yes; else echo no; fi
+}
+expect "query: & clickId" "$(loc_ok 'https://s.example/l?utm=b' 'https://s.example/l?utm=b&clickId=ck_1')" yes
+expect "no query: ? clickId" "$(loc_ok 'https://s.example/l' 'https://s.example/l?clickId=ck_1')" yes
+expect "trailing ?" "$(loc_ok 'https://s.example/l?' 'https://s.example/l?clickId=ck_1')" yes
+expect "fragment kept last" "$(loc_ok 'https://s.example/l?a=1#top' 'https://s.example/l?a=1&clickId=ck_1#top')" yes
+expect "fragment lost" "$(loc_ok 'https://s.example/l?a=1#top' 'https://s.example/l?a=1&clickId=ck_1')" no
+expect "bare destination" "$(loc_ok 'https://s.example/l?utm=b' 'https://s.example/l?utm=b')" no
+expect "empty clickId" "$(loc_ok 'https://s.example/l?utm=b' 'https://s.example/l?utm=b&clickId=')" no
+expect "other host" "$(loc_ok 'https://s.example/l?utm=b' 'https://x.example/l?utm=b&clickId=ck_1')" no
+expect "extra parameter" "$(loc_ok 'https://s.example/l?utm=b' 'https://s.example/l?utm=b&clickId=ck_1&x=1')" no
+
 echo "== postback.lua counts non-2xx (bad signatures against the mock)"
 trap lt_cleanup EXIT
 lt_reset_db
@@ -92,6 +110,40 @@ expect "wrk Non-2xx agrees" "$(lt_get badw.non2xx_3xx)" "$(lt_get bad.responses)
 expect "drained: nothing unanswered" "$(lt_get bad.unanswered)" 0
 expect "no rows" "$(lt_pg 'select count(*) from conversions')" 0
 rm -f "$LT_OUT/bad.tsv"
+
+echo "== click.lua counts 302s and their Locations (against the mock)"
+auth=(-H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json')
+dest='https://shop.example/landing?utm=bench'
+lt_http POST /admin/affiliates '{"name":"selftest affiliate","status":"active"}' "${auth[@]}"
+expect "POST /admin/affiliates" "$LT_HTTP_STATUS" 201
+aff=$(jq -r .id <<<"$LT_HTTP_BODY")
+lt_http POST /admin/links "{\"surfaceId\":\"$SURFACE_ID\",\"affiliateId\":\"$aff\",\"destinationUrl\":\"$dest\"}" "${auth[@]}"
+expect "POST /admin/links" "$LT_HTTP_STATUS" 201
+code=$(jq -r .code <<<"$LT_HTTP_BODY")
+click_wrk() { # click_wrk PREFIX PATH DESTINATION : 1 s of sending + 1 s drain
+  timeout 30 wrk -t2 -c8 -d2s --latency -s "$LT_DIR/click.lua" "$LT_BASE_URL" -- "$2" "$3" 1 >"$LT_OUT/wrk-$1.txt" 2>&1
+  lt_lt_result "$LT_OUT/wrk-$1.txt" "$1"
+  lt_wrk_parse "$LT_OUT/wrk-$1.txt" "$1w"
+}
+click_wrk ck "/c/$code?sub1=selftest" "$dest"
+(($(lt_get ck.s302) > 0)) && pass "302s counted ($(lt_get ck.s302))" || fail "no 302s"
+expect "all 302" "$(lt_get ck.statuses)" "302:$(lt_get ck.responses)"
+expect "every 302 has a clickId" "$(lt_get ck.with_id)" "$(lt_get ck.s302)"
+expect "non302" "$(lt_get ck.non302)" 0
+expect "wrk Non-2xx ignores 302s" "$(lt_get ckw.non2xx_3xx)" 0
+expect "drained: nothing unanswered" "$(lt_get ck.unanswered)" 0
+expect "rows == 302s" "$(lt_pg "select count(*) from clicks where link_code = '$code'")" "$(lt_get ck.s302)"
+expect "sub1 recorded" "$(lt_pg "select count(*) from clicks where sub1 = 'selftest'")" "$(lt_get ck.s302)"
+click_wrk ck404 "/c/no-such-$code" "$dest"
+(($(lt_get ck404.responses) > 0)) && pass "404s counted ($(lt_get ck404.responses))" || fail "no responses"
+expect "unknown code: no 302" "$(lt_get ck404.s302)" 0
+expect "unknown code: non302 == responses" "$(lt_get ck404.non302)" "$(lt_get ck404.responses)"
+expect "unknown code: all 404" "$(lt_get ck404.statuses)" "404:$(lt_get ck404.responses)"
+expect "wrk Non-2xx agrees" "$(lt_get ck404w.non2xx_3xx)" "$(lt_get ck404.responses)"
+click_wrk ckbad "/c/$code" "https://other.example/landing"
+(($(lt_get ckbad.s302) > 0)) && pass "302s counted ($(lt_get ckbad.s302))" || fail "no 302s"
+expect "wrong destination: malformed == 302s" "$(lt_get ckbad.bad_location)" "$(lt_get ckbad.s302)"
+expect "wrong destination: none with clickId" "$(lt_get ckbad.with_id)" 0
 lt_stop_gateway
 trap - EXIT
 
@@ -105,14 +157,30 @@ run() { # run EXPECTED_EXIT DESCRIPTION env... : full run.sh against the mock
 echo "== run.sh end to end (mock gateway)"
 run 0 "normal" DURATION=4 WARMUP=2 RATE_HINT=20000
 grep -q '^CHECK rows == 200s *PASS$' "$LT_OUT/run.out" && pass "exact PASS line" || fail "no exact PASS: $(grep CHECK "$LT_OUT/run.out")"
+grep -q '^CHECK clicks == 302s *PASS$' "$LT_OUT/run.out" && pass "exact click PASS line" || fail "no exact click PASS: $(grep CHECK "$LT_OUT/run.out")"
 grep -q '^postbacks/health ' "$LT_OUT/run.out" && pass "ratio line" || fail "no ratio line"
+grep -q '^clicks/health .*target >= 0.50' "$LT_OUT/run.out" && pass "click ratio line" || fail "no click ratio line"
+grep -q 'run bench-.*, scenarios: postback click health$' "$LT_OUT/run.err" && pass "default scenarios" || fail "default scenarios not 'postback click health'"
 expect "results.env exit_code" "$(grep '^exit_code=' "$LT_OUT/results.env")" "exit_code=0"
 expect "rows == expected" "$(grep -c "^postback.db_rows=$(awk -F= '/^check.expected_rows=/ {print $2}' "$LT_OUT/results.env")$" "$LT_OUT/results.env")" 1
+expect "click rows == expected" "$(grep -c "^click.db_rows=$(awk -F= '/^check.click_expected_rows=/ {print $2}' "$LT_OUT/results.env")$" "$LT_OUT/results.env")" 1
+(($(awk -F= '/^click.s302=/ {print $2}' "$LT_OUT/results.env") > 0)) && pass "measured 302s" || fail "no measured 302s"
+grep -q 'probe click OK: 302 -> https://shop.example/landing?utm=bench&clickId=' "$LT_OUT/run.err" && pass "click probe" || fail "no click probe"
 expect "request files removed" "$(ls "$LT_OUT"/reqs-*.tsv 2>/dev/null | wc -l)" 0
 grep -q 'stopping gateway' "$LT_OUT/run.err" && pass "gateway stopped" || fail "gateway not stopped"
 
 run 3 "mock loses every 500th row" DURATION=2 WARMUP=0 RATE_HINT=20000 MOCK_LOSE_EVERY=500
 grep -q '^CHECK rows == 200s *FAIL' "$LT_OUT/run.out" && pass "FAIL line" || fail "no FAIL line"
+grep -q '^CHECK clicks == 302s *FAIL' "$LT_OUT/run.out" && pass "click FAIL line" || fail "no click FAIL line"
+
+run 3 "mock redirects every 300th click without clickId" SCENARIOS=click DURATION=2 WARMUP=0 MOCK_CLICK_UNRECORDED_EVERY=300
+grep -q '^CHECK clickId *FAIL' "$LT_OUT/run.out" && pass "clickId FAIL line" || fail "no clickId FAIL line"
+grep -q '^CHECK clicks == 302s *FAIL' "$LT_OUT/run.out" && pass "click rows FAIL line" || fail "no click rows FAIL line"
+
+run 5 "click ratio below target, enforced" SCENARIOS="click health" DURATION=1 WARMUP=0 CLICK_TARGET_RATIO=100 ENFORCE_RATIO=1
+grep -q '^clicks/health .*BELOW TARGET' "$LT_OUT/run.out" && pass "BELOW TARGET line" || fail "no BELOW TARGET line"
+grep -q '^postbacks/health' "$LT_OUT/run.out" && fail "postback ratio without postback scenario" || pass "no postback ratio"
+grep -q '^| .* | - | - / - | - | [0-9.]* | ' "$LT_OUT/run.out" && pass "results row without postback" || fail "results row: $(grep '^| ' "$LT_OUT/run.out")"
 
 run 4 "request file too small" DURATION=2 WARMUP=0 REQUESTS=2000
 grep -q '^RESULT INVALID' "$LT_OUT/run.out" && pass "INVALID line" || fail "no INVALID line"
