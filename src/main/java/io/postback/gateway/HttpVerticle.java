@@ -1,9 +1,17 @@
 package io.postback.gateway;
 
 import io.postback.gateway.admin.AdminAuth;
+import io.postback.gateway.admin.AffiliateAdmin;
+import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
+import io.postback.gateway.admin.LinkAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
-import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.attribution.ProgramCatalog;
+import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.attribution.RuleAttributor;
+import io.postback.gateway.click.ClickLookup;
+import io.postback.gateway.click.ClickRoutes;
+import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.http.ErrorResponder;
@@ -14,6 +22,7 @@ import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.Future;
@@ -37,19 +46,19 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final Backends backends;
   private final SurfaceRegistry surfaces;
+  private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
-  private final Attributor attributor;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
-  public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, GatewayMetrics metrics,
-                      Attributor attributor) {
+  public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
+                      GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
+    this.catalog = catalog;
     this.metrics = metrics;
-    this.attributor = attributor;
   }
 
   @Override
@@ -63,10 +72,13 @@ public final class HttpVerticle extends VerticleBase {
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
-    ConversionPipeline pipeline = new ConversionPipeline(dedupe, attributor, writer, metrics);
+    ClickLookup clicks = new ClickLookup(redis, pool, metrics);
+    ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
+        new RefundWriter(pool), metrics);
 
     Router router = Router.router(vertx);
     new IngestRoutes(surfaces, pipeline, metrics, config.timestampTolerance(), config.bodyLimitBytes()).mount(router);
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics).mount(router);
     new HealthRoutes(vertx, pool, redis, metrics).mount(router);
 
     Router admin = Router.router(vertx);
@@ -74,6 +86,10 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
     new ConversionAdmin(pool).mount(admin);
+    ProgramStore program = new ProgramStore(pool);
+    new AffiliateAdmin(program, catalog, pool).mount(admin);
+    new LinkAdmin(program, catalog, surfaces).mount(admin);
+    new CommissionRuleAdmin(program, catalog).mount(admin);
     router.route("/admin/*").subRouter(admin);
 
     router.route().failureHandler(ErrorResponder::handle);
