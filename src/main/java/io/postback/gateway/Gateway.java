@@ -3,6 +3,7 @@ package io.postback.gateway;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
@@ -71,6 +72,8 @@ public final class Gateway {
         .build();
     SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool));
     ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool));
+    // One set of rate-limit buckets for the instance, shared by its verticles.
+    SurfaceGuard guard = new SurfaceGuard();
     RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
@@ -89,7 +92,7 @@ public final class Gateway {
           vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
               .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, metrics),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
         .map(deployment -> {

@@ -5,6 +5,7 @@ import io.postback.gateway.admin.AffiliateAdmin;
 import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
 import io.postback.gateway.admin.LinkAdmin;
+import io.postback.gateway.admin.PostbackLogAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
@@ -15,8 +16,12 @@ import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.ingest.BatchRoutes;
+import io.postback.gateway.ingest.ClassicPostbackRoutes;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.IngestRoutes;
+import io.postback.gateway.ingest.PostbackLog;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.store.ConversionWriter;
@@ -48,16 +53,18 @@ public final class HttpVerticle extends VerticleBase {
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
+  private final SurfaceGuard guard;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      GatewayMetrics metrics) {
+                      SurfaceGuard guard, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
     this.catalog = catalog;
+    this.guard = guard;
     this.metrics = metrics;
   }
 
@@ -77,7 +84,12 @@ public final class HttpVerticle extends VerticleBase {
         new RefundWriter(pool), metrics);
 
     Router router = Router.router(vertx);
-    new IngestRoutes(surfaces, pipeline, metrics, config.timestampTolerance(), config.bodyLimitBytes()).mount(router);
+    PostbackLog postbackLog = new PostbackLog(redis, metrics);
+    IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
+        config.bodyLimitBytes());
+    signed.mount(router);
+    new BatchRoutes(signed, pipeline, config.batchBodyLimitBytes()).mount(router);
+    new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
     new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics).mount(router);
     new HealthRoutes(vertx, pool, redis, metrics).mount(router);
 
@@ -90,6 +102,7 @@ public final class HttpVerticle extends VerticleBase {
     new AffiliateAdmin(program, catalog, pool).mount(admin);
     new LinkAdmin(program, catalog, surfaces).mount(admin);
     new CommissionRuleAdmin(program, catalog).mount(admin);
+    new PostbackLogAdmin(postbackLog).mount(admin);
     router.route("/admin/*").subRouter(admin);
 
     router.route().failureHandler(ErrorResponder::handle);
