@@ -1,5 +1,6 @@
 package io.postback.gateway.click;
 
+import io.postback.gateway.store.MicroBatcher;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -8,14 +9,13 @@ import io.vertx.sqlclient.Tuple;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes clicks in micro-batches, the way {@link io.postback.gateway.store.ConversionWriter} writes
- * conversions: the clicks of one event-loop turn (and those that queue while earlier batches are in
- * flight) go to Postgres as one {@code INSERT ... SELECT FROM unnest(...)}, one round trip and one
- * commit. A click's future completes when its batch has committed.
+ * Writes clicks in micro-batches ({@link MicroBatcher}), like conversions: the clicks of one event-loop
+ * turn (and those that queue while earlier batches are in flight) go to Postgres as one
+ * {@code INSERT ... SELECT FROM unnest(...)}, one round trip and one commit. A click's future
+ * completes when its batch has committed.
  *
  * <p>One writer per verticle; all methods run on that verticle's event loop.
  */
@@ -32,48 +32,18 @@ public final class ClickWriter {
   }
 
   private final Pool pool;
-  private final Context context;
-  private final int maxInFlight;
-  private ArrayList<Pending> queue = new ArrayList<>();
-  private int inFlight;
-  private boolean drainScheduled;
+  private final MicroBatcher<Pending> batcher;
 
   public ClickWriter(Pool pool, Context context, int maxInFlight) {
     this.pool = pool;
-    this.context = context;
-    this.maxInFlight = maxInFlight;
+    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
   }
 
   /** Completes once the click is committed. */
   public Future<Void> write(Click click) {
     Promise<Void> promise = Promise.promise();
-    queue.add(new Pending(click, promise));
-    if (!drainScheduled) {
-      drainScheduled = true;
-      context.runOnContext(v -> {
-        drainScheduled = false;
-        drain();
-      });
-    }
+    batcher.add(new Pending(click, promise));
     return promise.future();
-  }
-
-  private void drain() {
-    while (inFlight < maxInFlight && !queue.isEmpty()) {
-      List<Pending> batch;
-      if (queue.size() <= MAX_BATCH) {
-        batch = queue;
-        queue = new ArrayList<>();
-      } else {
-        batch = new ArrayList<>(queue.subList(0, MAX_BATCH));
-        queue.subList(0, MAX_BATCH).clear();
-      }
-      inFlight++;
-      flush(batch).onComplete(ar -> {
-        inFlight--;
-        drain();
-      });
-    }
   }
 
   private Future<Void> flush(List<Pending> batch) {

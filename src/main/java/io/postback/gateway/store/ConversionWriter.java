@@ -114,48 +114,17 @@ public final class ConversionWriter {
   }
 
   private final Pool pool;
-  private final Context context;
-  private final int maxInFlight;
-  private ArrayList<Pending> queue = new ArrayList<>();
-  private int inFlight;
-  private boolean drainScheduled;
+  private final MicroBatcher<Pending> batcher;
 
   public ConversionWriter(Pool pool, Context context, int maxInFlight) {
     this.pool = pool;
-    this.context = context;
-    this.maxInFlight = maxInFlight;
+    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
   }
 
   public Future<WriteResult> write(NewConversion conversion) {
     Promise<WriteResult> promise = Promise.promise();
-    queue.add(new Pending(conversion, promise));
-    if (!drainScheduled) {
-      // Run after the current event-loop turn, so requests read in the same turn share a batch.
-      drainScheduled = true;
-      context.runOnContext(v -> {
-        drainScheduled = false;
-        drain();
-      });
-    }
+    batcher.add(new Pending(conversion, promise));
     return promise.future();
-  }
-
-  private void drain() {
-    while (inFlight < maxInFlight && !queue.isEmpty()) {
-      List<Pending> batch;
-      if (queue.size() <= MAX_BATCH) {
-        batch = queue;
-        queue = new ArrayList<>();
-      } else {
-        batch = new ArrayList<>(queue.subList(0, MAX_BATCH));
-        queue.subList(0, MAX_BATCH).clear();
-      }
-      inFlight++;
-      flush(batch).onComplete(ar -> {
-        inFlight--;
-        drain();
-      });
-    }
   }
 
   private Future<Void> flush(List<Pending> batch) {

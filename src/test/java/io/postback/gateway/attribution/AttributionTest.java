@@ -227,10 +227,27 @@ class AttributionTest {
   }
 
   @Test
-  void attributionAndClickMetricsAreExported() {
-    client.click(client.createLink(surface, affiliate, "https://shop.example/", null));
+  void attributionClickAndCommissionMetricsAreExported() {
+    client.createRule(surface, "sale", 700L, null, null);
+    String clickId = client.click(client.createLink(surface, affiliate, "https://shop.example/", null));
+    client.postback(surface, sale("o-metrics", 1000, clickId));
     String metrics = client.get("/metrics").body();
     assertThat(metrics).contains("gateway_attributions_total{status=\"attributed\"}")
-        .contains("gateway_clicks_total{outcome=\"recorded\"}");
+        .contains("gateway_clicks_total{outcome=\"recorded\"}")
+        .contains("gateway_commission_minor_total{currency=\"USD\"}");
+  }
+
+  @Test
+  void clickThatPostgresCannotTakeRedirectsWithoutAClickId() {
+    String code = client.createLink(surface, affiliate, "https://shop.example/landing", null);
+    client.click(code);
+    TestBackends.postgres().stop();
+    try {
+      Reply r = client.get("/c/" + code);
+      assertThat(r.status()).isEqualTo(302);
+      assertThat(r.location()).isEqualTo("https://shop.example/landing");
+    } finally {
+      TestBackends.postgres().start();
+    }
   }
 }

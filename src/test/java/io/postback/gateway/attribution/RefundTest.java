@@ -163,6 +163,23 @@ class RefundTest {
   }
 
   @Test
+  void refundThatRacedItsOriginalIsAppliedByTheSweeper() throws Exception {
+    sale("o-race", 10_000);
+    // As if the refund had committed concurrently with its original, neither seeing the other.
+    TestBackends.execute("INSERT INTO conversions (id, surface_id, external_id, event_type, occurred_at, received_at, "
+        + "refund_of, status) VALUES ('cv_race_" + surface.id() + "', '" + surface.id() + "', 'rf-race', 'refund', now(), "
+        + "now() - interval '3 seconds', 'o-race', 'refund_pending_original')");
+
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (owed() != 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(200);
+    }
+    assertThat(owed()).isZero();
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ? AND external_id = 'rf-race' "
+        + "AND status = 'refunded' AND commission_minor = -1000", surface.id())).isEqualTo(1);
+  }
+
+  @Test
   void refundOfAnUnattributedConversionReversesNothing() {
     Reply original = client.postback(surface, "{\"externalId\":\"o-7\",\"eventType\":\"sale\",\"grossMinor\":10000,"
         + "\"currency\":\"USD\"}");
@@ -207,5 +224,8 @@ class RefundTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.json().getJsonObject("owedMinor").getLong("USD")).isEqualTo(750);
     assertThat(r.json().getJsonArray("entries")).hasSize(2);
+
+    Reply lookedUp = client.admin("GET", "/admin/conversions?surfaceId=" + surface.id() + "&externalId=o-10", null);
+    assertThat(lookedUp.json().getJsonArray("items").getJsonObject(0).getJsonArray("commissionEntries")).hasSize(2);
   }
 }
