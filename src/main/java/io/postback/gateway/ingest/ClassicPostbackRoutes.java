@@ -71,6 +71,8 @@ public final class ClassicPostbackRoutes {
       attempt.fail(ApiError.of(401, "unknown_surface", "Name the surface: ?surface=<id> or /v1/postback/<surface>/<token>"));
       return;
     }
+    // Shown in the postback log even when the postback is refused, so the integrator can find it.
+    attempt.externalId = firstOf(params, EXTERNAL_ID);
     attempt.finish(surfaces.find(surfaceId).compose(surface -> {
       if (surface == null) {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
@@ -147,6 +149,16 @@ public final class ClassicPostbackRoutes {
       d.metadata = new JsonObject().put("postbackStatus", mapped).encode();
     }
     return d;
+  }
+
+  private static String firstOf(MultiMap params, String... names) {
+    for (String name : names) {
+      String v = params.get(name);
+      if (v != null && !v.isEmpty()) {
+        return v.length() > ConversionDraft.MAX_EXTERNAL_ID ? v.substring(0, ConversionDraft.MAX_EXTERNAL_ID) : v;
+      }
+    }
+    return null;
   }
 
   /** The one value of a field given under any of its alias names; two different values is an error. */

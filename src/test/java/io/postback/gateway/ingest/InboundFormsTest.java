@@ -116,6 +116,11 @@ class InboundFormsTest {
     assertThat(none.error()).isEqualTo("missing_token");
     Reply unknown = client.get("/v1/postback?surface=nope&token=" + token + "&txid=bad-3");
     assertThat(unknown.error()).isEqualTo("unknown_surface");
+
+    JsonObject logged = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json()
+        .getJsonArray("items").getJsonObject(1);
+    assertThat(logged.getString("externalId")).isEqualTo("bad-1");
+    assertThat(logged.getString("error")).isEqualTo("bad_token");
   }
 
   @Test
