@@ -79,7 +79,7 @@ public final class HttpVerticle extends VerticleBase {
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
-    ClickLookup clicks = new ClickLookup(redis, pool, metrics);
+    ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
         new RefundWriter(pool), metrics);
 

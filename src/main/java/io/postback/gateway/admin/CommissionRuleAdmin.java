@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.pgclient.PgException;
 
 import java.time.Instant;
 import java.util.Currency;
@@ -63,13 +64,21 @@ public final class CommissionRuleAdmin {
     CommissionRule rule = new CommissionRule(Ids.timeOrdered("rule"), surfaceId, eventType, affiliateId, flat,
         bps == null ? null : bps.intValue(), flat == null ? null : currency, Instant.now());
     return store.upsertRule(rule)
-        .recover(e -> Future.failedFuture(e.getMessage() != null && e.getMessage().contains("foreign key")
-            ? ApiError.invalidField(affiliateId != null && e.getMessage().contains("affiliate") ? "affiliateId" : "surfaceId",
-            "No such surface or affiliate") : e))
+        .recover(e -> Future.failedFuture(unknownReference(e)))
         .map(saved -> {
           catalog.put(saved);
           return saved.toJson();
         });
+  }
+
+  /** A foreign-key violation names the surface or affiliate that does not exist; anything else passes. */
+  private static Throwable unknownReference(Throwable e) {
+    if (e instanceof PgException pg && "23503".equals(pg.getSqlState())) {
+      boolean affiliate = pg.getConstraint() != null && pg.getConstraint().contains("affiliate");
+      return affiliate ? ApiError.invalidField("affiliateId", "No affiliate with that id")
+          : ApiError.invalidField("surfaceId", "No surface with that id");
+    }
+    return e;
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {

@@ -14,8 +14,11 @@ import java.time.Instant;
 
 /**
  * Finds the click a conversion names: first in Redis ({@code ck:<clickId>}, written next to the click
- * row with the surface's attribution window as TTL), then in Postgres. Redis only saves the Postgres
- * read: a click is answered with its redirect only after its row committed, so Postgres always has it.
+ * row), then in Postgres. Redis only saves the Postgres read: a click is answered with its redirect
+ * only after its row committed, so Postgres always has it. The Redis copy lives for the surface's
+ * attribution window but at most {@code maxTtl} (default 24 h): most conversions follow their click
+ * within hours, and 30 days of clicks at a high click rate would not fit in memory; an older click
+ * costs one primary-key read.
  */
 public final class ClickLookup {
   private static final String FIND = "SELECT surface_id, affiliate_id, link_code, clicked_at, affiliate_suspended "
@@ -25,19 +28,22 @@ public final class ClickLookup {
   private final RedisChannel redis;
   private final Pool pool;
   private final GatewayMetrics metrics;
+  private final Duration maxTtl;
 
-  public ClickLookup(RedisChannel redis, Pool pool, GatewayMetrics metrics) {
+  public ClickLookup(RedisChannel redis, Pool pool, GatewayMetrics metrics, Duration maxTtl) {
     this.redis = redis;
     this.pool = pool;
     this.metrics = metrics;
+    this.maxTtl = maxTtl;
   }
 
   static String key(String clickId) {
     return "ck:" + clickId;
   }
 
-  /** Caches what attribution needs of the click for {@code ttl}. Never fails: Postgres has the click anyway. */
-  public Future<Void> remember(Click click, Duration ttl) {
+  /** Caches what attribution needs of the click for the window (at most maxTtl). Never fails: Postgres has it anyway. */
+  public Future<Void> remember(Click click, Duration attributionWindow) {
+    Duration ttl = attributionWindow.compareTo(maxTtl) < 0 ? attributionWindow : maxTtl;
     String value = click.surfaceId() + '\t' + click.affiliateId() + '\t' + click.clickedAt().toEpochMilli() + '\t'
         + (click.affiliateSuspended() ? '1' : '0') + '\t' + click.linkCode();
     return redis.send(Request.cmd(Command.SET).arg(key(click.id())).arg(value)

@@ -26,6 +26,8 @@ import java.util.function.Function;
  * @param httpInstances     HTTP verticle instances; 0 means one per event loop (= cores)
  * @param retrySchedule     delays between webhook delivery attempts
  * @param allowPrivateDestinations allow webhook URLs resolving to loopback/private addresses
+ * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
+ *                          older clicks are resolved from Postgres
  */
 public record GatewayConfig(
     int httpPort,
@@ -42,6 +44,7 @@ public record GatewayConfig(
     Duration dedupeTtl,
     Duration redisTimeout,
     Duration surfaceRefreshInterval,
+    Duration clickCacheTtl,
     List<Duration> retrySchedule,
     boolean allowPrivateDestinations,
     boolean demoSurface) {
@@ -108,6 +111,7 @@ public record GatewayConfig(
         src.duration("dedupeTtl", "24h"),
         src.duration("redisTimeout", "250ms"),
         src.duration("surfaceRefreshInterval", "2s"),
+        src.duration("clickCacheTtl", "24h"),
         schedule,
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true));

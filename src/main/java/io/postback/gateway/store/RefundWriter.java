@@ -102,7 +102,15 @@ public final class RefundWriter {
                 if (rows.size() == 0) {
                   return existing(tx, surface.id(), r.externalId()).map(o -> new WriteResult(false, o));
                 }
-                return record(tx, surface, original, refundId, r.externalId(), r.grossMinor(), d)
+                // Like every conversion row, a refund has its conversion.created event.
+                return EventOutbox.append(tx, "conversion.created", surface.id(), new JsonObject()
+                        .put("conversionId", refundId).put("surfaceId", surface.id()).put("externalId", r.externalId())
+                        .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", r.currency())
+                        .put("occurredAt", r.occurredAt().toString()).put("refundOf", r.refundOf())
+                        .put("status", d.status()).put("affiliateId", d.affiliateId())
+                        .put("commissionMinor", -d.reversalMinor())
+                        .put("metadata", r.metadata() == null ? null : new JsonObject(r.metadata())))
+                    .compose(e -> record(tx, surface, original, refundId, r.externalId(), r.grossMinor(), d))
                     .map(v -> new WriteResult(true, d.outcome(refundId)));
               }));
         }));

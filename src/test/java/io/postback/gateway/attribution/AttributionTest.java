@@ -82,6 +82,29 @@ class AttributionTest {
   }
 
   @Test
+  void adminRefusesRulesAndLinksThatNameNothing() {
+    Reply rule = client.admin("POST", "/admin/commission-rules", new JsonObject().put("surfaceId", "no-such-surface")
+        .put("eventType", "sale").put("percentBps", 100));
+    assertThat(rule.status()).isEqualTo(400);
+    assertThat(rule.json().getString("field")).isEqualTo("surfaceId");
+    Reply forAffiliate = client.admin("POST", "/admin/commission-rules", new JsonObject().put("surfaceId", surface.id())
+        .put("eventType", "sale").put("percentBps", 100).put("affiliateId", "no-such-affiliate"));
+    assertThat(forAffiliate.json().getString("field")).isEqualTo("affiliateId");
+    Reply both = client.admin("POST", "/admin/commission-rules", new JsonObject().put("surfaceId", surface.id())
+        .put("eventType", "sale").put("percentBps", 100).put("flatMinor", 5).put("currency", "USD"));
+    assertThat(both.status()).isEqualTo(400);
+    Reply link = client.admin("POST", "/admin/links", new JsonObject().put("surfaceId", surface.id())
+        .put("affiliateId", affiliate).put("destinationUrl", "javascript:alert(1)"));
+    assertThat(link.json().getString("field")).isEqualTo("destinationUrl");
+    Reply dupPromo = client.admin("POST", "/admin/links", new JsonObject().put("surfaceId", surface.id())
+        .put("affiliateId", affiliate).put("destinationUrl", "https://a.example/").put("promoCode", "P1"));
+    assertThat(dupPromo.status()).isEqualTo(201);
+    assertThat(client.admin("POST", "/admin/links", new JsonObject().put("surfaceId", surface.id())
+        .put("affiliateId", affiliate).put("destinationUrl", "https://a.example/").put("promoCode", "P1")).status())
+        .isEqualTo(409);
+  }
+
+  @Test
   void unknownLinkCodeIsA404Page() {
     Reply r = client.get("/c/no-such-code");
     assertThat(r.status()).isEqualTo(404);

@@ -82,6 +82,8 @@ class RefundTest {
         + "AND data->>'affiliateId' = ?", affiliate)).isEqualTo(1);
     assertThat(TestBackends.queryLong("SELECT count(*) FROM events WHERE type = 'conversion.refunded' "
         + "AND data->>'refundExternalId' = 'rf-1' AND surface_id = ?", surface.id())).isEqualTo(1);
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM events WHERE type = 'conversion.created' "
+        + "AND data->>'externalId' = 'rf-1' AND data->>'status' = 'refunded' AND surface_id = ?", surface.id())).isEqualTo(1);
   }
 
   @Test
