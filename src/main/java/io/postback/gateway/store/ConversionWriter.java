@@ -94,7 +94,7 @@ public final class ConversionWriter {
 
   /** A conversion ready to be written: its generated id, the request and its attribution. */
   public record NewConversion(String id, ConversionRequest request, Attribution attribution) {
-    public ConversionOutcome outcome() {
+    ConversionOutcome outcome() {
       return new ConversionOutcome(attribution.status(), id, attribution.affiliateId(),
           attribution.commissionMinor(), attribution.currency());
     }
