@@ -82,9 +82,9 @@ public final class ClassicPostbackRoutes {
       String token = ctx.pathParam("token") != null ? ctx.pathParam("token") : params.get("token");
       authenticate(surface, token, params.get("ts"), params.get("sig"), req.query());
       guard.checkRate(surface);
-      ConversionRequest conversion = draft(params).validate(surface.id(), Instant.now());
-      attempt.track(conversion);
-      return pipeline.submit(surface, conversion);
+      ConversionDraft draft = draft(params);
+      attempt.track(draft);
+      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
     }));
   }
 

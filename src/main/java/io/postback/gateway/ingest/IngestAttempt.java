@@ -31,9 +31,14 @@ final class IngestAttempt {
     this.log = log;
   }
 
-  void track(ConversionRequest request) {
-    externalId = request.externalId();
-    eventType = request.eventType();
+  /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
+  void track(ConversionDraft draft) {
+    externalId = clip(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
+    eventType = clip(draft.eventType, 32);
+  }
+
+  private static String clip(String value, int max) {
+    return value == null || value.length() <= max ? value : value.substring(0, max);
   }
 
   void finish(Future<Answer> answer) {

@@ -68,9 +68,9 @@ public final class IngestRoutes {
     }
     byte[] body = bodyBytes(ctx);
     attempt.finish(authenticate(ctx.request(), body, attempt).compose(surface -> {
-      ConversionRequest conversion = JsonConversionParser.parse(body).validate(surface.id(), Instant.now());
-      attempt.track(conversion);
-      return pipeline.submit(surface, conversion);
+      ConversionDraft draft = JsonConversionParser.parse(body);
+      attempt.track(draft);
+      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
     }));
   }
 
@@ -91,9 +91,8 @@ public final class IngestRoutes {
       ConversionDraft draft = JsonConversionParser.parse(body.length == 0 ? EMPTY_OBJECT : body);
       draft.externalId = key;
       draft.eventType = ctx.pathParam("eventType");
-      ConversionRequest conversion = draft.validate(surface.id(), Instant.now());
-      attempt.track(conversion);
-      return pipeline.submit(surface, conversion);
+      attempt.track(draft);
+      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
     }));
   }
 

@@ -114,6 +114,7 @@ class SurfaceProtectionTest {
     JsonObject invalid = items.getJsonObject(1);
     assertThat(invalid.getInteger("httpStatus")).isEqualTo(400);
     assertThat(invalid.getString("field")).isEqualTo("grossMinor");
+    assertThat(invalid.getString("externalId")).isEqualTo("log-3");
     JsonObject badSig = items.getJsonObject(2);
     assertThat(badSig.getString("error")).isEqualTo("bad_signature");
     JsonObject ok = items.getJsonObject(3);
