@@ -1,10 +1,13 @@
 package io.postback.gateway;
 
-import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.attribution.ProgramCatalog;
+import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.DeploymentOptions;
@@ -23,10 +26,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
- * registry and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
+ * registry and program catalog (affiliates, links, rules), and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
  */
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+  private static final long REFUND_SWEEP_MS = 5_000;
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -34,15 +38,17 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final Pool controlPool;
   private final SurfaceRegistry surfaces;
+  private final ProgramCatalog catalog;
 
   private Gateway(Vertx vertx, GatewayConfig config, Backends backends, GatewayMetrics metrics, Pool controlPool,
-                  SurfaceRegistry surfaces) {
+                  SurfaceRegistry surfaces, ProgramCatalog catalog) {
     this.vertx = vertx;
     this.config = config;
     this.backends = backends;
     this.metrics = metrics;
     this.controlPool = controlPool;
     this.surfaces = surfaces;
+    this.catalog = catalog;
   }
 
   public static Future<Gateway> start(GatewayConfig config, Backends backends) {
@@ -68,19 +74,28 @@ public final class Gateway {
         .using(vertx)
         .build();
     SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool));
-    Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces);
+    ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool));
+    // One set of rate-limit buckets for the instance, shared by its verticles.
+    SurfaceGuard guard = new SurfaceGuard();
+    RefundWriter refundSweeper = new RefundWriter(controlPool);
+    Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
     return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
         .compose(migrated -> {
           if (migrated > 0) {
             LOG.info("applied {} schema migration(s)", migrated);
           }
-          return surfaces.refresh();
+          return Future.all(surfaces.refresh(), catalog.refresh());
         })
         .compose(loaded -> {
-          vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> surfaces.refresh());
+          vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> {
+            surfaces.refresh();
+            catalog.refresh();
+          });
+          vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
+              .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, metrics, Attributor.NONE),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
         .map(deployment -> {
@@ -108,6 +123,10 @@ public final class Gateway {
 
   public SurfaceRegistry surfaces() {
     return surfaces;
+  }
+
+  public ProgramCatalog catalog() {
+    return catalog;
   }
 
   public Pool controlPool() {

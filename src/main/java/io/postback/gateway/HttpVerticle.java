@@ -1,20 +1,34 @@
 package io.postback.gateway;
 
 import io.postback.gateway.admin.AdminAuth;
+import io.postback.gateway.admin.AffiliateAdmin;
+import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
+import io.postback.gateway.admin.LinkAdmin;
+import io.postback.gateway.admin.PostbackLogAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
-import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.attribution.ProgramCatalog;
+import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.attribution.RuleAttributor;
+import io.postback.gateway.click.ClickLookup;
+import io.postback.gateway.click.ClickRoutes;
+import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.ingest.BatchRoutes;
+import io.postback.gateway.ingest.ClassicPostbackRoutes;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.IngestRoutes;
 import io.postback.gateway.ops.AccessLog;
+import io.postback.gateway.ingest.PostbackLog;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.Future;
@@ -38,19 +52,21 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final Backends backends;
   private final SurfaceRegistry surfaces;
+  private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
-  private final Attributor attributor;
+  private final SurfaceGuard guard;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
-  public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, GatewayMetrics metrics,
-                      Attributor attributor) {
+  public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
+                      SurfaceGuard guard, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
+    this.catalog = catalog;
+    this.guard = guard;
     this.metrics = metrics;
-    this.attributor = attributor;
   }
 
   @Override
@@ -64,11 +80,19 @@ public final class HttpVerticle extends VerticleBase {
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
-    ConversionPipeline pipeline = new ConversionPipeline(dedupe, attributor, writer, metrics);
+    ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
+    ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
+        new RefundWriter(pool), metrics);
 
     Router router = Router.router(vertx);
     router.route().handler(new AccessLog());
-    new IngestRoutes(surfaces, pipeline, metrics, config.timestampTolerance(), config.bodyLimitBytes()).mount(router);
+    PostbackLog postbackLog = new PostbackLog(redis, metrics);
+    IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
+        config.bodyLimitBytes());
+    signed.mount(router);
+    new BatchRoutes(signed, pipeline, config.batchBodyLimitBytes()).mount(router);
+    new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics).mount(router);
     new HealthRoutes(vertx, pool, redis, metrics).mount(router);
 
     Router admin = Router.router(vertx);
@@ -76,6 +100,11 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
     new ConversionAdmin(pool).mount(admin);
+    ProgramStore program = new ProgramStore(pool);
+    new AffiliateAdmin(program, catalog, pool).mount(admin);
+    new LinkAdmin(program, catalog, surfaces).mount(admin);
+    new CommissionRuleAdmin(program, catalog).mount(admin);
+    new PostbackLogAdmin(postbackLog).mount(admin);
     router.route("/admin/*").subRouter(admin);
 
     router.route().failureHandler(ErrorResponder::handle);

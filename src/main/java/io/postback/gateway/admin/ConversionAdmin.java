@@ -10,18 +10,26 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /**
- * {@code GET /admin/conversions?surfaceId=&externalId=&limit=&cursor=}: look conversions up. Without
- * externalId it lists the surface's conversions, newest first, paginated by id (ids are time-ordered).
+ * {@code GET /admin/conversions?surfaceId=&externalId=&limit=&cursor=}: look conversions up, each with
+ * its commission entries. Without externalId it lists the surface's conversions, newest first,
+ * paginated by id (ids are time-ordered).
  */
 public final class ConversionAdmin {
   private static final String COLUMNS = "id, surface_id, external_id, event_type, gross_minor, currency, "
       + "occurred_at, received_at, click_id, promo_code, refund_of, metadata::text AS metadata, status, "
-      + "affiliate_id, commission_minor, commission_currency";
+      + "affiliate_id, commission_minor, commission_currency, fraud_reason";
   private static final String BY_EXTERNAL_ID =
       "SELECT " + COLUMNS + " FROM conversions WHERE surface_id = $1 AND external_id = $2";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM conversions "
       + "WHERE surface_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
+
+  // The ledger entries of the listed conversions: their commission and the reversals of their refunds.
+  private static final String ENTRIES = "SELECT id, kind, conversion_id, refund_conversion_id, affiliate_id, amount_minor, "
+      + "currency, created_at FROM commissions WHERE conversion_id = ANY($1) ORDER BY created_at, id";
 
   private final Pool pool;
 
@@ -43,16 +51,34 @@ public final class ConversionAdmin {
     Future<io.vertx.sqlclient.RowSet<Row>> rows = externalId != null
         ? pool.preparedQuery(BY_EXTERNAL_ID).execute(Tuple.of(surfaceId, externalId))
         : pool.preparedQuery(PAGE).execute(Tuple.of(surfaceId, ctx.queryParams().get("cursor"), limit));
-    return rows.map(set -> {
+    return rows.compose(set -> {
       JsonArray items = new JsonArray();
+      Map<String, JsonArray> entriesById = new HashMap<>();
       String last = null;
       for (Row r : set) {
-        items.add(toJson(r));
+        JsonArray entries = new JsonArray();
+        entriesById.put(r.getString("id"), entries);
+        items.add(toJson(r).put("commissionEntries", entries));
         last = r.getString("id");
       }
       JsonObject page = new JsonObject().put("items", items);
       page.put("nextCursor", externalId == null && set.size() == limit ? last : null);
-      return page;
+      if (entriesById.isEmpty()) {
+        return Future.succeededFuture(page);
+      }
+      return pool.preparedQuery(ENTRIES).execute(Tuple.of(entriesById.keySet().toArray(new String[0]))).map(entries -> {
+        for (Row e : entries) {
+          entriesById.get(e.getString("conversion_id")).add(new JsonObject()
+              .put("id", e.getString("id"))
+              .put("kind", e.getString("kind"))
+              .put("refundConversionId", e.getString("refund_conversion_id"))
+              .put("affiliateId", e.getString("affiliate_id"))
+              .put("amountMinor", e.getLong("amount_minor"))
+              .put("currency", e.getString("currency"))
+              .put("createdAt", e.getOffsetDateTime("created_at").toInstant().toString()));
+        }
+        return page;
+      });
     });
   }
 
@@ -74,6 +100,7 @@ public final class ConversionAdmin {
         .put("status", r.getString("status"))
         .put("affiliateId", r.getString("affiliate_id"))
         .put("commissionMinor", r.getLong("commission_minor"))
-        .put("commissionCurrency", r.getString("commission_currency"));
+        .put("commissionCurrency", r.getString("commission_currency"))
+        .put("fraudReason", r.getString("fraud_reason"));
   }
 }

@@ -2,18 +2,27 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.Ids;
+import io.postback.gateway.surface.Cidr;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
+import io.postback.gateway.surface.SurfaceStore.SurfaceChange;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
-/** {@code /admin/surfaces}: create (answers the secret once), read, update, rotate the secret. */
+/**
+ * {@code /admin/surfaces}: create (answers the secret and the GET-postback token once), read, update
+ * (attribution and refund windows, minimum click-to-conversion time, IP allowlist, rate limit),
+ * rotate the secret, renew the postback token.
+ */
 public final class SurfaceAdmin {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   private static final long MAX_TOLERANCE_MS = Duration.ofHours(1).toMillis();
@@ -33,11 +42,12 @@ public final class SurfaceAdmin {
     admin.get("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
     admin.patch("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
     admin.post("/surfaces/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
+    admin.post("/surfaces/:id/postback-token").handler(ctx -> AdminJson.respond(ctx, 201, this::renewToken));
   }
 
   /** Creates a surface with a fresh secret; also used to create the demo surface at start. */
   public Future<Surface> create(String id, String name, Duration tolerance) {
-    return store.insert(id, name, newSecret(), tolerance).map(created -> {
+    return store.insert(id, name, newSecret(), tolerance, newPostbackToken()).map(created -> {
       if (created == null) {
         throw ApiError.of(409, "conflict", "A surface with id " + id + " already exists");
       }
@@ -50,6 +60,10 @@ public final class SurfaceAdmin {
     return Ids.secret("pbs_", 32);
   }
 
+  public static String newPostbackToken() {
+    return Ids.secret("pbt_", 24);
+  }
+
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
     String id = AdminJson.optionalString(body, "id", 64);
@@ -59,7 +73,7 @@ public final class SurfaceAdmin {
     String name = AdminJson.requiredString(body, "name", 200);
     Duration tolerance = tolerance(body);
     return create(id != null ? id : Ids.timeOrdered("srf"), name, tolerance)
-        .map(s -> s.toAdminJson().put("secret", s.secret()));
+        .map(s -> s.toAdminJson().put("secret", s.secret()).put("postbackToken", s.postbackToken()));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {
@@ -73,9 +87,16 @@ public final class SurfaceAdmin {
 
   private Future<JsonObject> update(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String name = AdminJson.optionalString(body, "name", 200);
-    Duration tolerance = tolerance(body);
-    return store.update(ctx.pathParam("id"), name, tolerance).map(s -> {
+    SurfaceChange change = new SurfaceChange(
+        AdminJson.optionalString(body, "name", 200),
+        tolerance(body),
+        seconds(body, "attributionWindowSeconds", 60, Duration.ofDays(365).toSeconds()),
+        seconds(body, "refundWindowSeconds", 0, Duration.ofDays(730).toSeconds()),
+        AdminJson.optionalLong(body, "minClickToConversionMs", -1, Duration.ofDays(1).toMillis()),
+        allowlist(body),
+        intOrNull(AdminJson.optionalLong(body, "rateLimitPerSecond", 0, 1_000_000)),
+        intOrNull(AdminJson.optionalLong(body, "rateLimitBurst", 0, 10_000_000)));
+    return store.update(ctx.pathParam("id"), change).map(s -> {
       if (s == null) {
         throw ApiError.notFound("Surface " + ctx.pathParam("id"));
       }
@@ -95,6 +116,44 @@ public final class SurfaceAdmin {
       registry.put(s);
       return s.toAdminJson().put("secret", s.secret());
     });
+  }
+
+  private Future<JsonObject> renewToken(RoutingContext ctx) {
+    return store.setPostbackToken(ctx.pathParam("id"), newPostbackToken()).map(s -> {
+      if (s == null) {
+        throw ApiError.notFound("Surface " + ctx.pathParam("id"));
+      }
+      registry.put(s);
+      return s.toAdminJson().put("postbackToken", s.postbackToken());
+    });
+  }
+
+  private static Duration seconds(JsonObject body, String field, long min, long max) {
+    Long s = AdminJson.optionalLong(body, field, min, max);
+    return s == null ? null : Duration.ofSeconds(s);
+  }
+
+  private static Integer intOrNull(Long value) {
+    return value == null ? null : value.intValue();
+  }
+
+  private static List<Cidr> allowlist(JsonObject body) {
+    Object v = body.getValue("ipAllowlist");
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonArray array) || array.size() > 100) {
+      throw ApiError.invalidField("ipAllowlist", "ipAllowlist must be an array of at most 100 CIDRs");
+    }
+    List<Cidr> out = new ArrayList<>();
+    for (Object item : array) {
+      try {
+        out.add(Cidr.parse(String.valueOf(item)));
+      } catch (IllegalArgumentException e) {
+        throw ApiError.invalidField("ipAllowlist", "ipAllowlist: " + e.getMessage());
+      }
+    }
+    return out;
   }
 
   private static Duration tolerance(JsonObject body) {

@@ -27,6 +27,8 @@ import java.util.function.Function;
  * @param retrySchedule     delays between webhook delivery attempts
  * @param allowPrivateDestinations allow webhook URLs resolving to loopback/private addresses
  * @param metricsEnabled    Vert.x HTTP/pool/JVM meters (off only to measure their cost)
+ * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
+ *                          older clicks are resolved from Postgres
  */
 public record GatewayConfig(
     int httpPort,
@@ -37,11 +39,13 @@ public record GatewayConfig(
     int httpInstances,
     int pgPoolSize,
     int bodyLimitBytes,
+    int batchBodyLimitBytes,
     Duration timestampTolerance,
     Duration secretGracePeriod,
     Duration dedupeTtl,
     Duration redisTimeout,
     Duration surfaceRefreshInterval,
+    Duration clickCacheTtl,
     List<Duration> retrySchedule,
     boolean allowPrivateDestinations,
     boolean demoSurface,
@@ -103,11 +107,13 @@ public record GatewayConfig(
         src.integer("httpInstances", 0, 0, 256),
         src.integer("pgPoolSize", 4, 1, 100),
         src.integer("bodyLimitBytes", 64 * 1024, 1024, 16 * 1024 * 1024),
+        src.integer("batchBodyLimitBytes", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
         src.duration("timestampTolerance", "5m"),
         src.duration("secretGracePeriod", "24h"),
         src.duration("dedupeTtl", "24h"),
         src.duration("redisTimeout", "250ms"),
         src.duration("surfaceRefreshInterval", "2s"),
+        src.duration("clickCacheTtl", "24h"),
         schedule,
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true),

@@ -24,6 +24,7 @@ public final class EventOutbox {
   /** Appends one event inside {@code tx}; the future holds the event id. */
   public static Future<String> append(SqlClient tx, String type, String surfaceId, JsonObject data) {
     String id = newEventId();
-    return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, data.encode())).map(id);
+    // The JsonObject itself, not its text: a String bound to a jsonb parameter is stored as a JSON string.
+    return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, data)).map(id);
   }
 }

@@ -1,7 +1,6 @@
 package io.postback.gateway.ingest;
 
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -17,26 +16,33 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * {@code POST /v1/conversions}: the signed JSON postback of SPEC §3.1. Checks run cheapest and most
- * fundamental first: size and type, surface, timestamp, signature over the raw bytes, and only then
- * is the body parsed.
+ * The signed forms: {@code POST /v1/conversions} (SPEC §3.1) and {@code POST /v1/track/{eventType}}
+ * with an Idempotency-Key (SPEC §3.2). Checks run cheapest and most fundamental first: size and type,
+ * surface, source address, timestamp, signature over the raw bytes, rate limit, and only then is the
+ * body parsed. {@link #authenticate} is shared with the batch form.
  */
 public final class IngestRoutes {
   public static final String SURFACE_HEADER = "x-ea-surface";
   public static final String TIMESTAMP_HEADER = "x-ea-timestamp";
   public static final String SIGNATURE_HEADER = "x-ea-signature";
+  public static final String IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+  private static final byte[] EMPTY_OBJECT = {'{', '}'};
 
   private final SurfaceRegistry surfaces;
   private final ConversionPipeline pipeline;
   private final GatewayMetrics metrics;
+  private final SurfaceGuard guard;
+  private final PostbackLog log;
   private final Duration defaultTolerance;
   private final int bodyLimit;
 
-  public IngestRoutes(SurfaceRegistry surfaces, ConversionPipeline pipeline, GatewayMetrics metrics,
-                      Duration defaultTolerance, int bodyLimit) {
+  public IngestRoutes(SurfaceRegistry surfaces, ConversionPipeline pipeline, GatewayMetrics metrics, SurfaceGuard guard,
+                      PostbackLog log, Duration defaultTolerance, int bodyLimit) {
     this.surfaces = surfaces;
     this.pipeline = pipeline;
     this.metrics = metrics;
+    this.guard = guard;
+    this.log = log;
     this.defaultTolerance = defaultTolerance;
     this.bodyLimit = bodyLimit;
   }
@@ -45,32 +51,57 @@ public final class IngestRoutes {
     router.post("/v1/conversions")
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
         .handler(this::conversion);
+    router.post("/v1/track/:eventType")
+        .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
+        .handler(this::track);
+  }
+
+  IngestAttempt attempt(RoutingContext ctx, String form) {
+    return new IngestAttempt(ctx, form, metrics, log);
   }
 
   private void conversion(RoutingContext ctx) {
-    HttpServerRequest req = ctx.request();
-    String contentType = req.getHeader(HttpHeaders.CONTENT_TYPE);
-    if (contentType == null || !contentType.regionMatches(true, 0, "application/json", 0, 16)) {
-      reject(ctx, ApiError.of(415, "unsupported_media_type", "Send content-type: application/json"));
+    IngestAttempt attempt = attempt(ctx, "conversions");
+    if (!isJson(ctx.request())) {
+      attempt.fail(ApiError.of(415, "unsupported_media_type", "Send content-type: application/json"));
       return;
     }
     byte[] body = bodyBytes(ctx);
-    authenticate(req, body)
-        .compose(surface -> {
-          ConversionRequest conversion = JsonConversionParser.parse(body).validate(surface.id(), Instant.now());
-          return pipeline.submit(surface, conversion);
-        })
-        .onSuccess(answer -> ctx.response()
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .end(answer.body().toBuffer()))
-        .onFailure(e -> reject(ctx, ErrorResponder.classify(e)));
+    attempt.finish(authenticate(ctx.request(), body, attempt).compose(surface -> {
+      ConversionDraft draft = JsonConversionParser.parse(body);
+      attempt.track(draft);
+      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
+    }));
+  }
+
+  /** SPEC §3.2: the path names the event, the Idempotency-Key header is the externalId; the body is optional. */
+  private void track(RoutingContext ctx) {
+    IngestAttempt attempt = attempt(ctx, "track");
+    byte[] body = bodyBytes(ctx);
+    if (body.length > 0 && !isJson(ctx.request())) {
+      attempt.fail(ApiError.of(415, "unsupported_media_type", "Send content-type: application/json"));
+      return;
+    }
+    attempt.finish(authenticate(ctx.request(), body, attempt).compose(surface -> {
+      String key = ctx.request().getHeader(IDEMPOTENCY_KEY_HEADER);
+      if (key == null || key.isEmpty()) {
+        throw ApiError.invalidField("Idempotency-Key", "The Idempotency-Key header is required: it is the conversion's "
+            + "externalId, so that a retried call is recognised");
+      }
+      ConversionDraft draft = JsonConversionParser.parse(body.length == 0 ? EMPTY_OBJECT : body);
+      draft.externalId = key;
+      draft.eventType = ctx.pathParam("eventType");
+      attempt.track(draft);
+      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
+    }));
   }
 
   /**
-   * Resolves the surface and verifies timestamp and signature (SPEC §3.1). Shared by every signed
-   * form; the future fails with the 401 to answer.
+   * Resolves the surface, checks the source address, verifies timestamp and signature (SPEC §3.1) and
+   * takes a rate-limit token. Shared by every signed form; the future fails with the error to answer.
+   * The rate limit comes last so that forged requests cannot use up a merchant's budget.
    */
-  public Future<Surface> authenticate(HttpServerRequest req, byte[] body) {
+  Future<Surface> authenticate(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
     String surfaceId = req.getHeader(SURFACE_HEADER);
     if (surfaceId == null || surfaceId.isEmpty()) {
       return Future.failedFuture(ApiError.of(401, "unknown_surface", "The x-ea-surface header is missing"));
@@ -81,24 +112,32 @@ public final class IngestRoutes {
       if (surface == null) {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
       }
+      attempt.surface = surface;
+      guard.checkSource(surface, req.remoteAddress() == null ? null : req.remoteAddress().host());
       Instant now = Instant.now();
       checkTimestamp(surface, timestamp, now);
       if (signature == null || signature.isEmpty()) {
         throw ApiError.of(401, "missing_signature", "The x-ea-signature header is missing");
       }
-      boolean valid = SignatureVerifier.verify(surface.secret(), timestamp, body, signature);
-      if (!valid && surface.previousKey(now) != null) {
-        valid = SignatureVerifier.verify(surface.previousSecret(), timestamp, body, signature);
-      }
-      if (!valid) {
+      if (!verify(surface, timestamp, body, signature, now)) {
         throw ApiError.of(401, "bad_signature",
             "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")");
       }
+      guard.checkRate(surface);
       return surface;
     });
   }
 
-  private void checkTimestamp(Surface surface, String timestamp, Instant now) {
+  /** The current secret, or during a rotation's grace time the previous one, verifies the signature. */
+  static boolean verify(Surface surface, String timestamp, byte[] signed, String signature, Instant now) {
+    boolean valid = SignatureVerifier.verify(surface.secret(), timestamp, signed, signature);
+    if (!valid && surface.previousKey(now) != null) {
+      valid = SignatureVerifier.verify(surface.previousSecret(), timestamp, signed, signature);
+    }
+    return valid;
+  }
+
+  void checkTimestamp(Surface surface, String timestamp, Instant now) {
     if (timestamp == null || timestamp.isEmpty()) {
       throw ApiError.of(401, "missing_timestamp", "The x-ea-timestamp header is missing");
     }
@@ -115,9 +154,9 @@ public final class IngestRoutes {
     }
   }
 
-  private void reject(RoutingContext ctx, ApiError error) {
-    metrics.postback("rejected", error.code());
-    ErrorResponder.send(ctx, error);
+  static boolean isJson(HttpServerRequest req) {
+    String contentType = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    return contentType != null && contentType.regionMatches(true, 0, "application/json", 0, 16);
   }
 
   static byte[] bodyBytes(RoutingContext ctx) {

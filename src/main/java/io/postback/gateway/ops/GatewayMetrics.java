@@ -22,6 +22,9 @@ public final class GatewayMetrics {
   private final Map<String, Counter> postbacks = new ConcurrentHashMap<>();
   private final Map<String, Counter> redisFallbacks = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> dependencyUp = new ConcurrentHashMap<>();
+  private final Map<String, Counter> attributions = new ConcurrentHashMap<>();
+  private final Map<String, Counter> clicks = new ConcurrentHashMap<>();
+  private final Map<String, Counter> commissions = new ConcurrentHashMap<>();
 
   public GatewayMetrics() {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -52,6 +55,14 @@ public final class GatewayMetrics {
           .tag("dependency", dependency)
           .register(registry);
     }
+    // Known series start at 0 so that rates and alerts work before the first event.
+    for (String status : new String[] {"attributed", "unattributed", "affiliate_suspended", "affiliate_pending",
+        "refunded", "refund_outside_window", "refund_pending_original"}) {
+      attributionCounter(status);
+    }
+    for (String outcome : new String[] {"recorded", "suspended", "not_found", "unrecorded", "unavailable"}) {
+      clickCounter(outcome);
+    }
   }
 
   public MeterRegistry registry() {
@@ -72,6 +83,38 @@ public final class GatewayMetrics {
         .description("Inbound postbacks by outcome and rejection reason")
         .tag("outcome", outcome)
         .tag("reason", reason)
+        .register(registry));
+  }
+
+  /** Counts one newly recorded conversion by its attribution status. */
+  public void attribution(String status) {
+    attributionCounter(status).increment();
+  }
+
+  /** Counts one click on a tracking link: recorded, suspended (recorded, affiliate suspended), not_found, unrecorded, unavailable. */
+  public void click(String outcome) {
+    clickCounter(outcome).increment();
+  }
+
+  /** Adds commission earned (minor units) in a currency; reversals are not subtracted (counters only grow). */
+  public void commission(String currency, long minor) {
+    commissions.computeIfAbsent(currency, k -> Counter.builder("gateway.commission.minor")
+        .description("Commission earned by affiliates, in minor units of the currency")
+        .tag("currency", currency)
+        .register(registry)).increment(minor);
+  }
+
+  private Counter attributionCounter(String status) {
+    return attributions.computeIfAbsent(status, k -> Counter.builder("gateway.attributions")
+        .description("Recorded conversions by attribution status")
+        .tag("status", status)
+        .register(registry));
+  }
+
+  private Counter clickCounter(String outcome) {
+    return clicks.computeIfAbsent(outcome, k -> Counter.builder("gateway.clicks")
+        .description("Tracking-link clicks by outcome")
+        .tag("outcome", outcome)
         .register(registry));
   }
 

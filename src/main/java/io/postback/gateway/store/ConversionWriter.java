@@ -14,10 +14,8 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Writes conversions in micro-batches: the rows of all requests that arrive while earlier batches are
@@ -36,17 +34,17 @@ public final class ConversionWriter {
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
                              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                             $13::text[], $14::int8[], $15::text[])
+                             $13::text[], $14::int8[], $15::text[], $16::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
-               commission_minor, commission_currency)
+               commission_minor, commission_currency, fraud_reason)
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
-                                 commission_minor, commission_currency)
+                                 commission_minor, commission_currency, fraud_reason)
         SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
-               commission_minor, commission_currency
+               commission_minor, commission_currency, fraud_reason
           FROM input
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
@@ -60,8 +58,33 @@ public final class ConversionWriter {
                                   'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
                                   'metadata', metadata)
           FROM inserted
+      ), commission_entries AS (
+        -- The ledger entry of every commission earned, in the conversion's own commit.
+        INSERT INTO commissions (id, kind, conversion_id, surface_id, affiliate_id, amount_minor, currency)
+        SELECT 'com_' || replace(gen_random_uuid()::text, '-', ''), 'commission', id, surface_id, affiliate_id,
+               commission_minor, commission_currency
+          FROM inserted
+         WHERE affiliate_id IS NOT NULL AND commission_minor > 0 AND commission_currency IS NOT NULL
+        RETURNING *
+      ), commission_created AS (
+        INSERT INTO events (id, type, surface_id, data)
+        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'commission.created', surface_id,
+               jsonb_build_object('commissionId', id, 'conversionId', conversion_id, 'surfaceId', surface_id,
+                                  'affiliateId', affiliate_id, 'amountMinor', amount_minor, 'currency', currency)
+          FROM commission_entries
+      ), fraud_detected AS (
+        INSERT INTO events (id, type, surface_id, data)
+        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'fraud.detected', surface_id,
+               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
+                                  'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
+          FROM inserted
+         WHERE fraud_reason IS NOT NULL
       )
-      SELECT id FROM inserted
+      -- Refunds that arrived before this original are applied right after this commit (RefundWriter).
+      SELECT i.id, EXISTS (SELECT 1 FROM conversions r
+                            WHERE r.surface_id = i.surface_id AND r.refund_of = i.external_id
+                              AND r.status = 'refund_pending_original') AS refunds_pending
+        FROM inserted i
       """;
   private static final String ORIGINALS = """
       SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency
@@ -77,56 +100,31 @@ public final class ConversionWriter {
     }
   }
 
-  /** The result for one conversion: written now, or refused as a duplicate with the original outcome. */
-  public record WriteResult(boolean inserted, ConversionOutcome outcome) {
+  /**
+   * The result for one conversion: written now, or refused as a duplicate with the original outcome.
+   * {@code refundsPending}: refunds of this conversion arrived before it and wait to be applied.
+   */
+  public record WriteResult(boolean inserted, ConversionOutcome outcome, boolean refundsPending) {
+    public WriteResult(boolean inserted, ConversionOutcome outcome) {
+      this(inserted, outcome, false);
+    }
   }
 
   private record Pending(NewConversion conversion, Promise<WriteResult> promise) {
   }
 
   private final Pool pool;
-  private final Context context;
-  private final int maxInFlight;
-  private ArrayList<Pending> queue = new ArrayList<>();
-  private int inFlight;
-  private boolean drainScheduled;
+  private final MicroBatcher<Pending> batcher;
 
   public ConversionWriter(Pool pool, Context context, int maxInFlight) {
     this.pool = pool;
-    this.context = context;
-    this.maxInFlight = maxInFlight;
+    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
   }
 
   public Future<WriteResult> write(NewConversion conversion) {
     Promise<WriteResult> promise = Promise.promise();
-    queue.add(new Pending(conversion, promise));
-    if (!drainScheduled) {
-      // Run after the current event-loop turn, so requests read in the same turn share a batch.
-      drainScheduled = true;
-      context.runOnContext(v -> {
-        drainScheduled = false;
-        drain();
-      });
-    }
+    batcher.add(new Pending(conversion, promise));
     return promise.future();
-  }
-
-  private void drain() {
-    while (inFlight < maxInFlight && !queue.isEmpty()) {
-      List<Pending> batch;
-      if (queue.size() <= MAX_BATCH) {
-        batch = queue;
-        queue = new ArrayList<>();
-      } else {
-        batch = new ArrayList<>(queue.subList(0, MAX_BATCH));
-        queue.subList(0, MAX_BATCH).clear();
-      }
-      inFlight++;
-      flush(batch).onComplete(ar -> {
-        inFlight--;
-        drain();
-      });
-    }
   }
 
   private Future<Void> flush(List<Pending> batch) {
@@ -146,6 +144,7 @@ public final class ConversionWriter {
     String[] affiliates = new String[n];
     Long[] commissions = new Long[n];
     String[] commissionCurrencies = new String[n];
+    String[] fraud = new String[n];
     for (int i = 0; i < n; i++) {
       NewConversion c = batch.get(i).conversion();
       ConversionRequest r = c.request();
@@ -164,19 +163,21 @@ public final class ConversionWriter {
       affiliates[i] = c.attribution().affiliateId();
       commissions[i] = c.attribution().commissionMinor();
       commissionCurrencies[i] = c.attribution().currency();
+      fraud[i] = c.attribution().fraudReason();
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
-        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies));
+        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud));
     return pool.preparedQuery(INSERT).execute(args)
         .compose(rows -> {
-          Set<String> inserted = new HashSet<>(rows.size() * 2);
+          Map<String, Boolean> inserted = new HashMap<>(rows.size() * 2);
           for (Row row : rows) {
-            inserted.add(row.getString(0));
+            inserted.put(row.getString(0), row.getBoolean(1));
           }
           List<Pending> refused = new ArrayList<>(n - inserted.size());
           for (Pending p : batch) {
-            if (inserted.contains(p.conversion().id())) {
-              p.promise().complete(new WriteResult(true, p.conversion().outcome()));
+            Boolean refundsPending = inserted.get(p.conversion().id());
+            if (refundsPending != null) {
+              p.promise().complete(new WriteResult(true, p.conversion().outcome(), refundsPending));
             } else {
               refused.add(p);
             }

@@ -1,10 +1,12 @@
 package io.postback.gateway.surface;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * One merchant integration as the hot path needs it: immutable, replaced whole when it changes.
@@ -13,6 +15,13 @@ import java.time.Instant;
  * @param previousSecret           the secret before the last rotation, or null
  * @param previousSecretValidUntil when the previous secret stops verifying
  * @param timestampTolerance       per-surface override of the gateway default, or null
+ * @param attributionWindow        how long after a click a conversion is credited to it
+ * @param refundWindow             how long after the original a refund claws the commission back
+ * @param minClickToConversion     a conversion sooner than this after its click is flagged; null: no check
+ * @param postbackToken            token of the classic GET postback (SPEC §3.3), or null
+ * @param ipAllowlist              source addresses allowed to post; empty: any
+ * @param rateLimitPerSecond       sustained postbacks per second per instance; null: unlimited
+ * @param rateLimitBurst           token-bucket size; null: one second's worth
  */
 public record Surface(
     String id,
@@ -22,7 +31,17 @@ public record Surface(
     Instant previousSecretValidUntil,
     Duration timestampTolerance,
     Instant createdAt,
-    Instant updatedAt) {
+    Instant updatedAt,
+    Duration attributionWindow,
+    Duration refundWindow,
+    Duration minClickToConversion,
+    String postbackToken,
+    List<Cidr> ipAllowlist,
+    Integer rateLimitPerSecond,
+    Integer rateLimitBurst) {
+
+  public static final Duration DEFAULT_ATTRIBUTION_WINDOW = Duration.ofDays(30);
+  public static final Duration DEFAULT_REFUND_WINDOW = Duration.ofDays(30);
 
   public byte[] secretKey() {
     return secret.getBytes(StandardCharsets.UTF_8);
@@ -36,13 +55,33 @@ public record Surface(
     return previousSecret.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** The admin view: never the secrets. */
+  /** True when {@code address} may post to this surface. */
+  public boolean allows(String address) {
+    if (ipAllowlist.isEmpty()) {
+      return true;
+    }
+    for (Cidr cidr : ipAllowlist) {
+      if (cidr.contains(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The admin view: never the secrets nor the postback token. */
   public JsonObject toAdminJson() {
     JsonObject json = new JsonObject()
         .put("id", id)
         .put("name", name)
         .put("createdAt", createdAt.toString())
-        .put("updatedAt", updatedAt.toString());
+        .put("updatedAt", updatedAt.toString())
+        .put("attributionWindowSeconds", attributionWindow.toSeconds())
+        .put("refundWindowSeconds", refundWindow.toSeconds())
+        .put("minClickToConversionMs", minClickToConversion == null ? null : minClickToConversion.toMillis())
+        .put("ipAllowlist", new JsonArray(ipAllowlist.stream().map(Cidr::toString).toList()))
+        .put("rateLimitPerSecond", rateLimitPerSecond)
+        .put("rateLimitBurst", rateLimitBurst)
+        .put("postbackTokenSet", postbackToken != null);
     if (timestampTolerance != null) {
       json.put("timestampToleranceMs", timestampTolerance.toMillis());
     }

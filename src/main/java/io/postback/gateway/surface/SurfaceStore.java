@@ -16,18 +16,38 @@ import java.util.List;
 /** Postgres access for surfaces. */
 public final class SurfaceStore {
   private static final String COLUMNS =
-      "id, name, secret, previous_secret, previous_secret_valid_until, timestamp_tolerance_ms, created_at, updated_at";
-  private static final String INSERT = "INSERT INTO surfaces (id, name, secret, timestamp_tolerance_ms) "
-      + "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING " + COLUMNS;
+      "id, name, secret, previous_secret, previous_secret_valid_until, timestamp_tolerance_ms, created_at, updated_at, "
+          + "attribution_window_ms, refund_window_ms, min_click_to_conversion_ms, postback_token, ip_allowlist, "
+          + "rate_limit_per_second, rate_limit_burst";
+  private static final String INSERT = "INSERT INTO surfaces (id, name, secret, timestamp_tolerance_ms, postback_token) "
+      + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING " + COLUMNS;
   private static final String FIND = "SELECT " + COLUMNS + " FROM surfaces WHERE id = $1";
   private static final String CHANGED_SINCE = "SELECT " + COLUMNS + " FROM surfaces WHERE updated_at > $1";
+  // A null argument keeps the column; the "clear" flags turn an optional limit off again.
   private static final String UPDATE = "UPDATE surfaces SET name = COALESCE($2, name), "
-      + "timestamp_tolerance_ms = COALESCE($3, timestamp_tolerance_ms), updated_at = now() "
-      + "WHERE id = $1 RETURNING " + COLUMNS;
+      + "timestamp_tolerance_ms = COALESCE($3, timestamp_tolerance_ms), "
+      + "attribution_window_ms = COALESCE($4, attribution_window_ms), "
+      + "refund_window_ms = COALESCE($5, refund_window_ms), "
+      + "min_click_to_conversion_ms = CASE WHEN $6 < 0 THEN NULL ELSE COALESCE($6, min_click_to_conversion_ms) END, "
+      + "ip_allowlist = COALESCE($7, ip_allowlist), "
+      + "rate_limit_per_second = CASE WHEN $8 = 0 THEN NULL ELSE COALESCE($8, rate_limit_per_second) END, "
+      + "rate_limit_burst = CASE WHEN $9 = 0 THEN NULL ELSE COALESCE($9, rate_limit_burst) END, "
+      + "updated_at = now() WHERE id = $1 RETURNING " + COLUMNS;
   // The previous secret keeps verifying until the grace time; the old previous one is dropped.
   private static final String ROTATE = "UPDATE surfaces SET previous_secret = secret, secret = $2, "
       + "previous_secret_valid_until = now() + make_interval(secs => $3), updated_at = now() "
       + "WHERE id = $1 RETURNING " + COLUMNS;
+  private static final String SET_TOKEN = "UPDATE surfaces SET postback_token = $2, updated_at = now() "
+      + "WHERE id = $1 RETURNING " + COLUMNS;
+
+  /**
+   * A change to a surface's settings; null fields stay as they are. {@code minClickToConversionMs} below
+   * zero and rate-limit values of zero switch the check off; an empty allowlist allows any address.
+   */
+  public record SurfaceChange(String name, Duration tolerance, Duration attributionWindow, Duration refundWindow,
+                              Long minClickToConversionMs, List<Cidr> ipAllowlist, Integer rateLimitPerSecond,
+                              Integer rateLimitBurst) {
+  }
 
   private final Pool pool;
 
@@ -36,9 +56,9 @@ public final class SurfaceStore {
   }
 
   /** Inserts a surface; the future holds null when the id is taken. */
-  public Future<Surface> insert(String id, String name, String secret, Duration tolerance) {
+  public Future<Surface> insert(String id, String name, String secret, Duration tolerance, String postbackToken) {
     return pool.preparedQuery(INSERT)
-        .execute(Tuple.of(id, name, secret, tolerance == null ? null : tolerance.toMillis()))
+        .execute(Tuple.of(id, name, secret, tolerance == null ? null : tolerance.toMillis(), postbackToken))
         .map(SurfaceStore::first);
   }
 
@@ -56,9 +76,20 @@ public final class SurfaceStore {
         });
   }
 
-  public Future<Surface> update(String id, String name, Duration tolerance) {
+  public Future<Surface> update(String id, SurfaceChange change) {
+    String[] allowlist = change.ipAllowlist() == null ? null
+        : change.ipAllowlist().stream().map(Cidr::toString).toArray(String[]::new);
     return pool.preparedQuery(UPDATE)
-        .execute(Tuple.of(id, name, tolerance == null ? null : tolerance.toMillis()))
+        .execute(Tuple.tuple()
+            .addValue(id)
+            .addValue(change.name())
+            .addValue(millis(change.tolerance()))
+            .addValue(millis(change.attributionWindow()))
+            .addValue(millis(change.refundWindow()))
+            .addValue(change.minClickToConversionMs())
+            .addValue(allowlist)
+            .addValue(change.rateLimitPerSecond())
+            .addValue(change.rateLimitBurst()))
         .map(SurfaceStore::first);
   }
 
@@ -68,6 +99,14 @@ public final class SurfaceStore {
         .map(SurfaceStore::first);
   }
 
+  public Future<Surface> setPostbackToken(String id, String token) {
+    return pool.preparedQuery(SET_TOKEN).execute(Tuple.of(id, token)).map(SurfaceStore::first);
+  }
+
+  private static Long millis(Duration d) {
+    return d == null ? null : d.toMillis();
+  }
+
   private static Surface first(RowSet<Row> rows) {
     return rows.size() == 0 ? null : toSurface(rows.iterator().next());
   }
@@ -75,6 +114,16 @@ public final class SurfaceStore {
   private static Surface toSurface(Row r) {
     Long toleranceMs = r.getLong("timestamp_tolerance_ms");
     OffsetDateTime validUntil = r.getOffsetDateTime("previous_secret_valid_until");
+    Long attributionMs = r.getLong("attribution_window_ms");
+    Long refundMs = r.getLong("refund_window_ms");
+    Long minClickMs = r.getLong("min_click_to_conversion_ms");
+    String[] allowlist = r.getArrayOfStrings("ip_allowlist");
+    List<Cidr> cidrs = new ArrayList<>();
+    if (allowlist != null) {
+      for (String c : allowlist) {
+        cidrs.add(Cidr.parse(c));
+      }
+    }
     return new Surface(
         r.getString("id"),
         r.getString("name"),
@@ -83,6 +132,13 @@ public final class SurfaceStore {
         validUntil == null ? null : validUntil.toInstant(),
         toleranceMs == null ? null : Duration.ofMillis(toleranceMs),
         r.getOffsetDateTime("created_at").toInstant(),
-        r.getOffsetDateTime("updated_at").toInstant());
+        r.getOffsetDateTime("updated_at").toInstant(),
+        attributionMs == null ? Surface.DEFAULT_ATTRIBUTION_WINDOW : Duration.ofMillis(attributionMs),
+        refundMs == null ? Surface.DEFAULT_REFUND_WINDOW : Duration.ofMillis(refundMs),
+        minClickMs == null ? null : Duration.ofMillis(minClickMs),
+        r.getString("postback_token"),
+        List.copyOf(cidrs),
+        r.getInteger("rate_limit_per_second"),
+        r.getInteger("rate_limit_burst"));
   }
 }

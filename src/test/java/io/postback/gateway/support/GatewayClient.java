@@ -44,6 +44,57 @@ public final class GatewayClient {
     return new TestSurface(id, r.json().getString("secret"));
   }
 
+  /** An affiliate with the given status, created through the admin API. */
+  public String createAffiliate(String status) {
+    Reply r = admin("POST", "/admin/affiliates", new JsonObject().put("name", "test affiliate").put("status", status));
+    if (r.status() != 201) {
+      throw new IllegalStateException("affiliate creation failed: " + r);
+    }
+    return r.json().getString("id");
+  }
+
+  /** A tracking link (optionally with a promo code); returns its code. */
+  public String createLink(TestSurface surface, String affiliateId, String destination, String promoCode) {
+    JsonObject body = new JsonObject().put("surfaceId", surface.id()).put("affiliateId", affiliateId)
+        .put("destinationUrl", destination);
+    if (promoCode != null) {
+      body.put("promoCode", promoCode);
+    }
+    Reply r = admin("POST", "/admin/links", body);
+    if (r.status() != 201) {
+      throw new IllegalStateException("link creation failed: " + r);
+    }
+    return r.json().getString("code");
+  }
+
+  /** A commission rule: flat (flatMinor, USD) when bps is null, else percentage; affiliateId null = surface default. */
+  public void createRule(TestSurface surface, String eventType, Long flatMinor, Integer bps, String affiliateId) {
+    JsonObject body = new JsonObject().put("surfaceId", surface.id()).put("eventType", eventType);
+    if (flatMinor != null) {
+      body.put("flatMinor", flatMinor).put("currency", "USD");
+    } else {
+      body.put("percentBps", bps);
+    }
+    if (affiliateId != null) {
+      body.put("affiliateId", affiliateId);
+    }
+    Reply r = admin("POST", "/admin/commission-rules", body);
+    if (r.status() != 201) {
+      throw new IllegalStateException("rule creation failed: " + r);
+    }
+  }
+
+  /** Visits a tracking link; returns the click id from the redirect (fails if there is none). */
+  public String click(String code) {
+    Reply r = get("/c/" + code);
+    if (r.status() != 302 || r.location() == null || !r.location().contains("clickId=")) {
+      throw new IllegalStateException("click did not redirect with a click id: " + r);
+    }
+    String id = r.location().substring(r.location().indexOf("clickId=") + 8);
+    int end = id.indexOf('&') >= 0 ? id.indexOf('&') : id.indexOf('#');
+    return end >= 0 ? id.substring(0, end) : id;
+  }
+
   public Reply admin(String method, String path, JsonObject body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
         .header("authorization", "Bearer " + TestBackends.ADMIN_TOKEN)
@@ -55,6 +106,31 @@ public final class GatewayClient {
 
   public Reply get(String path) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
+  }
+
+  /** A GET with extra headers given as name, value pairs. */
+  public Reply get(String path, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.build());
+  }
+
+  /** A correctly signed POST of {@code body} to any signed route, with extra headers as name, value pairs. */
+  public Reply signedPost(String path, TestSurface surface, String contentType, String body, String... headers) {
+    String ts = String.valueOf(System.currentTimeMillis());
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+        .timeout(Duration.ofSeconds(30))
+        .header("content-type", contentType)
+        .header("x-ea-surface", surface.id())
+        .header("x-ea-timestamp", ts)
+        .header("x-ea-signature", SignatureVerifier.signHex(surface.secret(), ts, bytes(body)))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b.build());
   }
 
   /** A correctly signed postback, timestamped now. */
@@ -106,7 +182,8 @@ public final class GatewayClient {
 
   private CompletableFuture<Reply> sendAsync(HttpRequest request) {
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
-        .thenApply(r -> new Reply(r.statusCode(), r.body(), r.headers().firstValue("retry-after").orElse(null)));
+        .thenApply(r -> new Reply(r.statusCode(), r.body(), r.headers().firstValue("retry-after").orElse(null),
+            r.headers().firstValue("location").orElse(null)));
   }
 
   private static Reply join(CompletableFuture<Reply> f) {
@@ -125,7 +202,7 @@ public final class GatewayClient {
   }
 
   /** An HTTP answer. */
-  public record Reply(int status, String body, String retryAfter) {
+  public record Reply(int status, String body, String retryAfter, String location) {
     public JsonObject json() {
       return new JsonObject(body);
     }

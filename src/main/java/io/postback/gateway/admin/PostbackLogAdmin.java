@@ -1,0 +1,33 @@
+package io.postback.gateway.admin;
+
+import io.postback.gateway.http.ApiError;
+import io.postback.gateway.ingest.PostbackLog;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/** {@code GET /admin/postback-log?surfaceId=&limit=}: a surface's recent inbound postbacks, newest first. */
+public final class PostbackLogAdmin {
+  private final PostbackLog log;
+
+  public PostbackLogAdmin(PostbackLog log) {
+    this.log = log;
+  }
+
+  public void mount(Router admin) {
+    admin.get("/postback-log").handler(ctx -> AdminJson.respond(ctx, 200, this::recent));
+  }
+
+  private Future<JsonObject> recent(RoutingContext ctx) {
+    String surfaceId = ctx.queryParams().get("surfaceId");
+    if (surfaceId == null || surfaceId.isEmpty()) {
+      throw ApiError.invalidField("surfaceId", "surfaceId is required");
+    }
+    int limit = Math.min(AdminJson.limit(ctx), PostbackLog.CAPACITY);
+    return log.recent(surfaceId, limit).map(items -> new JsonObject()
+        .put("surfaceId", surfaceId)
+        .put("capacity", PostbackLog.CAPACITY)
+        .put("items", items));
+  }
+}

@@ -1,0 +1,73 @@
+package io.postback.gateway.attribution;
+
+import io.postback.gateway.click.Click;
+import io.postback.gateway.click.ClickLookup;
+import io.postback.gateway.ingest.ConversionRequest;
+import io.postback.gateway.surface.Surface;
+import io.vertx.core.Future;
+
+import java.time.Duration;
+
+/**
+ * SPEC §2 attribution: the conversion's click, when it belongs to the surface and lies inside the
+ * surface's attribution window; otherwise the affiliate of its promo code; otherwise unattributed.
+ * The credited affiliate earns per the commission rules only while active; a suspended or pending
+ * affiliate is named with a status that says why it earns nothing. Rules, affiliates and promo codes
+ * come from memory; the only I/O is the click lookup (Redis, then Postgres).
+ */
+public final class RuleAttributor implements Attributor {
+  /** Merchant and gateway clocks differ a little: a conversion this much "before" its click still counts. */
+  static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+  public static final String TOO_FAST = "click_to_conversion_too_fast";
+
+  private final ProgramCatalog catalog;
+  private final ClickLookup clicks;
+
+  public RuleAttributor(ProgramCatalog catalog, ClickLookup clicks) {
+    this.catalog = catalog;
+    this.clicks = clicks;
+  }
+
+  @Override
+  public Future<Attribution> attribute(Surface surface, ConversionRequest request) {
+    if (request.clickId() == null) {
+      return Future.succeededFuture(byPromoCode(surface, request));
+    }
+    return clicks.find(request.clickId()).map(click -> {
+      if (click == null || !click.surfaceId().equals(surface.id())) {
+        return byPromoCode(surface, request);
+      }
+      Duration elapsed = Duration.between(click.clickedAt(), request.occurredAt());
+      if (elapsed.compareTo(CLOCK_SKEW.negated()) < 0 || elapsed.compareTo(surface.attributionWindow()) > 0) {
+        return byPromoCode(surface, request);
+      }
+      String fraud = surface.minClickToConversion() != null && elapsed.compareTo(surface.minClickToConversion()) < 0
+          ? TOO_FAST : null;
+      return credit(surface, request, click.affiliateId(), fraud);
+    });
+  }
+
+  private Attribution byPromoCode(Surface surface, ConversionRequest request) {
+    String affiliateId = catalog.promoAffiliate(surface.id(), request.promoCode());
+    return affiliateId == null ? Attribution.UNATTRIBUTED : credit(surface, request, affiliateId, null);
+  }
+
+  private Attribution credit(Surface surface, ConversionRequest request, String affiliateId, String fraud) {
+    Affiliate affiliate = catalog.affiliate(affiliateId);
+    if (affiliate == null || !affiliate.active()) {
+      String status = "affiliate_" + (affiliate == null ? Affiliate.PENDING : affiliate.status());
+      return new Attribution(status, affiliateId, 0, null, fraud);
+    }
+    CommissionRule rule = catalog.rule(surface.id(), request.eventType(), affiliateId);
+    long commission = 0;
+    String currency = null;
+    if (rule != null && rule.flatMinor() != null) {
+      commission = rule.flatMinor();
+      currency = rule.currency();
+    } else if (rule != null && request.grossMinor() != null && request.currency() != null) {
+      commission = Commissions.percentage(request.grossMinor(), rule.percentBps());
+      currency = request.currency();
+    }
+    return new Attribution("attributed", affiliateId, commission, commission == 0 ? null : currency, fraud);
+  }
+}

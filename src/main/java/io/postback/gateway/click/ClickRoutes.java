@@ -1,0 +1,136 @@
+package io.postback.gateway.click;
+
+import io.postback.gateway.attribution.Affiliate;
+import io.postback.gateway.attribution.ProgramCatalog;
+import io.postback.gateway.attribution.TrackingLink;
+import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.store.Ids;
+import io.postback.gateway.surface.Surface;
+import io.postback.gateway.surface.SurfaceRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+
+/**
+ * {@code GET /c/{code}} (SPEC §4): records a click and redirects to the link's destination with
+ * {@code clickId} appended. The second hot path: the link and affiliate come from memory, the click row
+ * goes into the verticle's micro-batch and Redis at once, and the 302 is sent only when the row has
+ * committed, so a click id that ever reached a browser is durable and resolvable (Redis first,
+ * Postgres behind it) by a conversion a millisecond later.
+ *
+ * <p>If Postgres cannot take the click, the visitor is still redirected, but without a click id: a
+ * click that was not recorded is never named by a conversion, so no named click is ever lost.
+ */
+public final class ClickRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(ClickRoutes.class);
+  private static final int MAX_FIELD = 512;
+  private static final String[] SUB_PARAMS = {"sub1", "sub2", "sub3", "sub4", "sub5"};
+  private static final Buffer NOT_FOUND = Buffer.buffer(
+      "<!doctype html><title>Link not found</title><h1>Link not found</h1><p>This tracking link does not exist.</p>");
+  private static final Buffer UNAVAILABLE = Buffer.buffer(
+      "<!doctype html><title>Try again</title><h1>Temporarily unavailable</h1><p>Please try again in a moment.</p>");
+  public static final String CLICK_ID_PARAM = "clickId";
+
+  private final ProgramCatalog catalog;
+  private final SurfaceRegistry surfaces;
+  private final ClickWriter writer;
+  private final ClickLookup lookup;
+  private final GatewayMetrics metrics;
+
+  public ClickRoutes(ProgramCatalog catalog, SurfaceRegistry surfaces, ClickWriter writer, ClickLookup lookup,
+                     GatewayMetrics metrics) {
+    this.catalog = catalog;
+    this.surfaces = surfaces;
+    this.writer = writer;
+    this.lookup = lookup;
+    this.metrics = metrics;
+  }
+
+  public void mount(Router router) {
+    router.get("/c/:code").handler(this::click);
+  }
+
+  private void click(RoutingContext ctx) {
+    String code = ctx.pathParam("code");
+    catalog.link(code)
+        .compose(link -> link == null ? Future.succeededFuture(null)
+            : surfaces.find(link.surfaceId()).map(surface -> surface == null ? null : new Resolved(link, surface)))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            LOG.warn("click on {} not served: {}", code, ar.cause().toString());
+            metrics.click("unavailable");
+            html(ctx, 503, UNAVAILABLE);
+          } else if (ar.result() == null) {
+            metrics.click("not_found");
+            html(ctx, 404, NOT_FOUND);
+          } else {
+            record(ctx, ar.result().link(), ar.result().surface());
+          }
+        });
+  }
+
+  private record Resolved(TrackingLink link, Surface surface) {
+  }
+
+  private void record(RoutingContext ctx, TrackingLink link, Surface surface) {
+    HttpServerRequest req = ctx.request();
+    Affiliate affiliate = catalog.affiliate(link.affiliateId());
+    boolean suspended = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status());
+    String[] subs = new String[5];
+    for (int i = 0; i < 5; i++) {
+      subs[i] = clip(req.getParam(SUB_PARAMS[i]));
+    }
+    Click click = new Click(Ids.timeOrdered("ck"), link.code(), link.surfaceId(), link.affiliateId(), Instant.now(),
+        req.remoteAddress() == null ? null : req.remoteAddress().host(), clip(req.getHeader(HttpHeaders.USER_AGENT)),
+        clip(req.getHeader(HttpHeaders.REFERER)), subs, suspended);
+    Future<Void> durable = writer.write(click);
+    Future<Void> cached = lookup.remember(click, surface.attributionWindow());
+    Future.join(durable, cached).onComplete(ar -> {
+      String location;
+      if (durable.succeeded()) {
+        metrics.click(suspended ? "suspended" : "recorded");
+        location = withClickId(link.destinationUrl(), click.id());
+      } else {
+        LOG.warn("click on {} not recorded, redirecting without click id: {}", link.code(), durable.cause().toString());
+        metrics.click("unrecorded");
+        location = link.destinationUrl();
+      }
+      ctx.response()
+          .setStatusCode(302)
+          .putHeader(HttpHeaders.LOCATION, location)
+          .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+          .end();
+    });
+  }
+
+  /** Appends {@code clickId=<id>} to the URL's query, keeping an existing query and fragment. */
+  static String withClickId(String url, String clickId) {
+    int hash = url.indexOf('#');
+    String base = hash < 0 ? url : url.substring(0, hash);
+    String fragment = hash < 0 ? "" : url.substring(hash);
+    String separator = base.indexOf('?') < 0 ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&";
+    return base + separator + CLICK_ID_PARAM + '=' + clickId + fragment;
+  }
+
+  private static String clip(String value) {
+    if (value == null || value.isEmpty()) {
+      return null;
+    }
+    return value.length() > MAX_FIELD ? value.substring(0, MAX_FIELD) : value;
+  }
+
+  private static void html(RoutingContext ctx, int status, Buffer page) {
+    ctx.response()
+        .setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(page);
+  }
+}

@@ -1,0 +1,83 @@
+package io.postback.gateway.click;
+
+import io.postback.gateway.store.MicroBatcher;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+
+/**
+ * Writes clicks in micro-batches ({@link MicroBatcher}), like conversions: the clicks of one event-loop
+ * turn (and those that queue while earlier batches are in flight) go to Postgres as one
+ * {@code INSERT ... SELECT FROM unnest(...)}, one round trip and one commit. A click's future
+ * completes when its batch has committed.
+ *
+ * <p>One writer per verticle; all methods run on that verticle's event loop.
+ */
+public final class ClickWriter {
+  private static final int MAX_BATCH = 512;
+  private static final String INSERT = """
+      INSERT INTO clicks (id, link_code, surface_id, affiliate_id, clicked_at, ip, user_agent, referrer,
+                          sub1, sub2, sub3, sub4, sub5, affiliate_suspended)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
+      """;
+
+  private record Pending(Click click, Promise<Void> promise) {
+  }
+
+  private final Pool pool;
+  private final MicroBatcher<Pending> batcher;
+
+  public ClickWriter(Pool pool, Context context, int maxInFlight) {
+    this.pool = pool;
+    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
+  }
+
+  /** Completes once the click is committed. */
+  public Future<Void> write(Click click) {
+    Promise<Void> promise = Promise.promise();
+    batcher.add(new Pending(click, promise));
+    return promise.future();
+  }
+
+  private Future<Void> flush(List<Pending> batch) {
+    int n = batch.size();
+    String[] ids = new String[n];
+    String[] codes = new String[n];
+    String[] surfaces = new String[n];
+    String[] affiliates = new String[n];
+    OffsetDateTime[] at = new OffsetDateTime[n];
+    String[] ips = new String[n];
+    String[] agents = new String[n];
+    String[] referrers = new String[n];
+    String[][] subs = new String[5][n];
+    Boolean[] suspended = new Boolean[n];
+    for (int i = 0; i < n; i++) {
+      Click c = batch.get(i).click();
+      ids[i] = c.id();
+      codes[i] = c.linkCode();
+      surfaces[i] = c.surfaceId();
+      affiliates[i] = c.affiliateId();
+      at[i] = OffsetDateTime.ofInstant(c.clickedAt(), ZoneOffset.UTC);
+      ips[i] = c.ip();
+      agents[i] = c.userAgent();
+      referrers[i] = c.referrer();
+      for (int s = 0; s < 5; s++) {
+        subs[s][i] = c.subIds()[s];
+      }
+      suspended[i] = c.affiliateSuspended();
+    }
+    Tuple args = Tuple.from(List.of(ids, codes, surfaces, affiliates, at, ips, agents, referrers,
+        subs[0], subs[1], subs[2], subs[3], subs[4], suspended));
+    return pool.preparedQuery(INSERT).execute(args)
+        .onSuccess(rows -> batch.forEach(p -> p.promise().complete()))
+        .onFailure(e -> batch.forEach(p -> p.promise().tryFail(e)))
+        .mapEmpty();
+  }
+}

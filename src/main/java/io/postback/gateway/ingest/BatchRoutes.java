@@ -1,0 +1,199 @@
+package io.postback.gateway.ingest;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.ingest.ConversionPipeline.Answer;
+import io.postback.gateway.surface.Surface;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code POST /v1/conversions/batch} (SPEC §3.4): a signed JSON array, or NDJSON
+ * ({@code application/x-ndjson}), of up to 1,000 conversions. The whole body is authenticated once;
+ * then every item is parsed, validated and submitted to the same pipeline as a single postback, and
+ * answered individually, in order: a bad item fails alone. Items run concurrently, except that an item
+ * repeating an earlier item's externalId, or refunding an earlier item, waits for it, so the answers
+ * read as if the items had been sent one after the other.
+ */
+public final class BatchRoutes {
+  public static final int MAX_ITEMS = 1_000;
+  private static final JsonFactory FACTORY = new JsonFactory();
+
+  private final IngestRoutes signed;
+  private final ConversionPipeline pipeline;
+  private final int bodyLimit;
+
+  public BatchRoutes(IngestRoutes signed, ConversionPipeline pipeline, int bodyLimit) {
+    this.signed = signed;
+    this.pipeline = pipeline;
+    this.bodyLimit = bodyLimit;
+  }
+
+  public void mount(Router router) {
+    router.post("/v1/conversions/batch")
+        .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
+        .handler(this::batch);
+  }
+
+  private void batch(RoutingContext ctx) {
+    IngestAttempt attempt = signed.attempt(ctx, "batch");
+    String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    boolean ndjson = contentType != null && contentType.regionMatches(true, 0, "application/x-ndjson", 0, 20);
+    if (!ndjson && !IngestRoutes.isJson(ctx.request())) {
+      attempt.fail(ApiError.of(415, "unsupported_media_type",
+          "Send content-type: application/json (an array) or application/x-ndjson (one object per line)"));
+      return;
+    }
+    byte[] body = IngestRoutes.bodyBytes(ctx);
+    signed.authenticate(ctx.request(), body, attempt)
+        .compose(surface -> {
+          List<byte[]> items = ndjson ? lines(body) : arrayItems(body);
+          if (items.size() > MAX_ITEMS) {
+            throw ApiError.of(413, "too_many_items", "A batch holds at most " + MAX_ITEMS + " conversions; this one has "
+                + items.size());
+          }
+          return submitAll(surface, items);
+        })
+        .onSuccess(attempt::succeed)
+        .onFailure(attempt::fail);
+  }
+
+  private Future<JsonObject> submitAll(Surface surface, List<byte[]> items) {
+    Instant now = Instant.now();
+    List<Future<JsonObject>> answers = new ArrayList<>(items.size());
+    Map<String, Future<JsonObject>> lastByExternalId = new HashMap<>();
+    for (int i = 0; i < items.size(); i++) {
+      int index = i;
+      ConversionRequest request;
+      try {
+        request = JsonConversionParser.parse(items.get(i)).validate(surface.id(), now);
+      } catch (ApiError e) {
+        answers.add(Future.succeededFuture(itemError(index, e)));
+        continue;
+      }
+      Future<JsonObject> before = lastByExternalId.get(request.externalId());
+      if (before == null && request.refundOf() != null) {
+        before = lastByExternalId.get(request.refundOf());
+      }
+      Future<JsonObject> answer = (before == null ? Future.succeededFuture() : before.<Void>transform(ar -> Future.succeededFuture()))
+          .compose(v -> pipeline.submit(surface, request))
+          .map(a -> itemAnswer(index, a))
+          .otherwise(e -> itemError(index, ErrorResponder.classify(e)));
+      lastByExternalId.put(request.externalId(), answer);
+      answers.add(answer);
+    }
+    return Future.all(answers).map(all -> {
+      JsonArray out = new JsonArray();
+      int accepted = 0;
+      int duplicates = 0;
+      int rejected = 0;
+      for (Future<JsonObject> f : answers) {
+        JsonObject item = f.result();
+        out.add(item);
+        if (item.containsKey("error")) {
+          rejected++;
+        } else if (item.getBoolean("duplicate")) {
+          duplicates++;
+        } else {
+          accepted++;
+        }
+      }
+      return new JsonObject().put("accepted", accepted).put("duplicates", duplicates).put("rejected", rejected)
+          .put("items", out);
+    });
+  }
+
+  private static JsonObject itemAnswer(int index, Answer answer) {
+    JsonObject item = new JsonObject().put("index", index);
+    answer.body().forEach(e -> item.put(e.getKey(), e.getValue()));
+    return item;
+  }
+
+  private static JsonObject itemError(int index, ApiError e) {
+    JsonObject item = new JsonObject().put("index", index).put("error", e.code()).put("message", e.getMessage());
+    if (e.field() != null) {
+      item.put("field", e.field());
+    }
+    return item;
+  }
+
+  /** The raw bytes of each element of a JSON array; each is then parsed like a single postback body. */
+  private static List<byte[]> arrayItems(byte[] body) {
+    List<byte[]> items = new ArrayList<>();
+    try (JsonParser p = FACTORY.createParser(body)) {
+      if (p.nextToken() != JsonToken.START_ARRAY) {
+        throw malformed("the body must be a JSON array of conversions");
+      }
+      JsonToken t;
+      while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+        if (t == null) {
+          throw malformed("unterminated JSON array");
+        }
+        int start = (int) p.currentTokenLocation().getByteOffset();
+        p.skipChildren();
+        int end = (int) p.currentLocation().getByteOffset();
+        items.add(Arrays.copyOfRange(body, start, end));
+        if (items.size() > MAX_ITEMS) {
+          break;
+        }
+      }
+      if (items.size() <= MAX_ITEMS && p.nextToken() != null) {
+        throw malformed("unexpected content after the JSON array");
+      }
+    } catch (IOException e) {
+      throw malformed(e.getMessage());
+    }
+    return items;
+  }
+
+  /** Non-blank lines of an NDJSON body. */
+  private static List<byte[]> lines(byte[] body) {
+    List<byte[]> items = new ArrayList<>();
+    int start = 0;
+    for (int i = 0; i <= body.length; i++) {
+      if (i == body.length || body[i] == '\n') {
+        int end = i;
+        if (end > start && body[end - 1] == '\r') {
+          end--;
+        }
+        if (!isBlank(body, start, end)) {
+          items.add(Arrays.copyOfRange(body, start, end));
+          if (items.size() > MAX_ITEMS) {
+            break;
+          }
+        }
+        start = i + 1;
+      }
+    }
+    return items;
+  }
+
+  private static boolean isBlank(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] != ' ' && b[i] != '\t') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static ApiError malformed(String detail) {
+    return ApiError.of(400, "malformed_json", "The body is not valid JSON: " + detail);
+  }
+}

@@ -1,0 +1,96 @@
+package io.postback.gateway.ingest;
+
+import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.ingest.ConversionPipeline.Answer;
+import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.surface.Surface;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * One inbound postback in any form, from its arrival to its answer: collects what the postback log
+ * should show (form, surface once verified, externalId, eventType) and answers success or failure
+ * the same way for every form: JSON, metrics, postback log.
+ */
+final class IngestAttempt {
+  private final RoutingContext ctx;
+  private final String form;
+  private final GatewayMetrics metrics;
+  private final PostbackLog log;
+  Surface surface;
+  String externalId;
+  String eventType;
+
+  IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log) {
+    this.ctx = ctx;
+    this.form = form;
+    this.metrics = metrics;
+    this.log = log;
+  }
+
+  /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
+  void track(ConversionDraft draft) {
+    externalId = clip(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
+    eventType = clip(draft.eventType, 32);
+  }
+
+  private static String clip(String value, int max) {
+    return value == null || value.length() <= max ? value : value.substring(0, max);
+  }
+
+  void finish(Future<Answer> answer) {
+    answer.onSuccess(a -> succeed(a.body()))
+        .onFailure(this::fail);
+  }
+
+  /** Answers 200 with the body; the outcome was counted by the pipeline. */
+  void succeed(JsonObject body) {
+    JsonObject entry = entry(200);
+    for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor",
+        "accepted", "duplicates", "rejected"}) {
+      if (body.containsKey(field)) {
+        entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
+      }
+    }
+    record(entry);
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.toBuffer());
+  }
+
+  void fail(Throwable failure) {
+    ApiError error = ErrorResponder.classify(failure);
+    metrics.postback("rejected", error.code());
+    JsonObject entry = entry(error.status()).put("outcome", "rejected").put("error", error.code())
+        .put("message", error.getMessage());
+    if (error.field() != null) {
+      entry.put("field", error.field());
+    }
+    record(entry);
+    ErrorResponder.send(ctx, error);
+  }
+
+  private JsonObject entry(int httpStatus) {
+    JsonObject entry = new JsonObject().put("form", form).put("httpStatus", httpStatus);
+    if (externalId != null) {
+      entry.put("externalId", externalId);
+    }
+    if (eventType != null) {
+      entry.put("eventType", eventType);
+    }
+    if (ctx.request().remoteAddress() != null) {
+      entry.put("ip", ctx.request().remoteAddress().host());
+    }
+    return entry;
+  }
+
+  private void record(JsonObject entry) {
+    // Only verified-to-exist surfaces get a log: junk traffic cannot create keys.
+    if (surface != null) {
+      log.record(surface.id(), entry);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package io.postback.gateway.ingest;
+
+import io.postback.gateway.support.GatewayClient;
+import io.postback.gateway.support.GatewayClient.Reply;
+import io.postback.gateway.support.GatewayClient.TestSurface;
+import io.postback.gateway.support.RunningGateway;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** SPEC §3.1/§3.3 per-surface protection (allowlist, rate limit) and the postback log. */
+class SurfaceProtectionTest {
+  private static RunningGateway gateway;
+  private GatewayClient client;
+  private TestSurface surface;
+
+  @BeforeAll
+  static void start() {
+    gateway = RunningGateway.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+  }
+
+  @BeforeEach
+  void newSurface() {
+    client = gateway.client();
+    surface = client.createSurface();
+  }
+
+  static String signup(String externalId) {
+    return "{\"externalId\":\"" + externalId + "\",\"eventType\":\"signup\"}";
+  }
+
+  @Test
+  void sourceOutsideTheAllowlistIsA403AndInsideIsAccepted() {
+    Reply patched = client.admin("PATCH", "/admin/surfaces/" + surface.id(),
+        new JsonObject().put("ipAllowlist", new JsonArray().add("203.0.113.0/24").add("2001:db8::/32")));
+    assertThat(patched.status()).isEqualTo(200);
+
+    Reply refused = client.postback(surface, signup("ip-1"));
+    assertThat(refused.status()).isEqualTo(403);
+    assertThat(refused.error()).isEqualTo("ip_not_allowed");
+
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("ipAllowlist", new JsonArray().add("127.0.0.0/8")));
+    assertThat(client.postback(surface, signup("ip-2")).status()).isEqualTo(200);
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("ipAllowlist", new JsonArray()));
+    assertThat(client.postback(surface, signup("ip-3")).status()).isEqualTo(200);
+  }
+
+  @Test
+  void invalidCidrIsRefusedByTheAdminApi() {
+    Reply r = client.admin("PATCH", "/admin/surfaces/" + surface.id(),
+        new JsonObject().put("ipAllowlist", new JsonArray().add("10.0.0.0/33")));
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.json().getString("field")).isEqualTo("ipAllowlist");
+  }
+
+  @Test
+  void overTheRateLimitIsA429WithRetryAfter() {
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 1).put("rateLimitBurst", 3));
+    List<Reply> replies = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      replies.add(client.postback(surface, signup("rl-" + i)));
+    }
+    assertThat(replies.stream().filter(r -> r.status() == 200).count()).isBetween(3L, 4L);
+    Reply limited = replies.get(5);
+    assertThat(limited.status()).isEqualTo(429);
+    assertThat(limited.error()).isEqualTo("rate_limited");
+    assertThat(limited.retryAfter()).isEqualTo("1");
+
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 0));
+    assertThat(client.postback(surface, signup("rl-after")).status()).isEqualTo(200);
+  }
+
+  @Test
+  void rateLimitIsPerSurface() {
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 1).put("rateLimitBurst", 1));
+    TestSurface other = client.createSurface();
+    client.postback(surface, signup("ps-1"));
+    assertThat(client.postback(surface, signup("ps-2")).status()).isEqualTo(429);
+    assertThat(client.postback(other, signup("ps-3")).status()).isEqualTo(200);
+  }
+
+  @Test
+  void postbackLogShowsOutcomesAndRejectionReasonsWithoutSecrets() {
+    client.postback(surface, signup("log-1"));
+    String ts = String.valueOf(System.currentTimeMillis());
+    String forged = GatewayClient.sign("pbs_wrong", ts, signup("log-2"));
+    client.raw("/v1/conversions", surface.id(), ts, forged, "application/json", signup("log-2"));
+    client.postback(surface, "{\"externalId\":\"log-3\",\"eventType\":\"sale\"}");
+    String token = client.admin("POST", "/admin/surfaces/" + surface.id() + "/postback-token", null).json()
+        .getString("postbackToken");
+    client.get("/v1/postback?surface=" + surface.id() + "&token=" + token + "&txid=log-4");
+
+    Reply r = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null);
+
+    assertThat(r.status()).isEqualTo(200);
+    JsonArray items = r.json().getJsonArray("items");
+    assertThat(items).hasSize(4);
+    JsonObject newest = items.getJsonObject(0);
+    assertThat(newest.getString("form")).isEqualTo("get_postback");
+    assertThat(newest.getString("externalId")).isEqualTo("log-4");
+    JsonObject invalid = items.getJsonObject(1);
+    assertThat(invalid.getInteger("httpStatus")).isEqualTo(400);
+    assertThat(invalid.getString("field")).isEqualTo("grossMinor");
+    assertThat(invalid.getString("externalId")).isEqualTo("log-3");
+    JsonObject badSig = items.getJsonObject(2);
+    assertThat(badSig.getString("error")).isEqualTo("bad_signature");
+    JsonObject ok = items.getJsonObject(3);
+    assertThat(ok.getString("outcome")).isEqualTo("unattributed");
+    assertThat(ok.getString("externalId")).isEqualTo("log-1");
+    assertThat(r.body()).doesNotContain(surface.secret()).doesNotContain(token).doesNotContain(forged);
+  }
+
+  @Test
+  void postbackLogIsBounded() {
+    for (int i = 0; i < PostbackLog.CAPACITY + 20; i++) {
+      client.postbackAsync(surface, signup("cap-" + i));
+    }
+    // wait for all to land
+    for (int i = 0; i < 50; i++) {
+      client.postback(surface, signup("cap-tail-" + i));
+    }
+    Reply r = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id() + "&limit=500", null);
+    assertThat(r.json().getJsonArray("items").size()).isEqualTo(PostbackLog.CAPACITY);
+  }
+}
