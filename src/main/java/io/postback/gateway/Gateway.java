@@ -2,6 +2,7 @@ package io.postback.gateway;
 
 import io.postback.gateway.attribution.Attributor;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
@@ -80,11 +81,28 @@ public final class Gateway {
               () -> new HttpVerticle(config, backends, surfaces, metrics, Attributor.NONE),
               new DeploymentOptions().setInstances(eventLoops));
         })
+        .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
         .map(deployment -> {
-          LOG.info("gateway listening on port {} with {} HTTP verticle(s)", config.httpPort(), eventLoops);
+          LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s)",
+              config.httpPort(), eventLoops, config.delivery().instances());
           return gateway;
         })
         .recover(e -> vertx.close().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  /**
+   * The delivery verticles, each on its own event loop: the first also runs the gateway-wide chores
+   * (queue-depth gauges, schedule reconciliation). At close each one stops claiming, lets its in-flight
+   * sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
+   */
+  private static Future<Void> deployDelivery(Vertx vertx, GatewayConfig config, Backends backends,
+                                             GatewayMetrics metrics) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int i = 0; i < config.delivery().instances(); i++) {
+      boolean leader = i == 0;
+      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics, leader)).mapEmpty());
+    }
+    return chain;
   }
 
   public Vertx vertx() {

@@ -2,15 +2,21 @@ package io.postback.gateway;
 
 import io.postback.gateway.admin.AdminAuth;
 import io.postback.gateway.admin.ConversionAdmin;
+import io.postback.gateway.admin.DeliveryAdmin;
+import io.postback.gateway.admin.PayoutAdmin;
+import io.postback.gateway.admin.WebhookEndpointAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.attribution.Attributor;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
+import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.IngestRoutes;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
+import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RedisChannel;
@@ -74,7 +80,19 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
     new ConversionAdmin(pool).mount(admin);
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
+    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
+        config.secretGracePeriod()).mount(admin);
+    new DeliveryAdmin(pool, deliveryQueue).mount(admin);
+    new PayoutAdmin(pool).mount(admin);
     router.route("/admin/*").subRouter(admin);
+
+    // Reports export attributed conversions: the admin bearer token guards them too.
+    Router reports = Router.router(vertx);
+    reports.route().handler(new AdminAuth(backends.adminToken()));
+    reports.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
+    new ReportRoutes(pool).mount(reports);
+    router.route("/v1/reports/*").subRouter(reports);
 
     router.route().failureHandler(ErrorResponder::handle);
     router.errorHandler(404, ErrorResponder::handle);
