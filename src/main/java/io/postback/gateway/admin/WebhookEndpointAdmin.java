@@ -56,7 +56,7 @@ public final class WebhookEndpointAdmin {
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
              secret = $2, updated_at = now() WHERE id = $1 RETURNING\s""" + COLUMNS;
-  private static final String TEST_EVENT = "INSERT INTO events (id, type, data, fanned_out) VALUES ($1, 'endpoint.test', $2::jsonb, true)";
+  private static final String TEST_EVENT = "INSERT INTO events (id, type, data, fanned_out) VALUES ($1, 'endpoint.test', $2, true)";
   private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
       + "RETURNING next_attempt_at";
   private static final String ATTEMPTS = """
@@ -196,7 +196,7 @@ public final class WebhookEndpointAdmin {
     return pool.preparedQuery(FIND).execute(Tuple.of(endpointId))
         .compose(rows -> {
           one(ctx, rows);
-          return pool.withTransaction(tx -> tx.preparedQuery(TEST_EVENT).execute(Tuple.of(eventId, data.encode()))
+          return pool.withTransaction(tx -> tx.preparedQuery(TEST_EVENT).execute(Tuple.of(eventId, data))
               .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))));
         })
         .compose(rows -> scheduleNow(List.of(new DeliveryQueue.Entry(deliveryId,

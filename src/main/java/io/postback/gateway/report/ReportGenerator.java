@@ -49,7 +49,7 @@ public final class ReportGenerator {
       UPDATE attribution_reports SET total_matches = $2, total_batches = $3, updated_at = now() WHERE id = $1
       """;
   private static final String EMIT = """
-      INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING
+      INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING
       """;
   private static final String PROGRESS = """
       UPDATE attribution_reports SET batches_emitted = greatest(batches_emitted, $2),
@@ -155,7 +155,7 @@ public final class ReportGenerator {
           .put("attribution_data", data);
       String eventId = "evt_" + id + "_" + index;
       return pool.withTransaction(tx -> tx.preparedQuery(EMIT)
-              .execute(Tuple.of(eventId, EVENT_TYPE, header.getString("campaign_id"), batch.encode()))
+              .execute(Tuple.of(eventId, EVENT_TYPE, header.getString("campaign_id"), batch))
               .compose(v -> tx.preparedQuery(PROGRESS).execute(Tuple.of(id, index))))
           .map(v -> cursor.hasMore() && index < batches);
     }).onComplete(ar -> {
