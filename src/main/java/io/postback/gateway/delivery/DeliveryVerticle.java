@@ -14,6 +14,8 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,6 +35,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private WebhookSender sender;
   private DeliveryWorker worker;
   private ReportGenerator reports;
+  private final List<Long> timers = new ArrayList<>();
 
   /** {@code leader}: this instance also runs the gateway-wide chores (gauges, reconciliation). */
   public DeliveryVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics, boolean leader) {
@@ -60,17 +63,17 @@ public final class DeliveryVerticle extends VerticleBase {
         new RetrySchedule(config.retrySchedule(), settings.retryAfterMax()), settings, metrics);
     OutboxRelay relay = new OutboxRelay(store, queue, worker::poll);
     long poll = settings.pollInterval().toMillis();
-    vertx.setPeriodic(poll, id -> {
+    timers.add(vertx.setPeriodic(poll, id -> {
       relay.run();
       worker.poll();
-    });
+    }));
     reports = new ReportGenerator(vertx, pool);
-    vertx.setPeriodic(Math.max(poll, 500), id -> reports.run());
+    timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
       ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, worker::poll);
-      vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run());
+      timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
       QueueDepth depth = new QueueDepth(store, queue, metrics);
-      vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh());
+      timers.add(vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh()));
       depth.refresh();
       // Whatever a previous run left (a crash, a flushed Redis) is due now: look at once.
       reconciler.run();
@@ -81,6 +84,7 @@ public final class DeliveryVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer);
     return worker.stop(config.delivery().stopGrace())
         .eventually(() -> reports.stop())
         .eventually(() -> sender.close())

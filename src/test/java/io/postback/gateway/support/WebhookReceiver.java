@@ -24,6 +24,8 @@ public final class WebhookReceiver implements AutoCloseable {
   private final Map<String, BiFunction<Integer, Received, Answer>> behaviours = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> inFlightById = new ConcurrentHashMap<>();
   private final AtomicInteger maxInFlightPerId = new AtomicInteger();
+  private final Map<String, AtomicInteger> inFlightByPath = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> maxInFlightByPath = new ConcurrentHashMap<>();
 
   /** One received request: headers as a map (lower-case names), the raw body, when it arrived. */
   public record Received(Map<String, String> headers, String body, long atMillis) {
@@ -57,9 +59,12 @@ public final class WebhookReceiver implements AutoCloseable {
       String id = headers.getOrDefault("webhook-id", "");
       int now = inFlightById.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
       maxInFlightPerId.accumulateAndGet(now, Math::max);
+      int onPath = inFlightByPath.computeIfAbsent(req.path(), k -> new AtomicInteger()).incrementAndGet();
+      maxInFlightByPath.computeIfAbsent(req.path(), k -> new AtomicInteger()).accumulateAndGet(onPath, Math::max);
       Answer answer = behaviours.getOrDefault(req.path(), (n, x) -> Answer.of(204)).apply(index, r);
       Runnable reply = () -> {
         inFlightById.get(id).decrementAndGet();
+        inFlightByPath.get(req.path()).decrementAndGet();
         var resp = req.response().setStatusCode(answer.status());
         answer.headers().forEach(resp::putHeader);
         resp.end("answer " + answer.status());
@@ -94,6 +99,12 @@ public final class WebhookReceiver implements AutoCloseable {
     synchronized (list) {
       return List.copyOf(list);
     }
+  }
+
+  /** The most requests that were open at once on a path. */
+  public int maxConcurrent(String path) {
+    AtomicInteger max = maxInFlightByPath.get(path);
+    return max == null ? 0 : max.get();
   }
 
   public int maxConcurrentPerWebhookId() {
