@@ -142,13 +142,24 @@ public final class DeliveryWorker {
       return;
     }
     ArrayDeque<DeliveryStore.Claimed> line = waiting.computeIfAbsent(d.endpointId(), k -> new ArrayDeque<>());
-    if (line.size() < cap) {
+    if (line.size() < maxWaiting(cap, d)) {
       line.add(d);
     } else {
       // This endpoint is saturated: hand the delivery back for a moment instead of letting it take a
       // slot that other endpoints' deliveries could use.
       defer(List.of(d), DEFER_MS);
     }
+  }
+
+  /**
+   * How many claimed deliveries may wait locally for a busy endpoint: at most half of this worker's
+   * room (the rest stays for other endpoints), and few enough that even if every send ahead of them
+   * takes the full timeout, the last one starts well inside its lease.
+   */
+  private int maxWaiting(int cap, DeliveryStore.Claimed d) {
+    long timeout = d.timeoutMs() != null ? d.timeoutMs() : settings.timeout().toMillis();
+    long rounds = Math.max(0, settings.lease().toMillis() / timeout - 2);
+    return (int) Math.min(settings.maxInFlight() / 2, cap * rounds);
   }
 
   private void send(DeliveryStore.Claimed d) {
