@@ -90,7 +90,6 @@ public final class DeliveryBench {
     genv.put("GATEWAY_HTTP_PORT", String.valueOf(port));
     genv.put("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "true");
     genv.put("GATEWAY_DEMO_SURFACE", "false");
-    genv.putIfAbsent("GATEWAY_HTTP_INSTANCES", env("GATEWAY_HTTP_INSTANCES", "1"));
     genv.putIfAbsent("GATEWAY_DELIVERY_INSTANCES", env("GATEWAY_DELIVERY_INSTANCES", "2"));
     Process gateway = pb.start();
     System.out.println("gateway log: " + dir.resolve("gateway.log"));

@@ -19,6 +19,8 @@ CREATE TABLE webhook_endpoints (
 );
 
 -- One delivery per (event, subscribed endpoint). status: pending (waiting or being sent), succeeded, dead.
+-- A claimer holds a pending delivery until leased_until (the Postgres half of the claim: even if Redis
+-- hands an id out twice, e.g. after a FLUSHALL, only one claimer gets it from here).
 -- attempts counts recorded attempts; a worker records attempt n only while attempts = n - 1, so two
 -- instances can never both record the same attempt. retry_base is attempts at the last (re)start of the
 -- retry schedule: a manual replay starts a fresh schedule.
@@ -30,12 +32,13 @@ CREATE TABLE deliveries (
     attempts         integer     NOT NULL DEFAULT 0,
     retry_base       integer     NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    leased_until     timestamptz,                              -- set by a claim; unindexed, so a claim is a HOT update
     last_status_code integer,
     last_error       text,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT deliveries_event_endpoint_uq UNIQUE (event_id, endpoint_id)
-);
+) WITH (fillfactor = 80);  -- room on each page for the claim's HOT update
 -- The reconciler walks due pending deliveries; the gauges count pending and dead.
 CREATE INDEX deliveries_pending_idx ON deliveries (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX deliveries_dead_idx ON deliveries (endpoint_id, updated_at) WHERE status = 'dead';

@@ -34,7 +34,8 @@ public final class DeliveryAdmin {
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.delivery_id = $1 ORDER BY a.attempt
       """;
   private static final String REPLAY = """
-      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), last_error = NULL,
+      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
+             last_error = NULL,
              updated_at = now()
        WHERE id = $1 AND status <> 'pending' RETURNING next_attempt_at
       """;

@@ -80,7 +80,8 @@ public final class WebhookEndpointAdmin {
                  WHERE endpoint_id = $1 AND outcome <> 'success' ORDER BY id DESC LIMIT 1) x) AS last_error
       """;
   private static final String REPLAY_DEAD = """
-      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), last_error = NULL,
+      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
+             last_error = NULL,
              updated_at = now()
        WHERE endpoint_id = $1 AND status = 'dead' AND updated_at >= $2
       RETURNING id, next_attempt_at

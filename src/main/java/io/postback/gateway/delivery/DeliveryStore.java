@@ -35,19 +35,22 @@ public final class DeliveryStore {
       UNION ALL
       SELECT id, next_attempt_at, NULL FROM created
       """;
-  // The Postgres side of a claim: only deliveries that are still pending and due are taken, and their
-  // next_attempt_at moves to the lease expiry. A delivery Redis hands out twice (e.g. re-added after a
-  // FLUSHALL while in flight) is therefore sent by one claimer only.
+  // The Postgres side of a claim: only deliveries that are still pending, due and not leased are taken,
+  // leased until the lease expiry. A delivery Redis hands out twice (e.g. re-added after a FLUSHALL while
+  // in flight) is therefore sent by one claimer only. leased_until is in no index: a HOT update.
   private static final String CLAIM = """
-      UPDATE deliveries d SET next_attempt_at = $2
+      UPDATE deliveries d SET leased_until = $2
         FROM events e, webhook_endpoints ep
        WHERE d.id = ANY ($1) AND d.status = 'pending' AND d.next_attempt_at <= $3
+         AND (d.leased_until IS NULL OR d.leased_until < $4)
          AND e.id = d.event_id AND ep.id = d.endpoint_id
       RETURNING d.id, d.attempts, d.retry_base, e.id AS event_id, e.type, e.created_at, e.data::text AS data,
                 ep.id AS endpoint_id, ep.url, ep.secret, ep.previous_secret, ep.previous_secret_valid_until,
                 ep.enabled, ep.timeout_ms, ep.max_in_flight
       """;
-  private static final String STATES = "SELECT id, status, next_attempt_at FROM deliveries WHERE id = ANY ($1)";
+  private static final String STATES = """
+      SELECT id, status, greatest(next_attempt_at, leased_until) AS due FROM deliveries WHERE id = ANY ($1)
+      """;
   // Records attempts only where the delivery still expects exactly that attempt: the optimistic guard.
   private static final String RECORD = """
       WITH r AS (
@@ -58,7 +61,7 @@ public final class DeliveryStore {
       ), upd AS (
         UPDATE deliveries d
            SET status = r.status, attempts = r.attempt, next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at),
-               last_status_code = r.status_code, last_error = r.error, updated_at = now()
+               leased_until = NULL, last_status_code = r.status_code, last_error = r.error, updated_at = now()
           FROM r
          WHERE d.id = r.delivery_id AND d.attempts = r.attempt - 1 AND d.status = 'pending'
         RETURNING d.id
@@ -71,7 +74,7 @@ public final class DeliveryStore {
       RETURNING delivery_id
       """;
   private static final String RELEASE = """
-      UPDATE deliveries SET next_attempt_at = $2 WHERE id = ANY ($1) AND status = 'pending'
+      UPDATE deliveries SET next_attempt_at = $2, leased_until = NULL WHERE id = ANY ($1) AND status = 'pending'
       """;
   private static final String ENDPOINTS_SUCCEEDED = """
       UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ANY ($1) AND failing_since IS NOT NULL
@@ -92,6 +95,7 @@ public final class DeliveryStore {
   private static final String DUE_PAGE = """
       SELECT d.id, d.next_attempt_at FROM deliveries d
        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+         AND (d.leased_until IS NULL OR d.leased_until < now())
          AND (d.next_attempt_at, d.id) > ($1, $2)
        ORDER BY d.next_attempt_at, d.id LIMIT $3
       """;
@@ -133,7 +137,7 @@ public final class DeliveryStore {
 
   public Future<List<Claimed>> claim(List<String> ids, Instant leaseUntil, Instant dueBy) {
     return pool.preparedQuery(CLAIM)
-        .execute(Tuple.of(ids.toArray(new String[0]), utc(leaseUntil), utc(dueBy)))
+        .execute(Tuple.of(ids.toArray(new String[0]), utc(leaseUntil), utc(dueBy), utc(Instant.now())))
         .map(rows -> {
           List<Claimed> out = new ArrayList<>(rows.size());
           Instant now = Instant.now();
@@ -156,7 +160,7 @@ public final class DeliveryStore {
       List<DeliveryQueue.Entry> out = new ArrayList<>();
       for (Row r : rows) {
         long at = r.getString("status").equals("pending")
-            ? r.getOffsetDateTime("next_attempt_at").toInstant().toEpochMilli() : -1;
+            ? r.getOffsetDateTime("due").toInstant().toEpochMilli() : -1;
         out.add(new DeliveryQueue.Entry(r.getString("id"), at));
       }
       return out;

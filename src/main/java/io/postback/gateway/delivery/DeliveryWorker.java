@@ -21,8 +21,8 @@ import java.util.Set;
 /**
  * Claims due deliveries, sends them and records what happened. A claim is two steps: the Lua script
  * moves due ids from the Redis schedule to the leased set (only one claimer gets an id), then one
- * UPDATE takes in Postgres those still pending and due and moves their next_attempt_at to the lease
- * expiry (Postgres has the last word, also when Redis lost or duplicated something). A finished attempt is
+ * UPDATE leases in Postgres those still pending, due and unleased (Postgres has the last word, also
+ * when Redis lost or duplicated something). A finished attempt is
  * recorded in Postgres first (guarded by the attempt number), then the lease is dropped or turned
  * into the next scheduled attempt in Redis.
  *
@@ -239,7 +239,7 @@ public final class DeliveryWorker {
                 ok.contains(f.attempt().deliveryId()) ? f.nextAtMillis() : -1));
           }
           return queue.finish(entries).recover(e -> {
-            // The attempt is recorded; Postgres' next_attempt_at drives the reconciler if Redis missed this.
+            // The attempt is recorded; Postgres (next_attempt_at) drives the reconciler if Redis missed this.
             LOG.warn("finishing leases in Redis failed: {}", e.toString());
             return Future.succeededFuture();
           }).compose(v -> endpointStates(batch, ok));

@@ -81,8 +81,9 @@ class DeliveryResilienceTest {
 
   @Test
   void twoGatewaysOnOneQueueNeverSendTheSameAttemptTwice() {
-    try (RunningGateway a = RunningGateway.start(DeliveryFixtures.FAST);
-         RunningGateway b = RunningGateway.start(DeliveryFixtures.FAST)) {
+    // Each gateway holds at most 50 deliveries at once, so neither can take the whole queue in one claim.
+    try (RunningGateway a = RunningGateway.start(DeliveryFixtures.fast("GATEWAY_DELIVERY_MAX_IN_FLIGHT", "50"));
+         RunningGateway b = RunningGateway.start(DeliveryFixtures.fast("GATEWAY_DELIVERY_MAX_IN_FLIGHT", "50"))) {
       DeliveryFixtures.forgetEndpoints();
       receiver.behave("/shared", (n, r) -> new Answer(200, Map.of(), 5));
       Endpoint ep = register(a.client(), receiver.url("/shared"), "shared.test");
@@ -138,11 +139,11 @@ class DeliveryResilienceTest {
     try (RunningGateway gw = RunningGateway.start(DeliveryFixtures.fast("GATEWAY_DELIVERY_INSTANCES", "0"))) {
       DeliveryFixtures.forgetEndpoints();
       Endpoint ep = register(gw.client(), receiver.url("/crash"), "crash.test");
-      // The state a claimer leaves when it dies mid-send: leased in Redis (lease now expired), Postgres'
-      // next_attempt_at at the (expired) lease, nothing on the schedule.
+      // The state a claimer leaves when it dies mid-send: leased in Redis and in Postgres (both leases now
+      // expired), nothing on the schedule.
       TestBackends.execute("INSERT INTO events (id, type, data, fanned_out) VALUES ('evt_crash_1', 'crash.test', '{}', true)");
-      TestBackends.execute("INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at) VALUES ('dlv_crash_1', "
-          + "'evt_crash_1', '" + ep.id() + "', now() - interval '1 second')");
+      TestBackends.execute("INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at, leased_until) VALUES ("
+          + "'dlv_crash_1', 'evt_crash_1', '" + ep.id() + "', now() - interval '2 minutes', now() - interval '1 second')");
       TestBackends.redis("ZADD", DeliveryQueue.LEASED, String.valueOf(System.currentTimeMillis() - 1_000), "dlv_crash_1");
     }
     try (RunningGateway gw = RunningGateway.start(DeliveryFixtures.fast("GATEWAY_DELIVERY_RECONCILE_INTERVAL", "1h"))) {
