@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OutboxRelay {
   private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
-  private static final int BATCH = 500;
+  private static final int BATCH = 1000;
 
   private final DeliveryStore store;
   private final DeliveryQueue queue;
