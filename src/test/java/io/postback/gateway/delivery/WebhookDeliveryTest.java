@@ -287,6 +287,27 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void deliveriesWaitingForARetryCountAsPendingInTheQueueDepthGauge() {
+    receiver.behave("/later", (n, r) -> new Answer(503, Map.of("Retry-After", "60"), 0));
+    Endpoint ep = register(client, receiver.url("/later"), "conversion.created");
+    postback("later-1");
+    postback("later-2");
+    postback("later-3");
+    Await.until("three pending after one attempt each", WAIT, () -> attempts(ep.id()) == 3);
+    Await.until("pending gauge", WAIT, () -> pendingGauge() >= 3);
+    assertThat(deliveries(ep.id(), "pending")).isEqualTo(3);
+  }
+
+  private double pendingGauge() {
+    for (String line : client.get("/metrics").body().split("\n")) {
+      if (line.startsWith("gateway_delivery_queue_depth{state=\"pending\"}")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return -1;
+  }
+
+  @Test
   void queueDepthAndAttemptMetricsAreExported() {
     String metrics = client.get("/metrics").body();
     assertThat(metrics).contains("gateway_delivery_queue_depth{state=\"pending\"}")
