@@ -13,6 +13,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
@@ -55,6 +56,9 @@ public final class Gateway {
             .setMetricsOptions(new MicrometerMetricsOptions()
                 .setEnabled(true)
                 .setJvmMetricsEnabled(true)
+                // Outbound webhooks have their own meters (gateway.delivery.*); per-request client meters
+                // would cost every delivery a tagged timer lookup for nothing the dashboard shows.
+                .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
                 // Route templates, never raw paths: raw paths would explode the series count.
                 .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME)))
         .withMetrics(new MicrometerMetricsFactory(metrics.registry()))

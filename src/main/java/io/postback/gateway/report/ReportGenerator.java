@@ -114,6 +114,11 @@ public final class ReportGenerator {
         .eventually(() -> conn.close()))
         .compose(v -> pool.preparedQuery(FINISH).execute(Tuple.of(id, "completed", null)).<Void>mapEmpty())
         .recover(e -> {
+          if (stopped) {
+            // Left running: when its lease expires another instance starts it over; the batch event ids
+            // are deterministic, so batches already written are not written (or delivered) again.
+            return Future.succeededFuture();
+          }
           LOG.warn("attribution report {} failed: {}", id, e.toString());
           return pool.preparedQuery(FINISH).execute(Tuple.of(id, "failed", String.valueOf(e.getMessage()))).mapEmpty();
         });
