@@ -50,7 +50,10 @@ public final class DeliveryVerticle extends VerticleBase {
     DeliverySettings settings = config.delivery();
     pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement()))
-        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
+        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true)
+            // Safe without waiting for the WAL flush: a write lost in a Postgres crash only makes a delivery
+            // happen again (fan-out and its events roll back together; a lost attempt record means a resend).
+            .addProperty("synchronous_commit", "off"))
         .using(vertx)
         .build();
     Duration redisTimeout = config.redisTimeout().compareTo(Duration.ofSeconds(2)) > 0 ? config.redisTimeout() : Duration.ofSeconds(2);
