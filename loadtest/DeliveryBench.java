@@ -117,6 +117,7 @@ public final class DeliveryBench {
             (System.nanoTime() - t0) / 1e9);
         long succeeded = 0;
         long fannedOutAt = 0;
+        long succeededAtFanOut = 0;
         long lastReport = System.nanoTime();
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (succeeded < expected && System.nanoTime() < deadline) {
@@ -124,6 +125,7 @@ public final class DeliveryBench {
           succeeded = count(c, "SELECT count(*) FROM deliveries WHERE status = 'succeeded'");
           if (fannedOutAt == 0 && count(c, "SELECT count(*) FROM events WHERE NOT fanned_out") == 0) {
             fannedOutAt = System.nanoTime();
+            succeededAtFanOut = succeeded;
           }
           if (System.nanoTime() - lastReport > 5e9) {
             lastReport = System.nanoTime();
@@ -144,7 +146,9 @@ public final class DeliveryBench {
         System.out.printf("received               %,d   distinct (event, endpoint) %,d   duplicates %,d%n", received.get(),
             seen.size(), duplicates.get());
         System.out.printf("redis after drain      schedule %d   leased %d%n", schedule, leased);
-        System.out.printf("fan-out done after     %.2f s%n", (fannedOutAt - t0) / 1e9);
+        System.out.printf("fan-out done after     %.2f s (%,d succeeded by then)%n", (fannedOutAt - t0) / 1e9, succeededAtFanOut);
+        System.out.printf("after fan-out          %,.0f deliveries/s (claim, send, record only)%n",
+            (succeeded - succeededAtFanOut) / ((tDone - fannedOutAt) / 1e9));
         System.out.printf("outbox -> all recorded %.2f s = %,.0f deliveries/s%n", seconds, expected / seconds);
         System.out.printf("receiver first -> last %.2f s = %,.0f deliveries/s%n", receiveSeconds, received.get() / receiveSeconds);
         boolean ok = succeeded == expected && seen.size() == expected && schedule == 0 && leased == 0;

@@ -131,6 +131,11 @@ public final class DeliveryWorker {
   }
 
   private void dispatch(DeliveryStore.Claimed d) {
+    if (stopping) {
+      // Claimed while the stop began: hand it straight back.
+      defer(List.of(d), 0);
+      return;
+    }
     if (!d.enabled()) {
       complete(d, new WebhookSender.Result("failure", null, null, "endpoint disabled", null, 0), false);
       return;
