@@ -80,6 +80,36 @@ class DeliveryResilienceTest {
   }
 
   @Test
+  void redisLosingItsLeasesMidFlightDoesNotMakeAnotherClaimerSendTheSameAttempt() {
+    try (RunningGateway a = RunningGateway.start(DeliveryFixtures.FAST);
+         RunningGateway b = RunningGateway.start(DeliveryFixtures.FAST)) {
+      DeliveryFixtures.forgetEndpoints();
+      receiver.behave("/lost-lease", (n, r) -> new Answer(200, Map.of(), 1_500));
+      Endpoint ep = register(a.client(), receiver.url("/lost-lease"), "lostlease.test");
+      events("lostlease.test", 20);
+      Await.until("all twenty in flight", WAIT, () -> receiver.received("/lost-lease").size() == 20);
+
+      // Leases and schedule gone while every send is still open; the reconcilers run every 200 ms.
+      TestBackends.redis("FLUSHALL");
+      Await.until("all delivered", WAIT, () -> deliveries(ep.id(), "succeeded") == 20);
+      sleep(600);
+      // Postgres' half of the claim (leased_until) kept the reconcilers from re-adding them and any other
+      // claimer from taking them while they were in flight: each was sent once.
+      assertThat(receiver.received("/lost-lease")).hasSize(20);
+      assertThat(DeliveryFixtures.attempts(ep.id())).isEqualTo(20);
+      assertThat(b).isNotNull();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
   void twoGatewaysOnOneQueueNeverSendTheSameAttemptTwice() {
     // Each gateway holds at most 50 deliveries at once, so neither can take the whole queue in one claim.
     try (RunningGateway a = RunningGateway.start(DeliveryFixtures.fast("GATEWAY_DELIVERY_MAX_IN_FLIGHT", "50"));
