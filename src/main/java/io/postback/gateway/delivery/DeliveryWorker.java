@@ -355,10 +355,6 @@ public final class DeliveryWorker {
     });
   }
 
-  public int held() {
-    return held.size();
-  }
-
   private static String truncate(String s) {
     return s == null || s.length() <= 500 ? s : s.substring(0, 500);
   }
