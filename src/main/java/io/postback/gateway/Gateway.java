@@ -4,6 +4,7 @@ import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.ingest.SurfaceGuard;
+import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
@@ -16,6 +17,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
@@ -59,6 +61,9 @@ public final class Gateway {
       options.setMetricsOptions(new MicrometerMetricsOptions()
           .setEnabled(true)
           .setJvmMetricsEnabled(true)
+          // Outbound webhooks have their own meters (gateway.delivery.*); per-request client meters
+          // would cost every delivery a tagged timer lookup for nothing the dashboard shows.
+          .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
           // Route templates, never raw paths: raw paths would explode the series count.
           .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME));
     }
@@ -98,11 +103,28 @@ public final class Gateway {
               () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
+        .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
         .map(deployment -> {
-          LOG.info("gateway listening on port {} with {} HTTP verticle(s)", config.httpPort(), eventLoops);
+          LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s)",
+              config.httpPort(), eventLoops, config.delivery().instances());
           return gateway;
         })
         .recover(e -> vertx.close().transform(ignored -> Future.failedFuture(e)));
+  }
+
+  /**
+   * The delivery verticles, each on its own event loop: the first also runs the gateway-wide chores
+   * (queue-depth gauges, schedule reconciliation). At close each one stops claiming, lets its in-flight
+   * sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
+   */
+  private static Future<Void> deployDelivery(Vertx vertx, GatewayConfig config, Backends backends,
+                                             GatewayMetrics metrics) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int i = 0; i < config.delivery().instances(); i++) {
+      boolean leader = i == 0;
+      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics, leader)).mapEmpty());
+    }
+    return chain;
   }
 
   public Vertx vertx() {

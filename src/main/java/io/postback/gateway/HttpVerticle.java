@@ -6,6 +6,9 @@ import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
 import io.postback.gateway.admin.LinkAdmin;
 import io.postback.gateway.admin.PostbackLogAdmin;
+import io.postback.gateway.admin.DeliveryAdmin;
+import io.postback.gateway.admin.PayoutAdmin;
+import io.postback.gateway.admin.WebhookEndpointAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
@@ -15,6 +18,8 @@ import io.postback.gateway.click.ClickRoutes;
 import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
+import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.BatchRoutes;
 import io.postback.gateway.ingest.ClassicPostbackRoutes;
@@ -25,6 +30,7 @@ import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
+import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RedisChannel;
@@ -105,7 +111,19 @@ public final class HttpVerticle extends VerticleBase {
     new LinkAdmin(program, catalog, surfaces).mount(admin);
     new CommissionRuleAdmin(program, catalog).mount(admin);
     new PostbackLogAdmin(postbackLog).mount(admin);
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
+    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
+        config.secretGracePeriod()).mount(admin);
+    new DeliveryAdmin(pool, deliveryQueue).mount(admin);
+    new PayoutAdmin(pool).mount(admin);
     router.route("/admin/*").subRouter(admin);
+
+    // Reports export attributed conversions: the admin bearer token guards them too.
+    Router reports = Router.router(vertx);
+    reports.route().handler(new AdminAuth(backends.adminToken()));
+    reports.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
+    new ReportRoutes(pool).mount(reports);
+    router.route("/v1/reports/*").subRouter(reports);
 
     router.route().failureHandler(ErrorResponder::handle);
     router.errorHandler(404, ErrorResponder::handle);

@@ -29,6 +29,7 @@ import java.util.function.Function;
  * @param metricsEnabled    Vert.x HTTP/pool/JVM meters (off only to measure their cost)
  * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
  *                          older clicks are resolved from Postgres
+ * @param delivery          the outbound webhook delivery settings
  */
 public record GatewayConfig(
     int httpPort,
@@ -49,7 +50,8 @@ public record GatewayConfig(
     List<Duration> retrySchedule,
     boolean allowPrivateDestinations,
     boolean demoSurface,
-    boolean metricsEnabled) {
+    boolean metricsEnabled,
+    DeliverySettings delivery) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -117,7 +119,69 @@ public record GatewayConfig(
         schedule,
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true),
-        src.bool("metricsEnabled", true));
+        src.bool("metricsEnabled", true),
+        deliverySettings(src));
+  }
+
+  /**
+   * Outbound webhook delivery settings.
+   *
+   * @param timeout             default per-attempt deadline; an endpoint may set its own up to {@link #MAX_TIMEOUT}
+   * @param lease               how long a claimed delivery stays leased; longer than any attempt can take, so
+   *                            only a crashed or frozen instance's claims ever return to the queue
+   * @param pollInterval        how often an idle delivery verticle looks for due deliveries
+   * @param reconcileInterval   how often Postgres' due pending deliveries are re-added to a lost Redis schedule
+   * @param maxInFlight         deliveries one delivery verticle holds at once
+   * @param endpointMaxInFlight concurrent sends to one endpoint per delivery verticle (its own setting wins)
+   * @param disableAfter        an endpoint failing continuously for this long is disabled
+   * @param retryAfterMax       the longest Retry-After honoured
+   * @param instances           delivery verticles per gateway
+   * @param stopGrace           how long a stopping gateway waits for in-flight sends before handing them back
+   * @param queueDepthInterval  how often the queue-depth gauges are refreshed
+   */
+  public record DeliverySettings(
+      Duration timeout,
+      Duration lease,
+      Duration pollInterval,
+      Duration reconcileInterval,
+      int maxInFlight,
+      int endpointMaxInFlight,
+      Duration disableAfter,
+      Duration retryAfterMax,
+      int instances,
+      Duration stopGrace,
+      Duration queueDepthInterval) {
+    public static final Duration MAX_TIMEOUT = Duration.ofSeconds(30);
+  }
+
+  private static DeliverySettings deliverySettings(Source src) {
+    Duration timeout = src.duration("deliveryTimeout", "10s");
+    src.check("deliveryTimeout", !timeout.isZero() && timeout.compareTo(DeliverySettings.MAX_TIMEOUT) <= 0,
+        "must be positive and at most 30s");
+    Duration lease = src.duration("deliveryLease", "2m");
+    src.check("deliveryLease", lease.compareTo(DeliverySettings.MAX_TIMEOUT.plusSeconds(5)) >= 0,
+        "must be at least 35s (longer than the longest attempt)");
+    Duration poll = src.duration("deliveryPollInterval", "250ms");
+    src.check("deliveryPollInterval", !poll.isZero() && poll.compareTo(Duration.ofSeconds(10)) <= 0,
+        "must be positive and at most 10s");
+    Duration reconcile = src.duration("deliveryReconcileInterval", "10s");
+    src.check("deliveryReconcileInterval", !reconcile.isZero(), "must be positive");
+    Duration disableAfter = src.duration("endpointDisableAfter", "3d");
+    src.check("endpointDisableAfter", !disableAfter.isZero(), "must be positive");
+    Duration depth = src.duration("queueDepthInterval", "5s");
+    src.check("queueDepthInterval", !depth.isZero(), "must be positive");
+    return new DeliverySettings(
+        timeout,
+        lease,
+        poll,
+        reconcile,
+        src.integer("deliveryMaxInFlight", 1024, 1, 100_000),
+        src.integer("endpointMaxInFlight", 64, 1, 10_000),
+        disableAfter,
+        src.duration("retryAfterMax", "6h"),
+        src.integer("deliveryInstances", 1, 0, 64),
+        src.duration("deliveryStopGrace", "5s"),
+        depth);
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

@@ -12,7 +12,7 @@ import io.vertx.sqlclient.Tuple;
  * (The conversion hot path writes its events inside the batch statement of ConversionWriter instead.)
  */
 public final class EventOutbox {
-  private static final String INSERT = "INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4::jsonb)";
+  private static final String INSERT = "INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4)";
 
   private EventOutbox() {
   }
@@ -24,7 +24,7 @@ public final class EventOutbox {
   /** Appends one event inside {@code tx}; the future holds the event id. */
   public static Future<String> append(SqlClient tx, String type, String surfaceId, JsonObject data) {
     String id = newEventId();
-    // The JsonObject itself, not its text: a String bound to a jsonb parameter is stored as a JSON string.
+    // The JsonObject itself: a String bound to a jsonb parameter would be stored as a JSON string.
     return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, data)).map(id);
   }
 }

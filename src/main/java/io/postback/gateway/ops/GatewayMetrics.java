@@ -4,12 +4,15 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -25,6 +28,10 @@ public final class GatewayMetrics {
   private final Map<String, Counter> attributions = new ConcurrentHashMap<>();
   private final Map<String, Counter> clicks = new ConcurrentHashMap<>();
   private final Map<String, Counter> commissions = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> queueDepth = new ConcurrentHashMap<>();
+  private final Map<String, Counter> deliveryAttempts = new ConcurrentHashMap<>();
+  private final Timer attemptDuration;
+  private final Counter endpointsDisabled;
 
   public GatewayMetrics() {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -63,6 +70,26 @@ public final class GatewayMetrics {
     for (String outcome : new String[] {"recorded", "suspended", "not_found", "unrecorded", "unavailable"}) {
       clickCounter(outcome);
     }
+    for (String state : new String[] {"pending", "in_flight", "dead"}) {
+      AtomicLong depth = new AtomicLong();
+      queueDepth.put(state, depth);
+      Gauge.builder("gateway.delivery.queue.depth", depth, AtomicLong::get)
+          .description("Webhook deliveries by state, across all instances")
+          .tag("state", state)
+          .register(registry);
+    }
+    for (String outcome : new String[] {"success", "failure", "timeout"}) {
+      deliveryAttempts.put(outcome, Counter.builder("gateway.delivery.attempts")
+          .description("Outbound webhook attempts by outcome")
+          .tag("outcome", outcome)
+          .register(registry));
+    }
+    attemptDuration = Timer.builder("gateway.delivery.attempt.duration")
+        .description("Duration of outbound webhook attempts")
+        .register(registry);
+    endpointsDisabled = Counter.builder("gateway.webhook.endpoints.disabled")
+        .description("Webhook endpoints disabled automatically (410 Gone or failing for too long)")
+        .register(registry);
   }
 
   public MeterRegistry registry() {
@@ -128,6 +155,21 @@ public final class GatewayMetrics {
         .description("Operations served without Redis because it did not answer")
         .tag("operation", operation)
         .register(registry));
+  }
+
+  /** Sets the global count of deliveries in a state: pending, in_flight or dead. */
+  public void queueDepth(String state, long count) {
+    queueDepth.get(state).set(count);
+  }
+
+  /** Counts one outbound webhook attempt: outcome success, failure or timeout. */
+  public void deliveryAttempt(String outcome, long nanos) {
+    deliveryAttempts.get(outcome).increment();
+    attemptDuration.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void endpointDisabled() {
+    endpointsDisabled.increment();
   }
 
   /** Records whether a dependency answered; returns true when this call changed the state. */

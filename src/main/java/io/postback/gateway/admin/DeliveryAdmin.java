@@ -1,0 +1,124 @@
+package io.postback.gateway.admin;
+
+import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.http.ApiError;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code /admin/deliveries}: the dead-letter (and pending) listing, one delivery with its attempts, and
+ * the replay of one delivery (a fresh retry schedule, due now).
+ */
+public final class DeliveryAdmin {
+  private static final Set<String> STATUSES = Set.of("pending", "succeeded", "dead");
+  private static final String COLUMNS = "d.id, d.event_id, e.type, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, "
+      + "d.last_status_code, d.last_error, d.created_at, d.updated_at";
+  private static final String PAGE = "SELECT " + COLUMNS + " FROM deliveries d JOIN events e ON e.id = d.event_id "
+      + "WHERE d.status = $1 AND ($2::text IS NULL OR d.endpoint_id = $2) AND ($3::text IS NULL OR d.id < $3) "
+      + "ORDER BY d.id DESC LIMIT $4";
+  private static final String FIND = "SELECT " + COLUMNS + " FROM deliveries d JOIN events e ON e.id = d.event_id "
+      + "WHERE d.id = $1";
+  private static final String ATTEMPTS = """
+      SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
+             a.response_body
+        FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.delivery_id = $1 ORDER BY a.attempt
+      """;
+  private static final String REPLAY = """
+      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
+             last_error = NULL,
+             updated_at = now()
+       WHERE id = $1 AND status <> 'pending' RETURNING next_attempt_at
+      """;
+
+  private final Pool pool;
+  private final DeliveryQueue queue;
+
+  public DeliveryAdmin(Pool pool, DeliveryQueue queue) {
+    this.pool = pool;
+    this.queue = queue;
+  }
+
+  public void mount(Router admin) {
+    admin.get("/deliveries").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+    admin.get("/deliveries/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+    admin.post("/deliveries/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
+  }
+
+  private Future<JsonObject> list(RoutingContext ctx) {
+    String status = ctx.queryParams().get("status") == null ? "dead" : ctx.queryParams().get("status");
+    if (!STATUSES.contains(status)) {
+      throw ApiError.invalidField("status", "status must be pending, succeeded or dead");
+    }
+    int limit = AdminJson.limit(ctx);
+    return pool.preparedQuery(PAGE)
+        .execute(Tuple.of(status, ctx.queryParams().get("endpointId"), ctx.queryParams().get("cursor"), limit))
+        .map(rows -> {
+          JsonArray items = new JsonArray();
+          String last = null;
+          for (Row r : rows) {
+            items.add(toJson(r));
+            last = r.getString("id");
+          }
+          return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
+        });
+  }
+
+  private Future<JsonObject> get(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    return pool.preparedQuery(FIND).execute(Tuple.of(id)).compose(rows -> {
+      if (rows.size() == 0) {
+        throw ApiError.notFound("Delivery " + id);
+      }
+      JsonObject delivery = toJson(rows.iterator().next());
+      return pool.preparedQuery(ATTEMPTS).execute(Tuple.of(id)).map(attempts -> {
+        JsonArray items = new JsonArray();
+        attempts.forEach(a -> items.add(WebhookEndpointAdmin.attemptJson(a)));
+        return delivery.put("attemptLog", items);
+      });
+    });
+  }
+
+  private Future<JsonObject> replay(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    return pool.preparedQuery(REPLAY).execute(Tuple.of(id)).compose(rows -> {
+      if (rows.size() == 0) {
+        return pool.preparedQuery(FIND).execute(Tuple.of(id)).map(found -> {
+          if (found.size() == 0) {
+            throw ApiError.notFound("Delivery " + id);
+          }
+          throw ApiError.of(409, "already_pending", "Delivery " + id + " is already pending");
+        });
+      }
+      long at = rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli();
+      // If Redis is down, the reconciler schedules it from Postgres.
+      return queue.schedule(List.of(new DeliveryQueue.Entry(id, at))).otherwiseEmpty()
+          .map(v -> new JsonObject().put("id", id).put("status", "pending"));
+    });
+  }
+
+  private static JsonObject toJson(Row r) {
+    OffsetDateTime next = r.getOffsetDateTime("next_attempt_at");
+    return new JsonObject()
+        .put("id", r.getString("id"))
+        .put("eventId", r.getString("event_id"))
+        .put("eventType", r.getString("type"))
+        .put("endpointId", r.getString("endpoint_id"))
+        .put("status", r.getString("status"))
+        .put("attempts", r.getInteger("attempts"))
+        .put("nextAttemptAt", "pending".equals(r.getString("status")) ? next.toInstant().toString() : null)
+        .put("lastStatusCode", r.getInteger("last_status_code"))
+        .put("lastError", r.getString("last_error"))
+        .put("createdAt", r.getOffsetDateTime("created_at").toInstant().toString())
+        .put("updatedAt", r.getOffsetDateTime("updated_at").toInstant().toString());
+  }
+}

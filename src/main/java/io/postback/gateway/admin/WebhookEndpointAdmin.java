@@ -1,0 +1,370 @@
+package io.postback.gateway.admin;
+
+import io.postback.gateway.config.GatewayConfig.DeliverySettings;
+import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DestinationGuard;
+import io.postback.gateway.delivery.WebhookSigner;
+import io.postback.gateway.events.EventOutbox;
+import io.postback.gateway.http.ApiError;
+import io.postback.gateway.store.Ids;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * {@code /admin/webhook-endpoints}: register (answers the whsec_ secret once), read, list, update,
+ * delete, rotate the secret, send a test event, the attempt log, health, and replay of dead deliveries.
+ */
+public final class WebhookEndpointAdmin {
+  private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
+  private static final String COLUMNS = "id, url, description, event_types, enabled, disabled_reason, timeout_ms, "
+      + "max_in_flight, failing_since, previous_secret_valid_until, created_at, updated_at";
+  private static final String INSERT = "INSERT INTO webhook_endpoints (id, url, description, event_types, secret, "
+      + "timeout_ms, max_in_flight, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING " + COLUMNS;
+  private static final String FIND = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE id = $1";
+  private static final String PAGE = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE ($1::text IS NULL OR id > $1) "
+      + "ORDER BY id LIMIT $2";
+  private static final String UPDATE = """
+      UPDATE webhook_endpoints SET url = coalesce($2, url), description = coalesce($3, description),
+             event_types = CASE WHEN $4 THEN $5 ELSE event_types END,
+             timeout_ms = coalesce($6, timeout_ms), max_in_flight = coalesce($7, max_in_flight),
+             enabled = coalesce($8, enabled),
+             disabled_reason = CASE WHEN $8 IS NULL THEN disabled_reason WHEN $8 THEN NULL ELSE 'disabled by an operator' END,
+             failing_since = CASE WHEN $8 THEN NULL ELSE failing_since END,
+             updated_at = now()
+       WHERE id = $1 RETURNING\s""" + COLUMNS;
+  private static final String KILL_PENDING = """
+      UPDATE deliveries SET status = 'dead', last_error = 'endpoint disabled by an operator', updated_at = now()
+       WHERE endpoint_id = $1 AND status = 'pending'
+      """;
+  private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1";
+  private static final String ROTATE = """
+      UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
+             secret = $2, updated_at = now() WHERE id = $1 RETURNING\s""" + COLUMNS;
+  private static final String TEST_EVENT = "INSERT INTO events (id, type, data, fanned_out) VALUES ($1, 'endpoint.test', $2, true)";
+  private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
+      + "RETURNING next_attempt_at";
+  private static final String ATTEMPTS = """
+      SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
+             a.response_body
+        FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+       WHERE a.endpoint_id = $1 AND ($2::int8 IS NULL OR a.id < $2) ORDER BY a.id DESC LIMIT $3
+      """;
+  private static final String HEALTH = """
+      WITH recent AS (
+        SELECT outcome, latency_ms FROM delivery_attempts
+         WHERE endpoint_id = $1 AND attempted_at > now() - interval '24 hours'
+      )
+      SELECT (SELECT count(*) FROM recent) AS attempts,
+             (SELECT count(*) FROM recent WHERE outcome = 'success') AS successes,
+             (SELECT avg(latency_ms) FROM recent) AS avg_latency,
+             (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'pending') AS pending,
+             (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'dead') AS dead,
+             (SELECT row_to_json(x)::text FROM (
+                SELECT attempted_at, status_code, error FROM delivery_attempts
+                 WHERE endpoint_id = $1 AND outcome <> 'success' ORDER BY id DESC LIMIT 1) x) AS last_error
+      """;
+  private static final String REPLAY_DEAD = """
+      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
+             last_error = NULL,
+             updated_at = now()
+       WHERE endpoint_id = $1 AND status = 'dead' AND updated_at >= $2
+      RETURNING id, next_attempt_at
+      """;
+
+  private final Pool pool;
+  private final DeliveryQueue queue;
+  private final DestinationGuard guard;
+  private final Duration defaultGrace;
+
+  public WebhookEndpointAdmin(Pool pool, DeliveryQueue queue, DestinationGuard guard, Duration defaultGrace) {
+    this.pool = pool;
+    this.queue = queue;
+    this.guard = guard;
+    this.defaultGrace = defaultGrace;
+  }
+
+  public void mount(Router admin) {
+    admin.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.get("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+    admin.get("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+    admin.patch("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
+    admin.delete("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::delete));
+    admin.post("/webhook-endpoints/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
+    admin.post("/webhook-endpoints/:id/test").handler(ctx -> AdminJson.respond(ctx, 202, this::test));
+    admin.get("/webhook-endpoints/:id/attempts").handler(ctx -> AdminJson.respond(ctx, 200, this::attempts));
+    admin.get("/webhook-endpoints/:id/health").handler(ctx -> AdminJson.respond(ctx, 200, this::health));
+    admin.post("/webhook-endpoints/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
+  }
+
+  private Future<JsonObject> create(RoutingContext ctx) {
+    JsonObject body = AdminJson.body(ctx);
+    String url = AdminJson.requiredString(body, "url", 2000);
+    String description = AdminJson.optionalString(body, "description", 500);
+    String[] types = eventTypes(body);
+    Integer timeout = timeoutMs(body);
+    Integer maxInFlight = maxInFlight(body);
+    Boolean enabled = body.getValue("enabled") instanceof Boolean b ? b : null;
+    String secret = WebhookSigner.newSecret();
+    return checkUrl(url)
+        .compose(v -> pool.preparedQuery(INSERT).execute(Tuple.from(new Object[] {Ids.timeOrdered("whe"), url,
+            description, types, secret, timeout, maxInFlight, enabled == null || enabled})))
+        .map(rows -> toJson(rows.iterator().next()).put("secret", secret));
+  }
+
+  private Future<JsonObject> list(RoutingContext ctx) {
+    int limit = AdminJson.limit(ctx);
+    return pool.preparedQuery(PAGE).execute(Tuple.of(ctx.queryParams().get("cursor"), limit)).map(rows -> {
+      JsonArray items = new JsonArray();
+      String last = null;
+      for (Row r : rows) {
+        items.add(toJson(r));
+        last = r.getString("id");
+      }
+      return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
+    });
+  }
+
+  private Future<JsonObject> get(RoutingContext ctx) {
+    return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id"))).map(rows -> toJson(one(ctx, rows)));
+  }
+
+  private Future<JsonObject> update(RoutingContext ctx) {
+    JsonObject body = AdminJson.body(ctx);
+    String url = AdminJson.optionalString(body, "url", 2000);
+    String description = AdminJson.optionalString(body, "description", 500);
+    boolean typesGiven = body.containsKey("eventTypes");
+    String[] types = eventTypes(body);
+    Integer timeout = timeoutMs(body);
+    Integer maxInFlight = maxInFlight(body);
+    Object enabledValue = body.getValue("enabled");
+    if (enabledValue != null && !(enabledValue instanceof Boolean)) {
+      throw ApiError.invalidField("enabled", "enabled must be true or false");
+    }
+    Boolean enabled = (Boolean) enabledValue;
+    Future<Void> checked = url == null ? Future.succeededFuture() : checkUrl(url);
+    return checked.compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
+            .execute(Tuple.from(new Object[] {ctx.pathParam("id"), url, description, typesGiven, types, timeout,
+                maxInFlight, enabled}))
+            .compose(rows -> {
+              Row row = one(ctx, rows);
+              // Deliveries of a disabled endpoint are dead (listed, replayable), not a growing pending queue.
+              Future<?> killed = Boolean.FALSE.equals(enabled)
+                  ? tx.preparedQuery(KILL_PENDING).execute(Tuple.of(ctx.pathParam("id"))) : Future.succeededFuture();
+              return killed.map(x -> toJson(row));
+            })));
+  }
+
+  private Future<JsonObject> delete(RoutingContext ctx) {
+    return pool.preparedQuery(DELETE).execute(Tuple.of(ctx.pathParam("id"))).map(rows -> {
+      if (rows.rowCount() == 0) {
+        throw ApiError.notFound("Webhook endpoint " + ctx.pathParam("id"));
+      }
+      return new JsonObject().put("id", ctx.pathParam("id")).put("deleted", true);
+    });
+  }
+
+  private Future<JsonObject> rotate(RoutingContext ctx) {
+    JsonObject body = AdminJson.body(ctx);
+    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds", 0, Duration.ofDays(30).toSeconds());
+    double grace = graceSeconds == null ? defaultGrace.toSeconds() : graceSeconds;
+    String secret = WebhookSigner.newSecret();
+    return pool.preparedQuery(ROTATE).execute(Tuple.of(ctx.pathParam("id"), secret, grace))
+        .map(rows -> toJson(one(ctx, rows)).put("secret", secret));
+  }
+
+  /** Writes an endpoint.test event with a delivery to this endpoint only, and schedules it now. */
+  private Future<JsonObject> test(RoutingContext ctx) {
+    String endpointId = ctx.pathParam("id");
+    String eventId = EventOutbox.newEventId();
+    String deliveryId = Ids.timeOrdered("dlv");
+    JsonObject data = new JsonObject().put("endpointId", endpointId).put("message", "This is a test event.");
+    return pool.preparedQuery(FIND).execute(Tuple.of(endpointId))
+        .compose(rows -> {
+          one(ctx, rows);
+          return pool.withTransaction(tx -> tx.preparedQuery(TEST_EVENT).execute(Tuple.of(eventId, data))
+              .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))));
+        })
+        .compose(rows -> scheduleNow(List.of(new DeliveryQueue.Entry(deliveryId,
+            rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli()))))
+        .map(v -> new JsonObject().put("eventId", eventId).put("deliveryId", deliveryId));
+  }
+
+  private Future<JsonObject> attempts(RoutingContext ctx) {
+    int limit = AdminJson.limit(ctx);
+    Long cursor = cursor(ctx);
+    return pool.preparedQuery(ATTEMPTS).execute(Tuple.of(ctx.pathParam("id"), cursor, limit)).map(rows -> {
+      JsonArray items = new JsonArray();
+      Long last = null;
+      for (Row r : rows) {
+        items.add(attemptJson(r));
+        last = r.getLong("id");
+      }
+      return new JsonObject().put("items", items)
+          .put("nextCursor", rows.size() == limit && last != null ? String.valueOf(last) : null);
+    });
+  }
+
+  static JsonObject attemptJson(Row r) {
+    return new JsonObject()
+        .put("deliveryId", r.getString("delivery_id"))
+        .put("eventId", r.getString("event_id"))
+        .put("attempt", r.getInteger("attempt"))
+        .put("attemptedAt", r.getOffsetDateTime("attempted_at").toInstant().toString())
+        .put("outcome", r.getString("outcome"))
+        .put("statusCode", r.getInteger("status_code"))
+        .put("latencyMs", r.getInteger("latency_ms"))
+        .put("error", r.getString("error"))
+        .put("responseBody", r.getString("response_body"));
+  }
+
+  private Future<JsonObject> health(RoutingContext ctx) {
+    return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
+        .compose(rows -> {
+          Row endpoint = one(ctx, rows);
+          return pool.preparedQuery(HEALTH).execute(Tuple.of(ctx.pathParam("id"))).map(h -> {
+            Row r = h.iterator().next();
+            long attempts = r.getLong("attempts");
+            long successes = r.getLong("successes");
+            Object avg = r.getValue("avg_latency");
+            String lastError = r.getString("last_error");
+            return new JsonObject()
+                .put("endpointId", ctx.pathParam("id"))
+                .put("enabled", endpoint.getBoolean("enabled"))
+                .put("disabledReason", endpoint.getString("disabled_reason"))
+                .put("failingSince", instant(endpoint.getOffsetDateTime("failing_since")))
+                .put("window", "24h")
+                .put("attempts", attempts)
+                .put("successes", successes)
+                .put("successRate", attempts == 0 ? null : (double) successes / attempts)
+                .put("averageLatencyMs", avg == null ? null : ((Number) avg).doubleValue())
+                .put("pending", r.getLong("pending"))
+                .put("dead", r.getLong("dead"))
+                .put("lastError", lastError == null ? null : new JsonObject(lastError));
+          });
+        });
+  }
+
+  /** {@code ?since=<ISO-8601>}: every dead delivery of the endpoint that died since then starts a fresh schedule. */
+  private Future<JsonObject> replay(RoutingContext ctx) {
+    String since = ctx.queryParams().get("since");
+    OffsetDateTime from;
+    try {
+      from = since == null ? OffsetDateTime.of(1970, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC)
+          : OffsetDateTime.ofInstant(Instant.parse(since), ZoneOffset.UTC);
+    } catch (DateTimeParseException e) {
+      throw ApiError.invalidField("since", "since must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
+    }
+    return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
+        .compose(rows -> {
+          one(ctx, rows);
+          return pool.preparedQuery(REPLAY_DEAD).execute(Tuple.of(ctx.pathParam("id"), from));
+        })
+        .compose(rows -> {
+          List<DeliveryQueue.Entry> entries = new ArrayList<>(rows.size());
+          for (Row r : rows) {
+            entries.add(new DeliveryQueue.Entry(r.getString("id"), r.getOffsetDateTime("next_attempt_at").toInstant().toEpochMilli()));
+          }
+          return scheduleNow(entries).map(v -> new JsonObject().put("replayed", entries.size()));
+        });
+  }
+
+  /** Puts deliveries on the schedule; if Redis is down the reconciler will, from Postgres. */
+  private Future<Void> scheduleNow(List<DeliveryQueue.Entry> entries) {
+    return queue.schedule(entries).otherwiseEmpty();
+  }
+
+  private Future<Void> checkUrl(String url) {
+    DestinationGuard.Destination dest;
+    try {
+      dest = DestinationGuard.parse(url);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.invalidField("url", e.getMessage());
+    }
+    return guard.check(dest.host()).<Void>mapEmpty().recover(e -> Future.failedFuture(
+        ApiError.of(422, "destination_refused", "The url is refused: " + e.getMessage())));
+  }
+
+  private static String[] eventTypes(JsonObject body) {
+    Object v = body.getValue("eventTypes");
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonArray arr) || arr.isEmpty() || arr.size() > 100) {
+      throw ApiError.invalidField("eventTypes", "eventTypes must be a non-empty array of event types, or absent for all");
+    }
+    String[] out = new String[arr.size()];
+    for (int i = 0; i < arr.size(); i++) {
+      if (!(arr.getValue(i) instanceof String s) || s.length() > 100 || !EVENT_TYPE.matcher(s).matches()) {
+        throw ApiError.invalidField("eventTypes", "eventTypes holds event types such as conversion.created");
+      }
+      out[i] = s;
+    }
+    return out;
+  }
+
+  private static Integer timeoutMs(JsonObject body) {
+    Long v = AdminJson.optionalLong(body, "timeoutMs", 100, DeliverySettings.MAX_TIMEOUT.toMillis());
+    return v == null ? null : v.intValue();
+  }
+
+  private static Integer maxInFlight(JsonObject body) {
+    Long v = AdminJson.optionalLong(body, "maxInFlight", 1, 10_000);
+    return v == null ? null : v.intValue();
+  }
+
+  private static Long cursor(RoutingContext ctx) {
+    String raw = ctx.queryParams().get("cursor");
+    if (raw == null) {
+      return null;
+    }
+    try {
+      return Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      throw ApiError.invalidField("cursor", "cursor must be a value from a previous page's nextCursor");
+    }
+  }
+
+  private static Row one(RoutingContext ctx, RowSet<Row> rows) {
+    if (rows.size() == 0) {
+      throw ApiError.notFound("Webhook endpoint " + ctx.pathParam("id"));
+    }
+    return rows.iterator().next();
+  }
+
+  private static String instant(OffsetDateTime t) {
+    return t == null ? null : t.toInstant().toString();
+  }
+
+  static JsonObject toJson(Row r) {
+    String[] types = r.getArrayOfStrings("event_types");
+    return new JsonObject()
+        .put("id", r.getString("id"))
+        .put("url", r.getString("url"))
+        .put("description", r.getString("description"))
+        .put("eventTypes", types == null ? null : new JsonArray(List.of((Object[]) types)))
+        .put("enabled", r.getBoolean("enabled"))
+        .put("disabledReason", r.getString("disabled_reason"))
+        .put("timeoutMs", r.getInteger("timeout_ms"))
+        .put("maxInFlight", r.getInteger("max_in_flight"))
+        .put("failingSince", instant(r.getOffsetDateTime("failing_since")))
+        .put("previousSecretValidUntil", instant(r.getOffsetDateTime("previous_secret_valid_until")))
+        .put("createdAt", instant(r.getOffsetDateTime("created_at")))
+        .put("updatedAt", instant(r.getOffsetDateTime("updated_at")));
+  }
+}

@@ -1,0 +1,273 @@
+package io.postback.gateway.delivery;
+
+import io.postback.gateway.events.EventOutbox;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The named SQL of the delivery side: fan-out, claim, recording attempts, endpoint state. */
+public final class DeliveryStore {
+  // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
+  // delivery per subscribed enabled endpoint, and mark the events fanned out, all in one commit.
+  private static final String FAN_OUT = """
+      WITH batch AS (
+        SELECT id, type FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
+      ), marked AS (
+        UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
+      ), created AS (
+        INSERT INTO deliveries (id, event_id, endpoint_id)
+        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, ep.id
+          FROM batch b
+          JOIN webhook_endpoints ep ON ep.enabled AND (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
+        ON CONFLICT (event_id, endpoint_id) DO NOTHING
+        RETURNING id, next_attempt_at
+      )
+      SELECT NULL AS id, NULL::timestamptz AS next_attempt_at, (SELECT count(*) FROM marked) AS events
+      UNION ALL
+      SELECT id, next_attempt_at, NULL FROM created
+      """;
+  // The Postgres side of a claim: only deliveries that are still pending, due and not leased are taken,
+  // leased until the lease expiry. A delivery Redis hands out twice (e.g. re-added after a FLUSHALL while
+  // in flight) is therefore sent by one claimer only. leased_until is in no index: a HOT update.
+  private static final String CLAIM = """
+      UPDATE deliveries d SET leased_until = $2
+        FROM events e, webhook_endpoints ep
+       WHERE d.id = ANY ($1) AND d.status = 'pending' AND d.next_attempt_at <= $3
+         AND (d.leased_until IS NULL OR d.leased_until < $4)
+         AND e.id = d.event_id AND ep.id = d.endpoint_id
+      RETURNING d.id, d.attempts, d.retry_base, e.id AS event_id, e.type, e.created_at, e.data::text AS data,
+                ep.id AS endpoint_id, ep.url, ep.secret, ep.previous_secret, ep.previous_secret_valid_until,
+                ep.enabled, ep.timeout_ms, ep.max_in_flight
+      """;
+  private static final String STATES = """
+      SELECT id, status, greatest(next_attempt_at, leased_until) AS due FROM deliveries WHERE id = ANY ($1)
+      """;
+  // Records attempts only where the delivery still expects exactly that attempt: the optimistic guard.
+  private static final String RECORD = """
+      WITH r AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[],
+                             $7::int[], $8::text[], $9::text[], $10::text[], $11::text[])
+          AS t(delivery_id, attempt, status, attempted_at, next_attempt_at, status_code, latency_ms, outcome,
+               error, response_body, endpoint_id)
+      ), upd AS (
+        UPDATE deliveries d
+           SET status = r.status, attempts = r.attempt, next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at),
+               leased_until = NULL, last_status_code = r.status_code, last_error = r.error, updated_at = now()
+          FROM r
+         WHERE d.id = r.delivery_id AND d.attempts = r.attempt - 1 AND d.status = 'pending'
+        RETURNING d.id
+      )
+      INSERT INTO delivery_attempts (delivery_id, endpoint_id, attempt, attempted_at, outcome, status_code, latency_ms,
+                                     error, response_body)
+      SELECT r.delivery_id, r.endpoint_id, r.attempt, r.attempted_at, r.outcome, r.status_code, r.latency_ms, r.error,
+             r.response_body
+        FROM r JOIN upd ON upd.id = r.delivery_id
+      RETURNING delivery_id
+      """;
+  private static final String RELEASE = """
+      UPDATE deliveries SET next_attempt_at = $2, leased_until = NULL WHERE id = ANY ($1) AND status = 'pending'
+      """;
+  private static final String ENDPOINTS_SUCCEEDED = """
+      UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ANY ($1) AND failing_since IS NOT NULL
+      """;
+  private static final String ENDPOINTS_FAILED = """
+      UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
+       WHERE id = ANY ($1) AND enabled
+      RETURNING id, failing_since <= now() - make_interval(secs => $2) AS too_long
+      """;
+  private static final String DISABLE = """
+      UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
+       WHERE id = $1 AND enabled RETURNING id, url
+      """;
+  private static final String KILL_PENDING = """
+      UPDATE deliveries SET status = 'dead', last_error = $2, updated_at = now()
+       WHERE endpoint_id = $1 AND status = 'pending'
+      """;
+  private static final String DUE_PAGE = """
+      SELECT d.id, d.next_attempt_at FROM deliveries d
+       WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+         AND (d.leased_until IS NULL OR d.leased_until < now())
+         AND (d.next_attempt_at, d.id) > ($1, $2)
+       ORDER BY d.next_attempt_at, d.id LIMIT $3
+      """;
+  private static final String COUNTS = """
+      SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending') AS pending,
+             (SELECT count(*) FROM deliveries WHERE status = 'dead') AS dead
+      """;
+
+  private final Pool pool;
+
+  public DeliveryStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** The outcome of one fan-out round: how many events it took, and the deliveries it created. */
+  public record FanOut(int events, List<DeliveryQueue.Entry> created) {
+  }
+
+  public Future<FanOut> fanOut(int maxEvents) {
+    return pool.preparedQuery(FAN_OUT).execute(Tuple.of(maxEvents)).map(rows -> {
+      int events = 0;
+      List<DeliveryQueue.Entry> created = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        if (r.getString(0) == null) {
+          events = r.getLong(2).intValue();
+        } else {
+          created.add(new DeliveryQueue.Entry(r.getString(0), r.getOffsetDateTime(1).toInstant().toEpochMilli()));
+        }
+      }
+      return new FanOut(events, created);
+    });
+  }
+
+  /** A claimed delivery with everything needed to send it. */
+  public record Claimed(String id, int attempt, int attemptInSchedule, String eventId, String eventType,
+                        Instant eventCreatedAt, String data, String endpointId, String url, String secret,
+                        String previousSecret, boolean enabled, Integer timeoutMs, Integer maxInFlight) {
+  }
+
+  public Future<List<Claimed>> claim(List<String> ids, Instant leaseUntil, Instant dueBy) {
+    return pool.preparedQuery(CLAIM)
+        .execute(Tuple.of(ids.toArray(new String[0]), utc(leaseUntil), utc(dueBy), utc(Instant.now())))
+        .map(rows -> {
+          List<Claimed> out = new ArrayList<>(rows.size());
+          Instant now = Instant.now();
+          for (Row r : rows) {
+            OffsetDateTime prevUntil = r.getOffsetDateTime("previous_secret_valid_until");
+            String prev = prevUntil != null && prevUntil.toInstant().isAfter(now) ? r.getString("previous_secret") : null;
+            int attempts = r.getInteger("attempts");
+            out.add(new Claimed(r.getString("id"), attempts + 1, attempts + 1 - r.getInteger("retry_base"),
+                r.getString("event_id"), r.getString("type"), r.getOffsetDateTime("created_at").toInstant(),
+                r.getString("data"), r.getString("endpoint_id"), r.getString("url"), r.getString("secret"), prev,
+                r.getBoolean("enabled"), r.getInteger("timeout_ms"), r.getInteger("max_in_flight")));
+          }
+          return out;
+        });
+  }
+
+  /** Where Postgres has ids that a claim did not take: a negative time means "not pending any more". */
+  public Future<List<DeliveryQueue.Entry>> states(List<String> ids) {
+    return pool.preparedQuery(STATES).execute(Tuple.of(ids.toArray(new String[0]))).map(rows -> {
+      List<DeliveryQueue.Entry> out = new ArrayList<>();
+      for (Row r : rows) {
+        long at = r.getString("status").equals("pending")
+            ? r.getOffsetDateTime("due").toInstant().toEpochMilli() : -1;
+        out.add(new DeliveryQueue.Entry(r.getString("id"), at));
+      }
+      return out;
+    });
+  }
+
+  /** One finished attempt, to be recorded. status is the delivery's new status; nextAttemptAt null unless pending. */
+  public record Attempt(String deliveryId, String endpointId, int attempt, String status, Instant attemptedAt,
+                        Instant nextAttemptAt, Integer statusCode, int latencyMs, String outcome, String error,
+                        String responseBody) {
+  }
+
+  /** Records attempts in one statement; the future holds the ids whose attempt was recorded (guard passed). */
+  public Future<List<String>> record(List<Attempt> attempts) {
+    int n = attempts.size();
+    String[] ids = new String[n];
+    Integer[] numbers = new Integer[n];
+    String[] statuses = new String[n];
+    OffsetDateTime[] at = new OffsetDateTime[n];
+    OffsetDateTime[] next = new OffsetDateTime[n];
+    Integer[] codes = new Integer[n];
+    Integer[] latencies = new Integer[n];
+    String[] outcomes = new String[n];
+    String[] errors = new String[n];
+    String[] bodies = new String[n];
+    String[] endpoints = new String[n];
+    for (int i = 0; i < n; i++) {
+      Attempt a = attempts.get(i);
+      ids[i] = a.deliveryId();
+      numbers[i] = a.attempt();
+      statuses[i] = a.status();
+      at[i] = utc(a.attemptedAt());
+      next[i] = a.nextAttemptAt() == null ? null : utc(a.nextAttemptAt());
+      codes[i] = a.statusCode();
+      latencies[i] = a.latencyMs();
+      outcomes[i] = a.outcome();
+      errors[i] = a.error();
+      bodies[i] = a.responseBody();
+      endpoints[i] = a.endpointId();
+    }
+    Tuple args = Tuple.from(List.of(ids, numbers, statuses, at, next, codes, latencies, outcomes, errors, bodies,
+        endpoints));
+    return pool.preparedQuery(RECORD).execute(args).map(rows -> {
+      List<String> recorded = new ArrayList<>(rows.size());
+      for (Row r : rows) {
+        recorded.add(r.getString(0));
+      }
+      return recorded;
+    });
+  }
+
+  /** Hands claimed but unsent deliveries back: due again at {@code at}. */
+  public Future<Void> release(List<String> ids, Instant at) {
+    return pool.preparedQuery(RELEASE).execute(Tuple.of(ids.toArray(new String[0]), utc(at))).mapEmpty();
+  }
+
+  public Future<Void> endpointsSucceeded(List<String> endpointIds) {
+    return pool.preparedQuery(ENDPOINTS_SUCCEEDED).execute(Tuple.of(endpointIds.toArray(new String[0]))).mapEmpty();
+  }
+
+  /** Marks endpoints as failing; the future holds those failing for longer than {@code disableAfterSeconds}. */
+  public Future<List<String>> endpointsFailed(List<String> endpointIds, long disableAfterSeconds) {
+    return pool.preparedQuery(ENDPOINTS_FAILED)
+        .execute(Tuple.of(endpointIds.toArray(new String[0]), (double) disableAfterSeconds))
+        .map(rows -> {
+          List<String> tooLong = new ArrayList<>();
+          for (Row r : rows) {
+            if (Boolean.TRUE.equals(r.getBoolean("too_long"))) {
+              tooLong.add(r.getString("id"));
+            }
+          }
+          return tooLong;
+        });
+  }
+
+  /**
+   * Disables an endpoint, marks its pending deliveries dead (an operator replays them after fixing it)
+   * and writes the endpoint.disabled event, in one transaction. True when this call disabled it.
+   */
+  public Future<Boolean> disable(String endpointId, String reason) {
+    return pool.withTransaction(tx -> tx.preparedQuery(DISABLE).execute(Tuple.of(endpointId, reason))
+        .compose(rows -> {
+          if (rows.size() == 0) {
+            return Future.succeededFuture(false);
+          }
+          String url = rows.iterator().next().getString("url");
+          return tx.preparedQuery(KILL_PENDING).execute(Tuple.of(endpointId, "endpoint disabled: " + reason))
+              .compose(killed -> EventOutbox.append(tx, "endpoint.disabled", null, new JsonObject()
+                  .put("endpointId", endpointId).put("url", url).put("reason", reason)))
+              .map(true);
+        }));
+  }
+
+  /** Due pending deliveries after the keyset cursor (next_attempt_at, id), for the reconciler. */
+  public Future<RowSet<Row>> duePage(OffsetDateTime afterAt, String afterId, int limit) {
+    return pool.preparedQuery(DUE_PAGE).execute(Tuple.of(afterAt, afterId, limit));
+  }
+
+  /** Global counts of pending and dead deliveries. */
+  public Future<long[]> counts() {
+    return pool.query(COUNTS).execute().map(rows -> {
+      Row r = rows.iterator().next();
+      return new long[] {r.getLong("pending"), r.getLong("dead")};
+    });
+  }
+
+  public static OffsetDateTime utc(Instant instant) {
+    return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+  }
+}

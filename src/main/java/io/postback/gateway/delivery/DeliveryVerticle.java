@@ -1,0 +1,100 @@
+package io.postback.gateway.delivery;
+
+import io.postback.gateway.Backends;
+import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.GatewayConfig.DeliverySettings;
+import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.report.ReportGenerator;
+import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.store.RedisChannel;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The delivery side, separate from the HTTP verticles: its own Postgres pool, Redis connection and
+ * HTTP client. It relays the outbox into deliveries, claims and sends due deliveries, rebuilds a lost
+ * Redis schedule, refreshes the queue-depth gauges and generates attribution reports. Any number of
+ * these, in any number of gateways, share one queue.
+ */
+public final class DeliveryVerticle extends VerticleBase {
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+  private final GatewayConfig config;
+  private final Backends backends;
+  private final GatewayMetrics metrics;
+  private final boolean leader;
+  private Pool pool;
+  private RedisChannel redis;
+  private WebhookSender sender;
+  private DeliveryWorker worker;
+  private ReportGenerator reports;
+  private final List<Long> timers = new ArrayList<>();
+
+  /** {@code leader}: this instance also runs the gateway-wide chores (gauges, reconciliation). */
+  public DeliveryVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics, boolean leader) {
+    this.config = config;
+    this.backends = backends;
+    this.metrics = metrics;
+    this.leader = leader;
+  }
+
+  @Override
+  public Future<?> start() {
+    DeliverySettings settings = config.delivery();
+    pool = PgBuilder.pool()
+        .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement()))
+        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true)
+            // Safe without waiting for the WAL flush: a write lost in a Postgres crash only makes a delivery
+            // happen again (fan-out and its events roll back together; a lost attempt record means a resend).
+            .addProperty("synchronous_commit", "off"))
+        .using(vertx)
+        .build();
+    Duration redisTimeout = config.redisTimeout().compareTo(Duration.ofSeconds(2)) > 0 ? config.redisTimeout() : Duration.ofSeconds(2);
+    redis = new RedisChannel(vertx, backends.redisUrl(), redisTimeout, metrics);
+    DeliveryStore store = new DeliveryStore(pool);
+    DeliveryQueue queue = new DeliveryQueue(redis);
+    DestinationGuard guard = new DestinationGuard(vertx, config.allowPrivateDestinations());
+    sender = new WebhookSender(vertx, guard, settings.endpointMaxInFlight());
+    worker = new DeliveryWorker(context, store, queue, sender,
+        new RetrySchedule(config.retrySchedule(), settings.retryAfterMax()), settings, metrics);
+    OutboxRelay relay = new OutboxRelay(store, queue, worker::poll);
+    long poll = settings.pollInterval().toMillis();
+    timers.add(vertx.setPeriodic(poll, id -> {
+      relay.run();
+      worker.poll();
+    }));
+    reports = new ReportGenerator(vertx, pool);
+    timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
+    if (leader) {
+      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, worker::poll);
+      timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
+      QueueDepth depth = new QueueDepth(store, queue, metrics);
+      timers.add(vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh()));
+      depth.refresh();
+      // Whatever a previous run left (a crash, a flushed Redis) is due now: look at once.
+      reconciler.run();
+    }
+    relay.run();
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer);
+    return worker.stop(config.delivery().stopGrace())
+        .eventually(() -> reports.stop())
+        .eventually(() -> sender.close())
+        .eventually(() -> pool.close())
+        .eventually(() -> {
+          redis.close();
+          return Future.succeededFuture();
+        });
+  }
+}

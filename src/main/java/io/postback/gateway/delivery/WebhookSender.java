@@ -1,0 +1,148 @@
+package io.postback.gateway.delivery;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Sends one signed webhook attempt. Connections are pooled and kept alive per destination; redirects
+ * are never followed (a 3xx is a failure); the attempt has a hard deadline; the response body is read
+ * only up to a small limit. The host is checked by the {@link DestinationGuard} right before the
+ * connection, and the request goes to exactly the address that was checked.
+ */
+public final class WebhookSender {
+  public static final int MAX_RESPONSE_CHARS = 1024;
+  private static final String USER_AGENT = "PostbackGateway-Webhooks/1.0";
+
+  private final Vertx vertx;
+  private final HttpClientAgent client;
+  private final DestinationGuard guard;
+  private final Map<String, DestinationGuard.Destination> parsed = new HashMap<>();
+  private final Map<String, byte[]> keys = new HashMap<>();
+
+  /** What one attempt came to. outcome: success, failure or timeout. */
+  public record Result(String outcome, Integer statusCode, String retryAfter, String error, String responseBody,
+                       long nanos) {
+    public boolean gone() {
+      return statusCode != null && statusCode == 410;
+    }
+  }
+
+  public WebhookSender(Vertx vertx, DestinationGuard guard, int maxConnectionsPerHost) {
+    this.vertx = vertx;
+    this.guard = guard;
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions()
+            .setKeepAlive(true)
+            .setKeepAliveTimeout(30)
+            .setTcpNoDelay(true)
+            .setMaxRedirects(0)
+            .setDecompressionSupported(false)
+            .setVerifyHost(true))
+        .with(new PoolOptions().setHttp1MaxSize(maxConnectionsPerHost).setMaxWaitQueueSize(-1))
+        .build();
+  }
+
+  /** The body integrators receive: {"id","event","timestamp","data"}; identical on every retry. */
+  public static Buffer payload(DeliveryStore.Claimed d) {
+    return Buffer.buffer("{\"id\":\"" + d.eventId() + "\",\"event\":\"" + d.eventType() + "\",\"timestamp\":\""
+        + d.eventCreatedAt() + "\",\"data\":" + d.data() + "}");
+  }
+
+  public Future<Result> send(DeliveryStore.Claimed d, long timeoutMs) {
+    long start = System.nanoTime();
+    DestinationGuard.Destination dest;
+    try {
+      dest = parsed.computeIfAbsent(d.url(), DestinationGuard::parse);
+    } catch (IllegalArgumentException e) {
+      return Future.succeededFuture(new Result("failure", null, null, e.getMessage(), null, System.nanoTime() - start));
+    }
+    Buffer body = payload(d);
+    long ts = Instant.now().getEpochSecond();
+    String signature = WebhookSigner.header(key(d.secret()), d.previousSecret() == null ? null : key(d.previousSecret()),
+        d.eventId(), ts, body);
+    Promise<Result> promise = Promise.promise();
+    long deadline = vertx.setTimer(timeoutMs, id -> promise.tryComplete(
+        new Result("timeout", null, null, "no answer within " + timeoutMs + " ms", null, System.nanoTime() - start)));
+    guard.check(dest.host())
+        .compose(address -> {
+          RequestOptions options = new RequestOptions()
+              .setMethod(HttpMethod.POST)
+              .setServer(SocketAddress.inetSocketAddress(dest.port(), address.getHostAddress()))
+              .setHost(dest.host())
+              .setPort(dest.port())
+              .setSsl(dest.ssl())
+              .setURI(dest.pathAndQuery())
+              .setFollowRedirects(false)
+              .setConnectTimeout(timeoutMs)
+              .setIdleTimeout(timeoutMs)
+              .putHeader("content-type", "application/json")
+              .putHeader("user-agent", USER_AGENT)
+              .putHeader("webhook-id", d.eventId())
+              .putHeader("webhook-timestamp", Long.toString(ts))
+              .putHeader("webhook-signature", signature);
+          return client.request(options);
+        })
+        .compose(request -> {
+          // The deadline may already have passed while connecting: then do not send at all.
+          if (promise.future().isComplete()) {
+            request.reset();
+            return Future.failedFuture(new TimeoutException());
+          }
+          promise.future().onComplete(done -> {
+            if (done.result() != null && "timeout".equals(done.result().outcome())) {
+              request.reset();
+            }
+          });
+          return request.send(body);
+        })
+        .onSuccess(response -> {
+          Buffer head = Buffer.buffer();
+          response.handler(chunk -> {
+            int room = MAX_RESPONSE_CHARS - head.length();
+            if (room > 0) {
+              head.appendBuffer(chunk.length() <= room ? chunk : chunk.slice(0, room));
+            }
+          });
+          response.exceptionHandler(e -> promise.tryComplete(failure(e, start)));
+          response.endHandler(v -> {
+            int code = response.statusCode();
+            MultiMap headers = response.headers();
+            boolean ok = code >= 200 && code < 300;
+            promise.tryComplete(new Result(ok ? "success" : "failure", code, headers.get("retry-after"),
+                ok ? null : "HTTP " + code, head.length() == 0 ? null : head.toString(), System.nanoTime() - start));
+          });
+        })
+        .onFailure(e -> promise.tryComplete(failure(e, start)));
+    return promise.future().andThen(ar -> vertx.cancelTimer(deadline));
+  }
+
+  private static Result failure(Throwable e, long start) {
+    String message = e instanceof DestinationGuard.RefusedDestination ? "refused destination: " + e.getMessage()
+        : e.getMessage() != null ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getClass().getSimpleName();
+    String outcome = e instanceof TimeoutException || e instanceof io.netty.channel.ConnectTimeoutException
+        || (e.getMessage() != null && e.getMessage().contains("timeout")) ? "timeout" : "failure";
+    return new Result(outcome, null, null, message, null, System.nanoTime() - start);
+  }
+
+  private byte[] key(String secret) {
+    return keys.computeIfAbsent(secret, WebhookSigner::key);
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+}
