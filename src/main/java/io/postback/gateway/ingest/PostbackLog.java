@@ -2,7 +2,9 @@ package io.postback.gateway.ingest;
 
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.RedisChannel;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -10,12 +12,14 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
 import java.time.Instant;
-import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The recent inbound postbacks of a surface with their outcome or rejection reason: a debugger for
  * integrators ({@code GET /admin/postback-log}). A capped Redis list per surface (LPUSH + LTRIM,
  * pipelined, not awaited): bounded by construction, and best effort, a postback never waits for it.
+ * The entries of one event-loop turn go out as one LPUSH and one LTRIM per surface.
  * Entries hold what the gateway decided and why, never a secret, signature or token.
  */
 public final class PostbackLog {
@@ -24,10 +28,14 @@ public final class PostbackLog {
 
   private final RedisChannel redis;
   private final GatewayMetrics metrics;
+  private final Context context;
+  private Map<String, Request> pending;
 
+  /** Create it on the verticle's context; it is used from that event loop only. */
   public PostbackLog(RedisChannel redis, GatewayMetrics metrics) {
     this.redis = redis;
     this.metrics = metrics;
+    this.context = Vertx.currentContext();
   }
 
   static String key(String surfaceId) {
@@ -36,12 +44,21 @@ public final class PostbackLog {
 
   /** Appends an entry (stamped now) for a surface that exists. */
   public void record(String surfaceId, JsonObject entry) {
-    String key = key(surfaceId);
     entry.put("at", Instant.now().toString());
-    redis.batch(List.of(
-            Request.cmd(Command.LPUSH).arg(key).arg(entry.encode()),
-            Request.cmd(Command.LTRIM).arg(key).arg("0").arg(TRIM_TO)))
-        .onFailure(e -> metrics.redisFallback("postback_log"));
+    if (pending == null) {
+      pending = new HashMap<>();
+      context.runOnContext(v -> flush());
+    }
+    pending.computeIfAbsent(surfaceId, id -> Request.cmd(Command.LPUSH).arg(key(id))).arg(entry.encode());
+  }
+
+  private void flush() {
+    Map<String, Request> pushes = pending;
+    pending = null;
+    pushes.forEach((surfaceId, push) -> {
+      redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
+      redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
+    });
   }
 
   /** The newest {@code limit} entries, newest first. */
