@@ -49,6 +49,10 @@ public final class DeliveryWorker {
   private boolean claiming;
   private boolean recording;
   private boolean stopping;
+  // Set once a stop has handed the held deliveries back: sends still running are aborted by our own
+  // shutdown, so their outcome is no attempt of the endpoint's and is not recorded (the delivery is
+  // sent again after the restart: at least once).
+  private boolean handedBack;
   private Promise<Void> drained;
 
   /** An attempt ready to be recorded, and where its id goes in Redis afterwards (-1: dropped). */
@@ -195,6 +199,9 @@ public final class DeliveryWorker {
   }
 
   private void complete(DeliveryStore.Claimed d, WebhookSender.Result r, boolean attempted, Instant attemptedAt) {
+    if (handedBack) {
+      return;
+    }
     boolean ok = "success".equals(r.outcome());
     String status;
     Instant next = null;
@@ -343,6 +350,7 @@ public final class DeliveryWorker {
       done.tryComplete();
     });
     return done.future().compose(v -> {
+      handedBack = true;
       if (held.isEmpty()) {
         return Future.succeededFuture();
       }

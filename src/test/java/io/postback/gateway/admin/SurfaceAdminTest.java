@@ -2,11 +2,11 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
-import io.postback.gateway.support.RunningGateway;
+import io.postback.gateway.support.SharedGateway;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,18 +17,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The admin API of SPEC §7 for surfaces and conversion look-ups. */
 class SurfaceAdminTest {
-  private static RunningGateway gateway;
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
   private static GatewayClient client;
 
   @BeforeAll
   static void start() {
-    gateway = RunningGateway.start();
     client = gateway.client();
-  }
-
-  @AfterAll
-  static void stop() {
-    gateway.close();
   }
 
   @Test

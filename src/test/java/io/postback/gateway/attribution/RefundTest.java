@@ -3,13 +3,12 @@ package io.postback.gateway.attribution;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
-import io.postback.gateway.support.RunningGateway;
+import io.postback.gateway.support.SharedGateway;
 import io.postback.gateway.support.TestBackends;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -21,20 +20,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** SPEC §3.5: refunds claw commission back, pro rata, never more than was earned; the ledger always adds up. */
 class RefundTest {
-  private static RunningGateway gateway;
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
   private GatewayClient client;
   private TestSurface surface;
   private String affiliate;
-
-  @BeforeAll
-  static void start() {
-    gateway = RunningGateway.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    gateway.close();
-  }
 
   @BeforeEach
   void newProgram() {

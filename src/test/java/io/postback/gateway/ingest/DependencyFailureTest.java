@@ -5,12 +5,12 @@ import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
 import io.postback.gateway.support.RunningGateway;
+import io.postback.gateway.support.SharedGateway;
 import io.postback.gateway.support.TestBackends;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,19 +20,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Nothing lost, nothing doubled when Redis or Postgres goes away and comes back. */
 class DependencyFailureTest {
-  private static RunningGateway gateway;
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
   private GatewayClient client;
   private TestSurface surface;
-
-  @BeforeAll
-  static void start() {
-    gateway = RunningGateway.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    gateway.close();
-  }
 
   @BeforeEach
   void newSurface() {

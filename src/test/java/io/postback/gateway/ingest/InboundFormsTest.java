@@ -3,14 +3,13 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
-import io.postback.gateway.support.RunningGateway;
+import io.postback.gateway.support.SharedGateway;
 import io.postback.gateway.support.TestBackends;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,22 +17,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** SPEC §3.2–§3.4: track calls, the classic GET postback and batches, all through the one pipeline. */
 class InboundFormsTest {
-  private static RunningGateway gateway;
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
   private GatewayClient client;
   private TestSurface surface;
   private String token;
   private String affiliate;
   private String clickId;
-
-  @BeforeAll
-  static void start() {
-    gateway = RunningGateway.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    gateway.close();
-  }
 
   @BeforeEach
   void newSurface() {

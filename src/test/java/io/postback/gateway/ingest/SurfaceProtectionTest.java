@@ -3,13 +3,12 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
-import io.postback.gateway.support.RunningGateway;
+import io.postback.gateway.support.SharedGateway;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,19 +17,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** SPEC §3.1/§3.3 per-surface protection (allowlist, rate limit) and the postback log. */
 class SurfaceProtectionTest {
-  private static RunningGateway gateway;
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
   private GatewayClient client;
   private TestSurface surface;
-
-  @BeforeAll
-  static void start() {
-    gateway = RunningGateway.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    gateway.close();
-  }
 
   @BeforeEach
   void newSurface() {
