@@ -25,7 +25,7 @@ public final class DeliveryStore {
         UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
       ), created AS (
         INSERT INTO deliveries (id, event_id, endpoint_id)
-        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, ep.id
+        SELECT time_ordered_id('dlv'), b.id, ep.id
           FROM batch b
           JOIN webhook_endpoints ep ON ep.enabled AND (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
         ON CONFLICT (event_id, endpoint_id) DO NOTHING

@@ -50,7 +50,7 @@ public final class ConversionWriter {
         RETURNING *
       ), conversion_created AS (
         INSERT INTO events (id, type, surface_id, data)
-        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'conversion.created', surface_id,
+        SELECT time_ordered_id('evt'), 'conversion.created', surface_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
                                   'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
@@ -61,20 +61,20 @@ public final class ConversionWriter {
       ), commission_entries AS (
         -- The ledger entry of every commission earned, in the conversion's own commit.
         INSERT INTO commissions (id, kind, conversion_id, surface_id, affiliate_id, amount_minor, currency)
-        SELECT 'com_' || replace(gen_random_uuid()::text, '-', ''), 'commission', id, surface_id, affiliate_id,
+        SELECT time_ordered_id('com'), 'commission', id, surface_id, affiliate_id,
                commission_minor, commission_currency
           FROM inserted
          WHERE affiliate_id IS NOT NULL AND commission_minor > 0 AND commission_currency IS NOT NULL
         RETURNING *
       ), commission_created AS (
         INSERT INTO events (id, type, surface_id, data)
-        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'commission.created', surface_id,
+        SELECT time_ordered_id('evt'), 'commission.created', surface_id,
                jsonb_build_object('commissionId', id, 'conversionId', conversion_id, 'surfaceId', surface_id,
                                   'affiliateId', affiliate_id, 'amountMinor', amount_minor, 'currency', currency)
           FROM commission_entries
       ), fraud_detected AS (
         INSERT INTO events (id, type, surface_id, data)
-        SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), 'fraud.detected', surface_id,
+        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
           FROM inserted
