@@ -257,6 +257,23 @@ class ApprovalTest {
   }
 
   @Test
+  void concurrentRefundsAndRejectionNeverTakeTheNetBelowZero() {
+    get("k-1", "100", "approved");
+    java.util.List<java.util.concurrent.CompletableFuture<Reply>> refunds = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      refunds.add(client.postbackAsync(surface, "{\"externalId\":\"rfk-" + i + "\",\"eventType\":\"refund\","
+          + "\"refundOf\":\"k-1\",\"grossMinor\":1500,\"currency\":\"USD\"}"));
+    }
+    Reply rejected = get("k-1", "100", "rejected");
+    refunds.forEach(java.util.concurrent.CompletableFuture::join);
+    assertThat(rejected.json().getString("approval")).isEqualTo("rejected");
+    assertThat(net("k-1")).isZero();
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM commissions c JOIN conversions v ON v.id = c.conversion_id "
+        + "WHERE v.surface_id = ? AND v.external_id = 'k-1' AND c.kind = 'reversal' AND c.amount_minor >= 0",
+        surface.id())).isZero();
+  }
+
+  @Test
   void unknownStatusIsRefusedNamingTheField() {
     Reply r = get("u-1", "100", "maybe");
     assertThat(r.status()).isEqualTo(400);
