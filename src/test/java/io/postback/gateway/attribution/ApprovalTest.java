@@ -1,5 +1,6 @@
 package io.postback.gateway.attribution;
 
+import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
@@ -8,6 +9,8 @@ import io.postback.gateway.support.TestBackends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -221,13 +224,17 @@ class ApprovalTest {
   @Test
   void transitionIsAppliedWhenRedisHoldsTheCachedOutcome() {
     String id = get("c-1", "100", "pending").json().getString("conversionId");
-    // Right after the first postback Redis holds its outcome; the transition must not be swallowed by it.
-    assertThat(TestBackends.redis("GET", "dd:" + surface.id() + ":c-1")).contains("\"approval\":\"pending\"");
+    // Redis holds the first outcome (remembered right after the answer, best effort); the transition
+    // must not be swallowed by it.
+    String key = "dd:" + surface.id() + ":c-1";
+    Await.until("outcome remembered", Duration.ofSeconds(5),
+        () -> String.valueOf(TestBackends.redis("GET", key)).contains("\"approval\":\"pending\""));
     Reply approved = get("c-1", "100", "approved");
     assertThat(approved.json().getString("approval")).isEqualTo("approved");
     assertThat(events("conversion.approved", id)).isEqualTo(1);
-    // The cached outcome was overwritten with the state after the transition.
-    assertThat(TestBackends.redis("GET", "dd:" + surface.id() + ":c-1")).contains("\"approval\":\"approved\"");
+    // The cached outcome is overwritten with the state after the transition.
+    Await.until("transition remembered", Duration.ofSeconds(5),
+        () -> String.valueOf(TestBackends.redis("GET", key)).contains("\"approval\":\"approved\""));
     Reply rejected = get("c-1", "100", "rejected");
     assertThat(rejected.json().getString("approval")).isEqualTo("rejected");
     assertThat(net("c-1")).isZero();
