@@ -31,6 +31,7 @@ import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.report.ReportRoutes;
+import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RedisChannel;
@@ -88,7 +89,7 @@ public final class HttpVerticle extends VerticleBase {
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
-        new RefundWriter(pool), metrics);
+        new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
     Router router = Router.router(vertx);
     router.route().handler(new AccessLog());

@@ -21,7 +21,7 @@ import java.util.Map;
 public final class ConversionAdmin {
   private static final String COLUMNS = "id, surface_id, external_id, event_type, gross_minor, currency, "
       + "occurred_at, received_at, click_id, promo_code, refund_of, metadata::text AS metadata, status, "
-      + "affiliate_id, commission_minor, commission_currency, fraud_reason";
+      + "affiliate_id, commission_minor, commission_currency, fraud_reason, approval";
   private static final String BY_EXTERNAL_ID =
       "SELECT " + COLUMNS + " FROM conversions WHERE surface_id = $1 AND external_id = $2";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM conversions "
@@ -101,6 +101,7 @@ public final class ConversionAdmin {
         .put("affiliateId", r.getString("affiliate_id"))
         .put("commissionMinor", r.getLong("commission_minor"))
         .put("commissionCurrency", r.getString("commission_currency"))
-        .put("fraudReason", r.getString("fraud_reason"));
+        .put("fraudReason", r.getString("fraud_reason"))
+        .put("approval", r.getString("approval"));
   }
 }

@@ -6,7 +6,6 @@ import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
@@ -145,8 +144,9 @@ public final class ClassicPostbackRoutes {
         throw ApiError.invalidField("status", "status must be one of approved, pending or rejected "
             + "(or a common synonym such as confirmed, hold, declined, 1, 0, -1)");
       }
-      // Kept with the conversion and passed on in its events; approval flows build on it.
-      d.metadata = new JsonObject().put("postbackStatus", mapped).encode();
+      // The conversion's approval: pending and approved earn, rejected earns nothing, and a repeat with
+      // a different status is a transition (ConversionPipeline, ApprovalWriter).
+      d.approval = mapped;
     }
     return d;
   }

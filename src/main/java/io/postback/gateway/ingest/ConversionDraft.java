@@ -35,6 +35,8 @@ public final class ConversionDraft {
   public String promoCode;
   public String refundOf;
   public String metadata;
+  /** pending, approved or rejected; null = not stated (approved for a new conversion). */
+  public String approval;
 
   public ConversionRequest validate(String surfaceId, Instant now) {
     requireText("externalId", externalId, MAX_EXTERNAL_ID);
@@ -75,8 +77,13 @@ public final class ConversionDraft {
           ? "metadata must be at most " + MAX_METADATA_BYTES + " bytes of JSON"
           : "metadata must not contain NUL characters");
     }
+    if (approval != null && !Set.of(ConversionRequest.PENDING, ConversionRequest.APPROVED, ConversionRequest.REJECTED)
+        .contains(approval)) {
+      throw ApiError.invalidField("status", "status must be one of approved, pending or rejected");
+    }
+    // A refund has no approval of its own: it is stored with the default.
     return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
-        promoCode, refundOf, metadata);
+        promoCode, refundOf, metadata, "refund".equals(eventType) ? null : approval);
   }
 
   private static Instant parseInstant(String text) {

@@ -8,6 +8,8 @@ import java.time.Instant;
  *
  * @param grossMinor  amount in minor units, or null when the event carries none
  * @param metadata    the merchant's metadata object as raw JSON text, or null
+ * @param approval    pending, approved or rejected as the sender stated it, or null when it stated none
+ *                    (stored as approved; a repeat without a status never changes the stored approval)
  */
 public record ConversionRequest(
     String surfaceId,
@@ -19,7 +21,17 @@ public record ConversionRequest(
     String clickId,
     String promoCode,
     String refundOf,
-    String metadata) {
+    String metadata,
+    String approval) {
+
+  public static final String PENDING = "pending";
+  public static final String APPROVED = "approved";
+  public static final String REJECTED = "rejected";
+
+  /** The approval to store for a new conversion: the stated one, else approved. */
+  public String approvalOrDefault() {
+    return approval == null ? APPROVED : approval;
+  }
 
   public boolean isRefund() {
     return "refund".equals(eventType);

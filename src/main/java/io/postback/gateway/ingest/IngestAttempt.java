@@ -49,7 +49,7 @@ final class IngestAttempt {
   /** Answers 200 with the body; the outcome was counted by the pipeline. */
   void succeed(JsonObject body) {
     JsonObject entry = entry(200);
-    for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor",
+    for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
         "accepted", "duplicates", "rejected"}) {
       if (body.containsKey(field)) {
         entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));

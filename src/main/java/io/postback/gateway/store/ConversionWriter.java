@@ -34,17 +34,17 @@ public final class ConversionWriter {
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
                              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                             $13::text[], $14::int8[], $15::text[], $16::text[])
+                             $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason)
+               commission_minor, commission_currency, fraud_reason, approval)
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
-                                 commission_minor, commission_currency, fraud_reason)
+                                 commission_minor, commission_currency, fraud_reason, approval)
         SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason
+               commission_minor, commission_currency, fraud_reason, approval
           FROM input
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
@@ -56,15 +56,17 @@ public final class ConversionWriter {
                                   'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
                                   'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
                                   'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
-                                  'metadata', metadata)
+                                  'approval', approval, 'metadata', metadata)
           FROM inserted
       ), commission_entries AS (
-        -- The ledger entry of every commission earned, in the conversion's own commit.
+        -- The ledger entry of every commission earned (pending or approved), in the conversion's own
+        -- commit. A conversion that arrives rejected earns nothing.
         INSERT INTO commissions (id, kind, conversion_id, surface_id, affiliate_id, amount_minor, currency)
         SELECT time_ordered_id('com'), 'commission', id, surface_id, affiliate_id,
                commission_minor, commission_currency
           FROM inserted
          WHERE affiliate_id IS NOT NULL AND commission_minor > 0 AND commission_currency IS NOT NULL
+           AND approval <> 'rejected'
         RETURNING *
       ), commission_created AS (
         INSERT INTO events (id, type, surface_id, data)
@@ -79,6 +81,14 @@ public final class ConversionWriter {
                                   'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
           FROM inserted
          WHERE fraud_reason IS NOT NULL
+      ), conversion_rejected AS (
+        INSERT INTO events (id, type, surface_id, data)
+        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id,
+               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
+                                  'affiliateId', affiliate_id, 'previousApproval', NULL,
+                                  'commissionReversedMinor', 0)
+          FROM inserted
+         WHERE approval = 'rejected'
       )
       -- Refunds that arrived before this original are applied right after this commit (RefundWriter).
       SELECT i.id, EXISTS (SELECT 1 FROM conversions r
@@ -87,7 +97,8 @@ public final class ConversionWriter {
         FROM inserted i
       """;
   private static final String ORIGINALS = """
-      SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency
+      SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency,
+             c.approval
         FROM conversions c
         JOIN unnest($1::text[], $2::text[]) AS k(surface_id, external_id) USING (surface_id, external_id)
       """;
@@ -96,7 +107,7 @@ public final class ConversionWriter {
   public record NewConversion(String id, ConversionRequest request, Attribution attribution) {
     ConversionOutcome outcome() {
       return new ConversionOutcome(attribution.status(), id, attribution.affiliateId(),
-          attribution.commissionMinor(), attribution.currency());
+          attribution.commissionMinor(), attribution.currency(), request.approvalOrDefault());
     }
   }
 
@@ -145,6 +156,7 @@ public final class ConversionWriter {
     Long[] commissions = new Long[n];
     String[] commissionCurrencies = new String[n];
     String[] fraud = new String[n];
+    String[] approvals = new String[n];
     for (int i = 0; i < n; i++) {
       NewConversion c = batch.get(i).conversion();
       ConversionRequest r = c.request();
@@ -164,9 +176,10 @@ public final class ConversionWriter {
       commissions[i] = c.attribution().commissionMinor();
       commissionCurrencies[i] = c.attribution().currency();
       fraud[i] = c.attribution().fraudReason();
+      approvals[i] = r.approvalOrDefault();
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
-        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud));
+        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals));
     return pool.preparedQuery(INSERT).execute(args)
         .compose(rows -> {
           Map<String, Boolean> inserted = new HashMap<>(rows.size() * 2);
@@ -200,7 +213,7 @@ public final class ConversionWriter {
       for (Row row : rows) {
         originals.put(row.getString("surface_id") + '\n' + row.getString("external_id"), new ConversionOutcome(
             row.getString("status"), row.getString("id"), row.getString("affiliate_id"),
-            row.getLong("commission_minor"), row.getString("commission_currency")));
+            row.getLong("commission_minor"), row.getString("commission_currency"), row.getString("approval")));
       }
       for (Pending p : refused) {
         ConversionRequest r = p.conversion().request();

@@ -42,19 +42,22 @@ public final class RefundWriter {
   public static final String OUTSIDE_WINDOW = "refund_outside_window";
   public static final String PENDING_ORIGINAL = "refund_pending_original";
 
-  private static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7331))";
+  /** Taken with {@link #lockKey}; approval transitions (ApprovalWriter) take the same lock. */
+  static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7331))";
   private static final String ORIGINAL = "SELECT id, event_type, gross_minor, occurred_at, affiliate_id, "
-      + "commission_minor, commission_currency FROM conversions WHERE surface_id = $1 AND external_id = $2 FOR UPDATE";
-  // What earlier refunds of the original already did: the reversed total and the refunded gross.
+      + "commission_minor, commission_currency, approval FROM conversions WHERE surface_id = $1 AND external_id = $2 FOR UPDATE";
+  // What earlier refunds (and rejections) of the original already did: the reversed total, the refunded
+  // gross, and the net ledger sum of the original (commission minus every reversal).
   private static final String PRIOR = "SELECT "
       + "(SELECT COALESCE(-SUM(amount_minor), 0) FROM commissions WHERE conversion_id = $1 AND kind = 'reversal') AS reversed, "
+      + "(SELECT COALESCE(SUM(amount_minor), 0) FROM commissions WHERE conversion_id = $1) AS net, "
       + "(SELECT COALESCE(SUM(gross_minor), 0) FROM conversions WHERE surface_id = $2 AND refund_of = $3 "
       + "AND status = 'refunded' AND id <> $4) AS refunded_gross";
   private static final String INSERT_REFUND = "INSERT INTO conversions (id, surface_id, external_id, event_type, "
       + "gross_minor, currency, occurred_at, click_id, promo_code, refund_of, metadata, status, affiliate_id, "
       + "commission_minor, commission_currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15) "
       + "ON CONFLICT (surface_id, external_id) DO NOTHING RETURNING id";
-  private static final String EXISTING = "SELECT id, status, affiliate_id, commission_minor, commission_currency "
+  private static final String EXISTING = "SELECT id, status, affiliate_id, commission_minor, commission_currency, approval "
       + "FROM conversions WHERE surface_id = $1 AND external_id = $2";
   private static final String PENDING_OF = "SELECT id, external_id, gross_minor, occurred_at FROM conversions "
       + "WHERE surface_id = $1 AND refund_of = $2 AND status = 'refund_pending_original' ORDER BY received_at, id";
@@ -67,13 +70,14 @@ public final class RefundWriter {
       + "WHERE r.status = 'refund_pending_original' AND r.received_at < now() - interval '2 seconds' LIMIT 100";
 
   private record Original(String id, String externalId, String eventType, Long grossMinor, Instant occurredAt, String affiliateId,
-                          long commissionMinor, String commissionCurrency) {
+                          long commissionMinor, String commissionCurrency, String approval) {
   }
 
   /** What a refund does: its status and the amount it reverses now (positive, or 0). */
   private record Decision(String status, String affiliateId, long reversalMinor, String currency) {
     ConversionOutcome outcome(String refundId) {
-      return new ConversionOutcome(status, refundId, affiliateId, -reversalMinor, reversalMinor == 0 ? null : currency);
+      return new ConversionOutcome(status, refundId, affiliateId, -reversalMinor, reversalMinor == 0 ? null : currency,
+          ConversionRequest.APPROVED);
     }
   }
 
@@ -166,7 +170,7 @@ public final class RefundWriter {
   }
 
   private Future<Original> lock(SqlConnection tx, String surfaceId, String originalExternalId) {
-    return tx.preparedQuery(LOCK_KEY).execute(Tuple.of(surfaceId + '\n' + originalExternalId))
+    return tx.preparedQuery(LOCK_KEY).execute(Tuple.of(lockKey(surfaceId, originalExternalId)))
         .compose(v -> tx.preparedQuery(ORIGINAL).execute(Tuple.of(surfaceId, originalExternalId)))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -175,8 +179,13 @@ public final class RefundWriter {
           Row o = rows.iterator().next();
           return new Original(o.getString("id"), originalExternalId, o.getString("event_type"), o.getLong("gross_minor"),
               o.getOffsetDateTime("occurred_at").toInstant(), o.getString("affiliate_id"),
-              o.getLong("commission_minor"), o.getString("commission_currency"));
+              o.getLong("commission_minor"), o.getString("commission_currency"), o.getString("approval"));
         });
+  }
+
+  /** The advisory lock key of one (surface, externalId): refunds of it and its approval transitions serialize. */
+  static String lockKey(String surfaceId, String externalId) {
+    return surfaceId + '\n' + externalId;
   }
 
   private Future<Decision> decide(SqlConnection tx, Surface surface, Original original, String refundId,
@@ -184,7 +193,9 @@ public final class RefundWriter {
     if (refundOccurredAt.isAfter(original.occurredAt().plus(surface.refundWindow()))) {
       return Future.succeededFuture(new Decision(OUTSIDE_WINDOW, original.affiliateId(), 0, null));
     }
-    if (original.affiliateId() == null || original.commissionMinor() <= 0) {
+    // A rejected original earns nothing: its net was reversed when it was rejected (or it never had any).
+    if (original.affiliateId() == null || original.commissionMinor() <= 0
+        || ConversionRequest.REJECTED.equals(original.approval())) {
       return Future.succeededFuture(new Decision(REFUNDED, original.affiliateId(), 0, null));
     }
     return tx.preparedQuery(PRIOR).execute(Tuple.of(original.id(), surface.id(), original.externalId(), refundId))
@@ -194,6 +205,8 @@ public final class RefundWriter {
           Long refundedSoFar = refundGross == null ? null : p.getLong("refunded_gross") + refundGross;
           long target = Commissions.reversalTarget(original.commissionMinor(), original.grossMinor(), refundedSoFar);
           long reversal = Math.max(0, Math.min(target, original.commissionMinor()) - reversed);
+          // Never below zero: a refund reverses at most what the original still stands at in the ledger.
+          reversal = Math.min(reversal, Math.max(0, p.getLong("net")));
           return new Decision(REFUNDED, original.affiliateId(), reversal, original.commissionCurrency());
         });
   }
@@ -226,7 +239,7 @@ public final class RefundWriter {
     return tx.preparedQuery(EXISTING).execute(Tuple.of(surfaceId, externalId)).map(rows -> {
       Row r = rows.iterator().next();
       return new ConversionOutcome(r.getString("status"), r.getString("id"), r.getString("affiliate_id"),
-          r.getLong("commission_minor"), r.getString("commission_currency"));
+          r.getLong("commission_minor"), r.getString("commission_currency"), r.getString("approval"));
     });
   }
 }
