@@ -105,8 +105,9 @@ public final class Gateway {
         })
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
         .map(deployment -> {
-          LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s)",
-              config.httpPort(), eventLoops, config.delivery().instances());
+          LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s), {} transport",
+              config.httpPort(), eventLoops, config.delivery().instances(),
+              vertx.isNativeTransportEnabled() ? "native" : "NIO");
           return gateway;
         })
         .recover(e -> vertx.close().transform(ignored -> Future.failedFuture(e)));
