@@ -43,7 +43,7 @@ public final class ReportGenerator {
   private static final String COUNT = "SELECT count(*)" + WHERE;
   private static final String MATCHES = """
       SELECT id, surface_id, external_id, event_type, occurred_at, gross_minor, currency, status, affiliate_id,
-             click_id, promo_code, commission_minor, commission_currency
+             click_id, promo_code, commission_minor, commission_currency, approval
       """ + WHERE + " ORDER BY occurred_at, id";
   private static final String TOTALS = """
       UPDATE attribution_reports SET total_matches = $2, total_batches = $3, updated_at = now() WHERE id = $1
@@ -147,6 +147,7 @@ public final class ReportGenerator {
             .put("gross_minor", r.getLong("gross_minor"))
             .put("currency", r.getString("currency"))
             .put("status", r.getString("status"))
+            .put("approval", r.getString("approval"))
             .put("affiliate_id", r.getString("affiliate_id"))
             .put("click_id", r.getString("click_id"))
             .put("promo_code", r.getString("promo_code"))

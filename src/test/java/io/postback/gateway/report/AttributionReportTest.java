@@ -80,6 +80,7 @@ class AttributionReportTest {
         JsonObject m = (JsonObject) o;
         assertThat(m.getString("external_id")).startsWith("in-");
         assertThat(m.getString("affiliate_id")).isEqualTo("aff_report");
+        assertThat(m.getString("approval")).isEqualTo("approved");
         conversions.add(m.getString("conversion_id"));
       });
     }
