@@ -45,8 +45,6 @@ public final class ApprovalWriter {
   // The conversion's net standing per affiliate and currency: its commission entry minus all reversals.
   private static final String NET = "SELECT affiliate_id, currency, SUM(amount_minor) AS net FROM commissions "
       + "WHERE conversion_id = $1 GROUP BY affiliate_id, currency ORDER BY affiliate_id, currency";
-  private static final String INSERT_REVERSAL = "INSERT INTO commissions (id, kind, conversion_id, surface_id, "
-      + "affiliate_id, amount_minor, currency) VALUES ($1, 'reversal', $2, $3, $4, $5, $6)";
 
   /** The state after the request: {@code transitioned} false when nothing changed (a plain duplicate). */
   public record Result(boolean transitioned, ConversionOutcome outcome) {
@@ -121,18 +119,8 @@ public final class ApprovalWriter {
           long reversedTotal = positive.stream().mapToLong(r -> r.getLong("net")).sum();
           Future<Void> chain = Future.succeededFuture();
           for (Row r : positive) {
-            String entryId = Ids.timeOrdered("com");
-            String affiliate = r.getString("affiliate_id");
-            String currency = r.getString("currency");
-            long net = r.getLong("net");
-            chain = chain
-                .compose(v -> tx.preparedQuery(INSERT_REVERSAL).execute(Tuple.of(entryId, stored.conversionId(),
-                    surfaceId, affiliate, -net, currency)))
-                .compose(v -> EventOutbox.append(tx, "commission.reversed", surfaceId, new JsonObject()
-                    .put("commissionId", entryId).put("conversionId", stored.conversionId())
-                    .put("reason", "rejected").put("affiliateId", affiliate).put("amountMinor", -net)
-                    .put("currency", currency)))
-                .mapEmpty();
+            chain = chain.compose(v -> LedgerReversal.write(tx, stored.conversionId(), null, "rejected", surfaceId,
+                r.getString("affiliate_id"), r.getLong("net"), r.getString("currency")));
           }
           return chain.compose(v -> EventOutbox.append(tx, "conversion.rejected", surfaceId, new JsonObject()
               .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)

@@ -63,8 +63,6 @@ public final class RefundWriter {
       + "WHERE surface_id = $1 AND refund_of = $2 AND status = 'refund_pending_original' ORDER BY received_at, id";
   private static final String SETTLE_PENDING = "UPDATE conversions SET status = $2, affiliate_id = $3, "
       + "commission_minor = $4, commission_currency = $5 WHERE id = $1";
-  private static final String INSERT_REVERSAL = "INSERT INTO commissions (id, kind, conversion_id, refund_conversion_id, "
-      + "surface_id, affiliate_id, amount_minor, currency) VALUES ($1, 'reversal', $2, $3, $4, $5, $6, $7)";
   private static final String STRANDED = "SELECT DISTINCT r.surface_id, r.refund_of FROM conversions r "
       + "JOIN conversions o ON o.surface_id = r.surface_id AND o.external_id = r.refund_of "
       + "WHERE r.status = 'refund_pending_original' AND r.received_at < now() - interval '2 seconds' LIMIT 100";
@@ -225,14 +223,8 @@ public final class RefundWriter {
     if (d.reversalMinor() == 0) {
       return event.mapEmpty();
     }
-    String entryId = Ids.timeOrdered("com");
-    return event
-        .compose(e -> tx.preparedQuery(INSERT_REVERSAL).execute(Tuple.of(entryId, original.id(), refundId, surface.id(),
-            d.affiliateId(), -d.reversalMinor(), d.currency())))
-        .compose(v -> EventOutbox.append(tx, "commission.reversed", surface.id(), new JsonObject()
-            .put("commissionId", entryId).put("conversionId", original.id()).put("refundId", refundId)
-            .put("affiliateId", d.affiliateId()).put("amountMinor", -d.reversalMinor()).put("currency", d.currency())))
-        .mapEmpty();
+    return event.compose(e -> LedgerReversal.write(tx, original.id(), refundId, null, surface.id(), d.affiliateId(),
+        d.reversalMinor(), d.currency()));
   }
 
   private Future<ConversionOutcome> existing(SqlConnection tx, String surfaceId, String externalId) {

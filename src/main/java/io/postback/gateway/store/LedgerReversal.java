@@ -1,0 +1,43 @@
+package io.postback.gateway.store;
+
+import io.postback.gateway.events.EventOutbox;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * One clawback in the commission ledger: a negative {@code reversal} entry and its
+ * {@code commission.reversed} event, written in the caller's transaction. Refunds and rejections both
+ * reverse through here.
+ */
+final class LedgerReversal {
+  private static final String INSERT = "INSERT INTO commissions (id, kind, conversion_id, refund_conversion_id, "
+      + "surface_id, affiliate_id, amount_minor, currency) VALUES ($1, 'reversal', $2, $3, $4, $5, $6, $7)";
+
+  private LedgerReversal() {
+  }
+
+  /**
+   * Reverses {@code amountMinor} (positive) of a conversion's commission.
+   *
+   * @param refundId the refund conversion that caused it, or null
+   * @param reason   why, when not a refund (e.g. "rejected"), or null
+   */
+  static Future<Void> write(SqlConnection tx, String conversionId, String refundId, String reason, String surfaceId,
+                            String affiliateId, long amountMinor, String currency) {
+    String entryId = Ids.timeOrdered("com");
+    JsonObject event = new JsonObject().put("commissionId", entryId).put("conversionId", conversionId);
+    if (refundId != null) {
+      event.put("refundId", refundId);
+    }
+    if (reason != null) {
+      event.put("reason", reason);
+    }
+    event.put("affiliateId", affiliateId).put("amountMinor", -amountMinor).put("currency", currency);
+    return tx.preparedQuery(INSERT)
+        .execute(Tuple.of(entryId, conversionId, refundId, surfaceId, affiliateId, -amountMinor, currency))
+        .compose(v -> EventOutbox.append(tx, "commission.reversed", surfaceId, event))
+        .mapEmpty();
+  }
+}
