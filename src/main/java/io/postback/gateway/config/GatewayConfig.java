@@ -30,6 +30,7 @@ import java.util.function.Function;
  * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
  *                          older clicks are resolved from Postgres
  * @param delivery          the outbound webhook delivery settings
+ * @param ingest            bounds on what inbound postbacks may state
  */
 public record GatewayConfig(
     int httpPort,
@@ -51,7 +52,8 @@ public record GatewayConfig(
     boolean allowPrivateDestinations,
     boolean demoSurface,
     boolean metricsEnabled,
-    DeliverySettings delivery) {
+    DeliverySettings delivery,
+    IngestSettings ingest) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -120,7 +122,8 @@ public record GatewayConfig(
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true),
         src.bool("metricsEnabled", true),
-        deliverySettings(src));
+        deliverySettings(src),
+        ingestSettings(src));
   }
 
   /**
@@ -182,6 +185,21 @@ public record GatewayConfig(
         src.integer("deliveryInstances", 1, 0, 64),
         src.duration("deliveryStopGrace", "5s"),
         depth);
+  }
+
+  /**
+   * Bounds on what inbound postbacks may state.
+   *
+   * @param refundBackdateLimit how far before the gateway receives it a refund's {@code occurredAt} may lie
+   *                            (the refund window is judged by it); long enough for weekly batch back-fills
+   */
+  public record IngestSettings(Duration refundBackdateLimit) {
+  }
+
+  private static IngestSettings ingestSettings(Source src) {
+    Duration backdate = src.duration("refundBackdateLimit", "7d");
+    src.check("refundBackdateLimit", backdate.compareTo(Duration.ofDays(366)) <= 0, "must be at most 366d");
+    return new IngestSettings(backdate);
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

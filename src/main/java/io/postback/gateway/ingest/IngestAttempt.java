@@ -5,6 +5,7 @@ import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.surface.Surface;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
@@ -13,7 +14,9 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * One inbound postback in any form, from its arrival to its answer: collects what the postback log
  * should show (form, surface once verified, externalId, eventType) and answers success or failure
- * the same way for every form: JSON, metrics, postback log.
+ * the same way for every form: JSON, metrics, postback log. What the log shows of the request itself is
+ * cleaned ({@link StorableText#clean}) and clipped, since it is taken before validation: an entry can
+ * always be encoded, stored and shown.
  */
 final class IngestAttempt {
   private final RoutingContext ctx;
@@ -33,12 +36,8 @@ final class IngestAttempt {
 
   /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
   void track(ConversionDraft draft) {
-    externalId = clip(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
-    eventType = clip(draft.eventType, 32);
-  }
-
-  private static String clip(String value, int max) {
-    return value == null || value.length() <= max ? value : value.substring(0, max);
+    externalId = StorableText.clean(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
+    eventType = StorableText.clean(draft.eventType, 32);
   }
 
   void finish(Future<Answer> answer) {

@@ -6,11 +6,16 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -131,6 +136,51 @@ public final class GatewayClient {
       b.header(headers[i], headers[i + 1]);
     }
     return send(b.build());
+  }
+
+  /**
+   * A correctly signed track call (SPEC §3.2): HMAC over "<ts>.POST /v1/track/<eventType>\n<key>\n<body>",
+   * written out here from the documented form rather than with the gateway's own code.
+   */
+  public Reply track(TestSurface surface, String eventType, String idempotencyKey, String body) {
+    String ts = String.valueOf(System.currentTimeMillis());
+    String signed = "POST /v1/track/" + eventType + "\n" + (idempotencyKey == null ? "" : idempotencyKey) + "\n" + body;
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/track/" + eventType))
+        .timeout(timeout)
+        .header("content-type", "application/json")
+        .header("x-ea-surface", surface.id())
+        .header("x-ea-timestamp", ts)
+        .header("x-ea-signature", sign(surface.secret(), ts, signed))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+    if (idempotencyKey != null) {
+      b.header("idempotency-key", idempotencyKey);
+    }
+    return send(b.build());
+  }
+
+  /**
+   * The query of a GET postback signed with ts and sig over the documented canonical form: every
+   * parameter the gateway reads, RFC 3986-encoded, sorted, joined with '&' (see docs/attribution.md).
+   * {@code params} are name, value pairs sent in this order; {@code unsigned} names are sent but not
+   * signed (trackers' own parameters). Written from the documentation, not with the gateway's code.
+   */
+  public static String signedQuery(String secret, String ts, List<String> signedNames, String... params) {
+    List<String> canonical = new ArrayList<>();
+    StringBuilder query = new StringBuilder();
+    for (int i = 0; i < params.length; i += 2) {
+      if (signedNames.contains(params[i].toLowerCase(Locale.ROOT))) {
+        canonical.add(rfc3986(params[i].toLowerCase(Locale.ROOT)) + "=" + rfc3986(params[i + 1]));
+      }
+      query.append(query.length() == 0 ? "" : "&").append(rfc3986(params[i])).append('=').append(rfc3986(params[i + 1]));
+    }
+    Collections.sort(canonical);
+    String sig = sign(secret, ts, String.join("&", canonical));
+    return query + "&ts=" + ts + "&sig=" + sig;
+  }
+
+  /** RFC 3986 percent-encoding (UTF-8; A-Z a-z 0-9 - . _ ~ kept), from the JDK's form encoder. */
+  public static String rfc3986(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("*", "%2A").replace("%7E", "~");
   }
 
   /** A correctly signed postback, timestamped now. */
