@@ -4,7 +4,9 @@ import io.postback.gateway.ingest.SignatureVerifier;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -124,18 +126,28 @@ public final class GatewayClient {
 
   /** A correctly signed POST of {@code body} to any signed route, with extra headers as name, value pairs. */
   public Reply signedPost(String path, TestSurface surface, String contentType, String body, String... headers) {
+    return join(signedPostAsync(path, surface, contentType, bytes(body), headers));
+  }
+
+  /** A correctly signed POST of any bytes (invalid UTF-8 included). */
+  public CompletableFuture<Reply> signedPostAsync(String path, TestSurface surface, String contentType, byte[] body,
+                                                  String... headers) {
     String ts = String.valueOf(System.currentTimeMillis());
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(Duration.ofSeconds(30))
         .header("content-type", contentType)
         .header("x-ea-surface", surface.id())
         .header("x-ea-timestamp", ts)
-        .header("x-ea-signature", SignatureVerifier.signHex(surface.secret(), ts, bytes(body)))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+        .header("x-ea-signature", SignatureVerifier.signHex(surface.secret(), ts, body))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
     }
-    return send(b.build());
+    return sendAsync(b.build());
+  }
+
+  public CompletableFuture<Reply> getAsync(String path) {
+    return sendAsync(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).GET().build());
   }
 
   /**
@@ -214,6 +226,32 @@ public final class GatewayClient {
 
   public static String sign(String secret, String timestamp, String body) {
     return SignatureVerifier.signHex(secret, timestamp, bytes(body));
+  }
+
+  public static String sign(String secret, String timestamp, byte[] content) {
+    return SignatureVerifier.signHex(secret, timestamp, content);
+  }
+
+  /**
+   * Sends {@code head} (request line and headers, as bytes: any byte a hostile client may send) and
+   * {@code body} over a plain socket, with content-length and connection: close added.
+   */
+  public Reply rawRequest(byte[] head, byte[] body) {
+    URI uri = URI.create(base);
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout((int) timeout.toMillis());
+      OutputStream out = socket.getOutputStream();
+      out.write(head);
+      out.write(("content-length: " + body.length + "\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body);
+      out.flush();
+      String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      int status = Integer.parseInt(response.substring(9, 12));
+      int split = response.indexOf("\r\n\r\n");
+      return new Reply(status, split < 0 ? "" : response.substring(split + 4), null, null);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private HttpRequest.Builder signed(String surfaceId, String ts, String signature, String body) {
