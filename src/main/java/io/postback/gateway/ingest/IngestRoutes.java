@@ -125,7 +125,7 @@ public final class IngestRoutes {
    * segment (the value that takes effect), so the form does not depend on how a client or proxy
    * percent-encodes the path, nor on a prefix a proxy mounts the gateway under.
    */
-  public static byte[] trackSignedContent(String eventType, byte[] idempotencyKey, byte[] body) {
+  static byte[] trackSignedContent(String eventType, byte[] idempotencyKey, byte[] body) {
     byte[] head = ("POST /v1/track/" + eventType + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] out = new byte[head.length + idempotencyKey.length + 1 + body.length];
     System.arraycopy(head, 0, out, 0, head.length);
