@@ -49,11 +49,8 @@ public final class BatchItems {
       if (p.nextToken() != null) {
         throw malformed("unexpected content after the JSON array");
       }
-    } catch (IOException | RuntimeException e) {
-      if (e instanceof ApiError api) {
-        throw api;
-      }
-      throw malformed(String.valueOf(e.getMessage()));
+    } catch (IOException e) {
+      throw malformed(e.getMessage());
     }
     return items;
   }

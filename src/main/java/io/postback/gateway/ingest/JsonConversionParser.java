@@ -46,12 +46,8 @@ public final class JsonConversionParser {
       return draft;
     } catch (JsonProcessingException e) {
       throw malformed(e.getOriginalMessage());
-    } catch (IOException | RuntimeException e) {
-      if (e instanceof ApiError api) {
-        throw api;
-      }
-      // Jackson's number and constraint checks throw unchecked exceptions of their own.
-      throw malformed(String.valueOf(e.getMessage()));
+    } catch (IOException e) {
+      throw malformed(e.getMessage());
     }
   }
 
@@ -148,9 +144,7 @@ public final class JsonConversionParser {
         case FIELD_NAME -> storable(p.currentName(), "a key");
         case VALUE_STRING -> storable(p.getText(), "a string");
         case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
-          BigDecimal n = p.getDecimalValue();
-          long exponent = (long) n.precision() - n.scale() - 1;
-          if (n.signum() != 0 && Math.abs(exponent) > MAX_NUMBER_EXPONENT) {
+          if (!withinDoubleMagnitude(p)) {
             throw ApiError.invalidField("metadata", "metadata numbers must lie between 1e-308 and 1e308 in magnitude");
           }
         }
@@ -158,6 +152,17 @@ public final class JsonConversionParser {
         }
       }
     }
+  }
+
+  /** 0, or a magnitude from 1e-308 to 1e308; an exponent too large even for BigDecimal is out of it. */
+  private static boolean withinDoubleMagnitude(JsonParser p) throws IOException {
+    BigDecimal n;
+    try {
+      n = p.getDecimalValue();
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    return n.signum() == 0 || Math.abs((long) n.precision() - n.scale() - 1) <= MAX_NUMBER_EXPONENT;
   }
 
   private static void storable(String text, String what) {
