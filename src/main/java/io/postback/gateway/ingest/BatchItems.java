@@ -18,8 +18,8 @@ import java.util.List;
  * splitting all of it. Nothing but a list or an {@link ApiError} comes out.
  */
 public final class BatchItems {
+  // No duplicate-key detection here: an item with duplicate keys fails alone, when it is parsed.
   private static final JsonFactory FACTORY = new JsonFactory();
-
   private BatchItems() {
   }
 
@@ -29,7 +29,7 @@ public final class BatchItems {
 
   private static List<byte[]> arrayItems(byte[] body, int maxItems) {
     List<byte[]> items = new ArrayList<>();
-    try (JsonParser p = FACTORY.createParser(body)) {
+    try (JsonParser p = JsonConversionParser.utf8Parser(FACTORY, body)) {
       if (p.nextToken() != JsonToken.START_ARRAY) {
         throw malformed("the body must be a JSON array of conversions");
       }

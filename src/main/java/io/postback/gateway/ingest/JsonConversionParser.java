@@ -35,7 +35,7 @@ public final class JsonConversionParser {
   }
 
   public static ConversionDraft parse(byte[] body) {
-    try (JsonParser p = FACTORY.createParser(body)) {
+    try (JsonParser p = utf8Parser(FACTORY, body)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw malformed("the body must be a JSON object");
       }
@@ -49,6 +49,20 @@ public final class JsonConversionParser {
     } catch (IOException e) {
       throw malformed(e.getMessage());
     }
+  }
+
+  /**
+   * A parser of a UTF-8 body (RFC 8259 §8.1). Jackson would detect UTF-16 and UTF-32 from NUL bytes or a
+   * byte order mark among the first four bytes, and then report char offsets where byte offsets are
+   * expected (-1): such a body is refused here. None of those bytes can start a UTF-8 JSON text.
+   */
+  static JsonParser utf8Parser(JsonFactory factory, byte[] body) throws IOException {
+    for (int i = 0; i < Math.min(4, body.length); i++) {
+      if (body[i] == 0 || body[i] == (byte) 0xFE || body[i] == (byte) 0xFF) {
+        throw malformed("the body must be UTF-8");
+      }
+    }
+    return factory.createParser(body);
   }
 
   /** Reads one conversion object whose START_OBJECT is the current token; leaves the parser on its END_OBJECT. */
