@@ -2,10 +2,13 @@ package io.postback.gateway;
 
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.ManagementVerticle;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
@@ -78,10 +81,14 @@ public final class Gateway {
         .connectingTo(pgUrl.connectOptions())
         .using(vertx)
         .build();
-    SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool));
-    ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool));
+    int lookups = config.edge().unknownIdLookupsPerSecond();
+    SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool),
+        new UnknownIdLookups("surface", lookups, metrics));
+    ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool),
+        new UnknownIdLookups("link", lookups, metrics));
     // One set of rate-limit buckets for the instance, shared by its verticles.
     SurfaceGuard guard = new SurfaceGuard();
+    ClickLimits clickLimits = new ClickLimits(config.edge());
     RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
@@ -100,9 +107,11 @@ public final class Gateway {
           vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
               .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
+        .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
+            : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
         .map(deployment -> {
           LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s), {} transport",
