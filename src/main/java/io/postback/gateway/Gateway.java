@@ -69,6 +69,13 @@ public final class Gateway {
           .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
           // Route templates, never raw paths: raw paths would explode the series count.
           .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME));
+      if (config.edge().proxyProtocol()) {
+        // Vert.x 5.0.10 builds its HTTP server on a NetSocket whose metrics hook reads (and so consumes)
+        // the PROXY header's address before the HTTP connection does, which then sees the balancer's
+        // address. Without HTTP server meters the address is right; client addresses matter more.
+        ((MicrometerMetricsOptions) options.getMetricsOptions()).addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
+        LOG.warn("proxyProtocol is on: the vertx_http_server_* meters are off (a Vert.x 5.0.10 limitation)");
+      }
     }
     VertxBuilder builder = Vertx.builder().with(options);
     if (config.metricsEnabled()) {
