@@ -158,7 +158,10 @@ public final class IngestRoutes {
       throw ApiError.of(401, "invalid_timestamp", "x-ea-timestamp must be Unix time in milliseconds");
     }
     Duration tolerance = surface.timestampTolerance() != null ? surface.timestampTolerance() : defaultTolerance;
-    if (Math.abs(now.toEpochMilli() - millis) > tolerance.toMillis()) {
+    // Compared as a window around now, never as |now - ts|: that difference overflows for a ts near
+    // Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) is negative, i.e. "fresh".
+    long nowMs = now.toEpochMilli();
+    if (millis < nowMs - tolerance.toMillis() || millis > nowMs + tolerance.toMillis()) {
       throw ApiError.of(401, "stale_timestamp", "x-ea-timestamp is more than " + tolerance.toSeconds()
           + " s away from the server clock; sign each request (and each retry) with the current time");
     }
