@@ -159,6 +159,15 @@ class EndpointScopeTest {
     Reply notAString = client.admin("POST", "/admin/webhook-endpoints",
         new JsonObject().put("url", receiver.url("/v")).put("surfaceId", 42));
     assertThat(notAString.status()).isEqualTo(400);
+    // Values Postgres cannot store are a 400 naming the field, never a failed query.
+    for (String hostile : new String[] {"s\u0000x", "s\ud800", "%00", "a;b&c", "x".repeat(129)}) {
+      for (String field : new String[] {"surfaceId", "affiliateId"}) {
+        Reply r = client.admin("POST", "/admin/webhook-endpoints",
+            new JsonObject().put("url", receiver.url("/v")).put(field, hostile));
+        assertThat(r.status()).as(field + "=" + hostile).isEqualTo(400);
+        assertThat(r.json().getString("field")).isEqualTo(field);
+      }
+    }
 
     Endpoint ep = scoped(client, "/v", s1.id(), null);
     JsonObject patched = client.admin("PATCH", "/admin/webhook-endpoints/" + ep.id(),
