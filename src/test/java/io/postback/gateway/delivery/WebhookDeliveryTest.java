@@ -174,8 +174,10 @@ class WebhookDeliveryTest {
 
     Await.until("delivery dead", WAIT, () -> deliveries(ep.id(), "dead") == 1);
     assertThat(receiver.received("/gone")).hasSize(1);
+    // The attempt is recorded first, then the endpoint disabled: wait for the second step.
+    Await.until("endpoint disabled", WAIT,
+        () -> !client.admin("GET", "/admin/webhook-endpoints/" + ep.id(), null).json().getBoolean("enabled"));
     JsonObject endpoint = client.admin("GET", "/admin/webhook-endpoints/" + ep.id(), null).json();
-    assertThat(endpoint.getBoolean("enabled")).isFalse();
     assertThat(endpoint.getString("disabledReason")).contains("410");
     Await.until("endpoint.disabled delivered", WAIT, () -> receiver.received("/watcher").size() == 1);
     JsonObject event = receiver.received("/watcher").get(0).json();
