@@ -48,8 +48,4 @@ public final class ClickLimits {
     }
     return key.append(":/64").toString();
   }
-
-  long trackedAddresses() {
-    return perAddress.size();
-  }
 }

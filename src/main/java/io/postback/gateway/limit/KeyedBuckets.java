@@ -32,10 +32,6 @@ public final class KeyedBuckets {
     return rate == 0;
   }
 
-  public int rate() {
-    return rate;
-  }
-
   /** Takes one token of the key's bucket; 0 when taken, else the nanoseconds until one is available. */
   public long take(String key) {
     if (rate == 0) {
