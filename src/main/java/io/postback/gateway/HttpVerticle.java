@@ -13,6 +13,7 @@ import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.attribution.RuleAttributor;
+import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.click.ClickRoutes;
 import io.postback.gateway.click.ClickWriter;
@@ -20,6 +21,7 @@ import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
+import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.BatchRoutes;
 import io.postback.gateway.ingest.ClassicPostbackRoutes;
@@ -30,6 +32,7 @@ import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
+import io.postback.gateway.ops.MetricsEndpoint;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
@@ -62,17 +65,19 @@ public final class HttpVerticle extends VerticleBase {
   private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
   private final SurfaceGuard guard;
+  private final ClickLimits clickLimits;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, GatewayMetrics metrics) {
+                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
     this.catalog = catalog;
     this.guard = guard;
+    this.clickLimits = clickLimits;
     this.metrics = metrics;
   }
 
@@ -92,15 +97,20 @@ public final class HttpVerticle extends VerticleBase {
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
     Router router = Router.router(vertx);
+    router.route().handler(new ClientAddress(config.edge().trustedProxies()));
     router.route().handler(new AccessLog());
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
         config.bodyLimitBytes());
     signed.mount(router);
-    new BatchRoutes(signed, pipeline, config.batchBodyLimitBytes()).mount(router);
+    new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics).mount(router);
-    new HealthRoutes(vertx, pool, redis, metrics).mount(router);
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics,
+        clickLimits).mount(router);
+    new HealthRoutes(pool, redis, metrics).mount(router);
+    if (config.edge().managementPort() == 0) {
+      new MetricsEndpoint(vertx, metrics).mount(router);
+    }
 
     Router admin = Router.router(vertx);
     admin.route().handler(new AdminAuth(backends.adminToken()));
@@ -134,7 +144,8 @@ public final class HttpVerticle extends VerticleBase {
         .setPort(config.httpPort())
         .setHost("0.0.0.0")
         .setTcpNoDelay(true)
-        .setCompressionSupported(false));
+        .setCompressionSupported(false)
+        .setUseProxyProtocol(config.edge().proxyProtocol()));
     return server.requestHandler(router).listen();
   }
 

@@ -2,6 +2,7 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
@@ -38,6 +39,10 @@ public final class AdminJson {
     }
     if (!(v instanceof String s) || s.isBlank() || s.length() > maxLength) {
       throw ApiError.invalidField(field, field + " must be a non-empty string of at most " + maxLength + " characters");
+    }
+    String problem = StorableText.problem(s);
+    if (problem != null) {
+      throw ApiError.invalidField(field, field + " " + problem);
     }
     return s;
   }

@@ -3,6 +3,8 @@ package io.postback.gateway.click;
 import io.postback.gateway.attribution.Affiliate;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.TrackingLink;
+import io.postback.gateway.http.ClientAddress;
+import io.postback.gateway.limit.TokenBucket;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.store.Ids;
 import io.postback.gateway.surface.Surface;
@@ -27,6 +29,9 @@ import java.time.Instant;
  *
  * <p>If Postgres cannot take the click, the visitor is still redirected, but without a click id: a
  * click that was not recorded is never named by a conversion, so no named click is ever lost.
+ *
+ * <p>Anyone may call it, so it is limited per client address and per link ({@link ClickLimits}); over a
+ * limit the answer is 429 with Retry-After and a small page, and no click is recorded.
  */
 public final class ClickRoutes {
   private static final Logger LOG = LoggerFactory.getLogger(ClickRoutes.class);
@@ -36,6 +41,8 @@ public final class ClickRoutes {
       "<!doctype html><title>Link not found</title><h1>Link not found</h1><p>This tracking link does not exist.</p>");
   private static final Buffer UNAVAILABLE = Buffer.buffer(
       "<!doctype html><title>Try again</title><h1>Temporarily unavailable</h1><p>Please try again in a moment.</p>");
+  private static final Buffer TOO_MANY = Buffer.buffer(
+      "<!doctype html><title>Too many clicks</title><h1>Too many clicks</h1><p>Please try again in a moment.</p>");
   public static final String CLICK_ID_PARAM = "clickId";
 
   private final ProgramCatalog catalog;
@@ -43,14 +50,16 @@ public final class ClickRoutes {
   private final ClickWriter writer;
   private final ClickLookup lookup;
   private final GatewayMetrics metrics;
+  private final ClickLimits limits;
 
   public ClickRoutes(ProgramCatalog catalog, SurfaceRegistry surfaces, ClickWriter writer, ClickLookup lookup,
-                     GatewayMetrics metrics) {
+                     GatewayMetrics metrics, ClickLimits limits) {
     this.catalog = catalog;
     this.surfaces = surfaces;
     this.writer = writer;
     this.lookup = lookup;
     this.metrics = metrics;
+    this.limits = limits;
   }
 
   public void mount(Router router) {
@@ -59,6 +68,12 @@ public final class ClickRoutes {
 
   private void click(RoutingContext ctx) {
     String code = ctx.pathParam("code");
+    String clientAddress = ClientAddress.of(ctx);
+    long wait = limits.forAddress(clientAddress);
+    if (wait > 0) {
+      tooMany(ctx, wait);
+      return;
+    }
     catalog.link(code)
         .compose(link -> link == null ? Future.succeededFuture(null)
             : surfaces.find(link.surfaceId()).map(surface -> surface == null ? null : new Resolved(link, surface)))
@@ -71,7 +86,12 @@ public final class ClickRoutes {
             metrics.click("not_found");
             html(ctx, 404, NOT_FOUND);
           } else {
-            record(ctx, ar.result().link(), ar.result().surface());
+            long linkWait = limits.forLink(ar.result().link().code());
+            if (linkWait > 0) {
+              tooMany(ctx, linkWait);
+            } else {
+              record(ctx, clientAddress, ar.result().link(), ar.result().surface());
+            }
           }
         });
   }
@@ -79,7 +99,13 @@ public final class ClickRoutes {
   private record Resolved(TrackingLink link, Surface surface) {
   }
 
-  private void record(RoutingContext ctx, TrackingLink link, Surface surface) {
+  private void tooMany(RoutingContext ctx, long waitNanos) {
+    metrics.click("rate_limited");
+    ctx.response().putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(TokenBucket.retryAfterSeconds(waitNanos)));
+    html(ctx, 429, TOO_MANY);
+  }
+
+  private void record(RoutingContext ctx, String clientAddress, TrackingLink link, Surface surface) {
     HttpServerRequest req = ctx.request();
     Affiliate affiliate = catalog.affiliate(link.affiliateId());
     boolean suspended = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status());
@@ -88,7 +114,7 @@ public final class ClickRoutes {
       subs[i] = clip(req.getParam(SUB_PARAMS[i]));
     }
     Click click = new Click(Ids.timeOrdered("ck"), link.code(), link.surfaceId(), link.affiliateId(), Instant.now(),
-        req.remoteAddress() == null ? null : req.remoteAddress().host(), clip(req.getHeader(HttpHeaders.USER_AGENT)),
+        clientAddress, clip(req.getHeader(HttpHeaders.USER_AGENT)),
         clip(req.getHeader(HttpHeaders.REFERER)), subs, suspended);
     Future<Void> durable = writer.write(click);
     Future<Void> cached = lookup.remember(click, surface.attributionWindow());

@@ -1,6 +1,8 @@
 package io.postback.gateway.config;
 
+import io.postback.gateway.surface.Cidr;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -30,6 +32,7 @@ import java.util.function.Function;
  * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
  *                          older clicks are resolved from Postgres
  * @param delivery          the outbound webhook delivery settings
+ * @param edge              what faces the network: client addresses, the management port, limits on unauthenticated traffic
  */
 public record GatewayConfig(
     int httpPort,
@@ -51,7 +54,8 @@ public record GatewayConfig(
     boolean allowPrivateDestinations,
     boolean demoSurface,
     boolean metricsEnabled,
-    DeliverySettings delivery) {
+    DeliverySettings delivery,
+    EdgeSettings edge) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -120,7 +124,8 @@ public record GatewayConfig(
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true),
         src.bool("metricsEnabled", true),
-        deliverySettings(src));
+        deliverySettings(src),
+        edgeSettings(src, port));
   }
 
   /**
@@ -184,6 +189,59 @@ public record GatewayConfig(
         depth);
   }
 
+  /**
+   * What faces the network.
+   *
+   * @param managementPort            port of {@code /metrics} alone; 0: {@code /metrics} is on the main port
+   * @param trustedProxies            peers whose {@code X-Forwarded-For} is believed (load balancers); empty: none
+   * @param proxyProtocol             connections start with a PROXY protocol (v1 or v2) header naming the client
+   * @param clickIpRatePerSecond      sustained clicks per second per client address (IPv6: per /64); 0: unlimited
+   * @param clickIpBurst              clicks one client address may make at once
+   * @param clickLinkRatePerSecond    sustained clicks per second per tracking link; 0: unlimited
+   * @param clickLinkBurst            clicks one link may take at once
+   * @param unknownIdLookupsPerSecond Postgres look-ups per second of surface ids (and, apart, of link codes)
+   *                                  not known in memory; past it they are answered unknown without a query
+   */
+  public record EdgeSettings(
+      int managementPort,
+      List<Cidr> trustedProxies,
+      boolean proxyProtocol,
+      int clickIpRatePerSecond,
+      int clickIpBurst,
+      int clickLinkRatePerSecond,
+      int clickLinkBurst,
+      int unknownIdLookupsPerSecond) {
+  }
+
+  private static EdgeSettings edgeSettings(Source src, int httpPort) {
+    int managementPort = src.integer("managementPort", 0, 0, 65535);
+    src.check("managementPort", managementPort == 0 || managementPort != httpPort,
+        "must differ from httpPort (or be 0 to serve /metrics on the main port)");
+    int ipRate = src.integer("clickIpRatePerSecond", 20, 0, 1_000_000);
+    int ipBurst = src.integer("clickIpBurst", 100, 1, 10_000_000);
+    int linkRate = src.integer("clickLinkRatePerSecond", 5_000, 0, 10_000_000);
+    int linkBurst = src.integer("clickLinkBurst", 10_000, 1, 100_000_000);
+    return new EdgeSettings(
+        managementPort,
+        src.parsed("trustedProxies", "", GatewayConfig::parseCidrs),
+        src.bool("proxyProtocol", false),
+        ipRate,
+        ipBurst,
+        linkRate,
+        linkBurst,
+        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000));
+  }
+
+  private static List<Cidr> parseCidrs(String text) {
+    List<Cidr> out = new ArrayList<>();
+    for (String part : text.split(",")) {
+      if (!part.isBlank()) {
+        out.add(Cidr.parse(part));
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */
   public static Duration parseDuration(String text) {
     String t = text.trim();
@@ -230,6 +288,10 @@ public record GatewayConfig(
         return fromEnv.trim();
       }
       Object v = json.getValue(key);
+      if (v instanceof JsonArray list) {
+        // A list in the file ("trustedProxies": ["10.0.0.0/8", ...]) reads like its comma-separated form.
+        return String.join(",", list.stream().map(String::valueOf).toList());
+      }
       return v == null ? null : String.valueOf(v);
     }
 

@@ -29,7 +29,8 @@ import java.util.Map;
  * then every item is parsed, validated and submitted to the same pipeline as a single postback, and
  * answered individually, in order: a bad item fails alone. Items run concurrently, except that an item
  * repeating an earlier item's externalId, or refunding an earlier item, waits for it, so the answers
- * read as if the items had been sent one after the other.
+ * read as if the items had been sent one after the other. The surface's rate limit is charged one token
+ * per item, the whole batch at once or not at all (SurfaceGuard).
  */
 public final class BatchRoutes {
   public static final int MAX_ITEMS = 1_000;
@@ -37,11 +38,13 @@ public final class BatchRoutes {
 
   private final IngestRoutes signed;
   private final ConversionPipeline pipeline;
+  private final SurfaceGuard guard;
   private final int bodyLimit;
 
-  public BatchRoutes(IngestRoutes signed, ConversionPipeline pipeline, int bodyLimit) {
+  public BatchRoutes(IngestRoutes signed, ConversionPipeline pipeline, SurfaceGuard guard, int bodyLimit) {
     this.signed = signed;
     this.pipeline = pipeline;
+    this.guard = guard;
     this.bodyLimit = bodyLimit;
   }
 
@@ -61,13 +64,14 @@ public final class BatchRoutes {
       return;
     }
     byte[] body = IngestRoutes.bodyBytes(ctx);
-    signed.authenticate(ctx.request(), body, attempt)
+    signed.verify(ctx.request(), body, attempt)
         .compose(surface -> {
           List<byte[]> items = ndjson ? lines(body) : arrayItems(body);
           if (items.size() > MAX_ITEMS) {
             throw ApiError.of(413, "too_many_items", "A batch holds at most " + MAX_ITEMS + " conversions; this one has "
                 + items.size());
           }
+          guard.checkRate(surface, items.size());
           return submitAll(surface, items);
         })
         .onSuccess(attempt::succeed)

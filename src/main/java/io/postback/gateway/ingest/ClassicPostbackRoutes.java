@@ -77,7 +77,7 @@ public final class ClassicPostbackRoutes {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
       }
       attempt.surface = surface;
-      guard.checkSource(surface, req.remoteAddress() == null ? null : req.remoteAddress().host());
+      guard.checkSource(surface, attempt.clientAddress());
       String token = ctx.pathParam("token") != null ? ctx.pathParam("token") : params.get("token");
       authenticate(surface, token, params.get("ts"), params.get("sig"), req.query());
       guard.checkRate(surface);

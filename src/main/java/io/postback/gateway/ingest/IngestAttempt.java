@@ -1,6 +1,7 @@
 package io.postback.gateway.ingest;
 
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.ops.GatewayMetrics;
@@ -39,6 +40,11 @@ final class IngestAttempt {
 
   private static String clip(String value, int max) {
     return value == null || value.length() <= max ? value : value.substring(0, max);
+  }
+
+  /** The client's address (ClientAddress: the socket peer, or what trusted proxies say). */
+  String clientAddress() {
+    return ClientAddress.of(ctx);
   }
 
   void finish(Future<Answer> answer) {
@@ -81,8 +87,9 @@ final class IngestAttempt {
     if (eventType != null) {
       entry.put("eventType", eventType);
     }
-    if (ctx.request().remoteAddress() != null) {
-      entry.put("ip", ctx.request().remoteAddress().host());
+    String ip = clientAddress();
+    if (ip != null) {
+      entry.put("ip", ip);
     }
     return entry;
   }

@@ -102,6 +102,17 @@ public final class IngestRoutes {
    * The rate limit comes last so that forged requests cannot use up a merchant's budget.
    */
   Future<Surface> authenticate(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
+    return verify(req, body, attempt).map(surface -> {
+      guard.checkRate(surface);
+      return surface;
+    });
+  }
+
+  /**
+   * {@link #authenticate} without the rate limit, for the batch form: it is charged one token per item
+   * once its items are counted (SurfaceGuard#checkRate(Surface, int)).
+   */
+  Future<Surface> verify(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
     String surfaceId = req.getHeader(SURFACE_HEADER);
     if (surfaceId == null || surfaceId.isEmpty()) {
       return Future.failedFuture(ApiError.of(401, "unknown_surface", "The x-ea-surface header is missing"));
@@ -113,7 +124,7 @@ public final class IngestRoutes {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
       }
       attempt.surface = surface;
-      guard.checkSource(surface, req.remoteAddress() == null ? null : req.remoteAddress().host());
+      guard.checkSource(surface, attempt.clientAddress());
       Instant now = Instant.now();
       checkTimestamp(surface, timestamp, now);
       if (signature == null || signature.isEmpty()) {
@@ -123,7 +134,6 @@ public final class IngestRoutes {
         throw ApiError.of(401, "bad_signature",
             "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")");
       }
-      guard.checkRate(surface);
       return surface;
     });
   }
@@ -148,7 +158,10 @@ public final class IngestRoutes {
       throw ApiError.of(401, "invalid_timestamp", "x-ea-timestamp must be Unix time in milliseconds");
     }
     Duration tolerance = surface.timestampTolerance() != null ? surface.timestampTolerance() : defaultTolerance;
-    if (Math.abs(now.toEpochMilli() - millis) > tolerance.toMillis()) {
+    // Compared as a window around now, never as |now - ts|: that difference overflows for a ts near
+    // Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) is negative, i.e. "fresh".
+    long nowMs = now.toEpochMilli();
+    if (millis < nowMs - tolerance.toMillis() || millis > nowMs + tolerance.toMillis()) {
       throw ApiError.of(401, "stale_timestamp", "x-ea-timestamp is more than " + tolerance.toSeconds()
           + " s away from the server clock; sign each request (and each retry) with the current time");
     }

@@ -49,8 +49,8 @@ public final class ConversionWriter {
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
       ), conversion_created AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.created', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'conversion.created', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
                                   'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
@@ -69,21 +69,21 @@ public final class ConversionWriter {
            AND approval <> 'rejected'
         RETURNING *
       ), commission_created AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'commission.created', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'commission.created', surface_id, affiliate_id,
                jsonb_build_object('commissionId', id, 'conversionId', conversion_id, 'surfaceId', surface_id,
                                   'affiliateId', affiliate_id, 'amountMinor', amount_minor, 'currency', currency)
           FROM commission_entries
       ), fraud_detected AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
           FROM inserted
          WHERE fraud_reason IS NOT NULL
       ), conversion_rejected AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'affiliateId', affiliate_id, 'previousApproval', NULL,
                                   'commissionReversedMinor', 0)

@@ -79,4 +79,34 @@ class GatewayConfigTest {
     GatewayConfig c = GatewayConfig.load(Map.of("GATEWAY_CONFIG", "config/gateway.json"));
     assertThat(c.httpPort()).isEqualTo(8080);
   }
+
+  @Test
+  void edgeSettingsHaveSafeDefaultsAndAreValidated() {
+    GatewayConfig.EdgeSettings d = GatewayConfig.from(new JsonObject(), Map.of()).edge();
+    assertThat(d.managementPort()).isZero();
+    assertThat(d.trustedProxies()).isEmpty();
+    assertThat(d.proxyProtocol()).isFalse();
+    assertThat(d.clickIpRatePerSecond()).isEqualTo(20);
+    assertThat(d.clickLinkRatePerSecond()).isEqualTo(5_000);
+
+    GatewayConfig.EdgeSettings set = GatewayConfig.from(
+        new JsonObject().put("trustedProxies", new io.vertx.core.json.JsonArray().add("10.0.0.0/8").add("2001:db8::/32")),
+        Map.of("GATEWAY_MANAGEMENT_PORT", "9090", "GATEWAY_CLICK_IP_RATE_PER_SECOND", "0")).edge();
+    assertThat(set.trustedProxies()).extracting(Object::toString).containsExactly("10.0.0.0/8", "2001:db8::/32");
+    assertThat(set.managementPort()).isEqualTo(9090);
+    assertThat(set.clickIpRatePerSecond()).isZero();
+
+    for (var bad : List.of(
+        Map.entry("GATEWAY_MANAGEMENT_PORT", "8080"),
+        Map.entry("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+        Map.entry("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/33"),
+        Map.entry("GATEWAY_PROXY_PROTOCOL", "maybe"),
+        Map.entry("GATEWAY_CLICK_IP_BURST", "0"),
+        Map.entry("GATEWAY_UNKNOWN_ID_LOOKUPS_PER_SECOND", "0"))) {
+      assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
+          .as(bad.toString())
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+  }
 }

@@ -108,6 +108,10 @@ public final class GatewayClient {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
   }
 
+  public CompletableFuture<Reply> getAsync(String path) {
+    return sendAsync(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).GET().build());
+  }
+
   /** A GET with extra headers given as name, value pairs. */
   public Reply get(String path, String... headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();

@@ -33,6 +33,8 @@ public final class RunningGateway implements AutoCloseable {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("GATEWAY_HTTP_PORT", String.valueOf(freePort()));
     all.putIfAbsent("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "true");
+    // Every test visitor clicks from 127.0.0.1: the per-address click limit is off unless a test sets it.
+    all.putIfAbsent("GATEWAY_CLICK_IP_RATE_PER_SECOND", "0");
     GatewayConfig config = GatewayConfig.from(new JsonObject(), all);
     try {
       return new RunningGateway(Gateway.start(config, backends).await(60, TimeUnit.SECONDS));
