@@ -63,7 +63,11 @@ func main() {
 			return
 		}
 		var event struct{ ID, Event string }
-		json.Unmarshal(body, &event)
+		if err := json.Unmarshal(body, &event); err != nil {
+			log.Println("refused: not a JSON event:", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		// Deliveries are at-least-once: de-duplicate on webhook-id (= event.ID) before acting.
 		fmt.Println("verified", event.ID, event.Event)
 		w.WriteHeader(http.StatusNoContent)
