@@ -185,7 +185,10 @@ public final class GatewayClient {
   }
 
   private CompletableFuture<Reply> sendAsync(HttpRequest request) {
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+    // Every request has a deadline: a request the server never answers must fail the test, not hang it.
+    HttpRequest bounded = request.timeout().isPresent() ? request
+        : HttpRequest.newBuilder(request, (name, value) -> true).timeout(timeout).build();
+    return http.sendAsync(bounded, HttpResponse.BodyHandlers.ofString())
         .thenApply(r -> new Reply(r.statusCode(), r.body(), r.headers().firstValue("retry-after").orElse(null),
             r.headers().firstValue("location").orElse(null)));
   }
