@@ -6,6 +6,7 @@ import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
@@ -22,7 +23,6 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +74,7 @@ public final class Gateway {
     Vertx vertx = builder.build();
     PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());
     Pool controlPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(2).setName("postgres-control"))
+        .with(HttpVerticle.boundedPool(config).setMaxSize(2).setName("postgres-control"))
         .connectingTo(pgUrl.connectOptions())
         .using(vertx)
         .build();
@@ -99,6 +99,9 @@ public final class Gateway {
           });
           vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
               .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
+          // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
+          PostgresProbe probe = new PostgresProbe(metrics);
+          vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
           return vertx.deployVerticle(
               () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
               new DeploymentOptions().setInstances(eventLoops));

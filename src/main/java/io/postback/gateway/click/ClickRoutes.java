@@ -3,10 +3,14 @@ package io.postback.gateway.click;
 import io.postback.gateway.attribution.Affiliate;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.TrackingLink;
+import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.store.Ids;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
+import io.postback.gateway.text.StorableText;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -25,8 +29,15 @@ import java.time.Instant;
  * committed, so a click id that ever reached a browser is durable and resolvable (Redis first,
  * Postgres behind it) by a conversion a millisecond later.
  *
+ * <p>Every stored value from the visitor (sub1..sub5, User-Agent, Referer) is cleaned before it joins
+ * the batch ({@link StorableText#clean}: what Postgres cannot store becomes U+FFFD, at most
+ * {@value #MAX_FIELD} characters), never refused: a visitor's click is recorded whatever its query says.
+ * A query whose percent-encoding cannot be decoded at all is recorded without sub ids.
+ *
  * <p>If Postgres cannot take the click, the visitor is still redirected, but without a click id: a
- * click that was not recorded is never named by a conversion, so no named click is ever lost.
+ * click that was not recorded is never named by a conversion, so no named click is ever lost. If it
+ * has no answer within the request deadline (Postgres frozen), the visitor gets the "try again" page
+ * with {@code 503}: the click may still be recorded later, but its id reaches no one.
  */
 public final class ClickRoutes {
   private static final Logger LOG = LoggerFactory.getLogger(ClickRoutes.class);
@@ -58,11 +69,19 @@ public final class ClickRoutes {
   }
 
   private void click(RoutingContext ctx) {
+    RequestDeadline.onExpiry(ctx, expired -> {
+      metrics.click("unavailable");
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(expired.retryAfterSeconds()));
+      html(ctx, 503, UNAVAILABLE);
+    });
     String code = ctx.pathParam("code");
     catalog.link(code)
         .compose(link -> link == null ? Future.succeededFuture(null)
             : surfaces.find(link.surfaceId()).map(surface -> surface == null ? null : new Resolved(link, surface)))
         .onComplete(ar -> {
+          if (RequestDeadline.answered(ctx)) {
+            return;
+          }
           if (ar.failed()) {
             LOG.warn("click on {} not served: {}", code, ar.cause().toString());
             metrics.click("unavailable");
@@ -84,21 +103,26 @@ public final class ClickRoutes {
     Affiliate affiliate = catalog.affiliate(link.affiliateId());
     boolean suspended = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status());
     String[] subs = new String[5];
+    MultiMap params = queryParams(req);
     for (int i = 0; i < 5; i++) {
-      subs[i] = clip(req.getParam(SUB_PARAMS[i]));
+      subs[i] = storable(params.get(SUB_PARAMS[i]));
     }
     Click click = new Click(Ids.timeOrdered("ck"), link.code(), link.surfaceId(), link.affiliateId(), Instant.now(),
-        req.remoteAddress() == null ? null : req.remoteAddress().host(), clip(req.getHeader(HttpHeaders.USER_AGENT)),
-        clip(req.getHeader(HttpHeaders.REFERER)), subs, suspended);
+        req.remoteAddress() == null ? null : req.remoteAddress().host(), storable(req.getHeader(HttpHeaders.USER_AGENT)),
+        storable(req.getHeader(HttpHeaders.REFERER)), subs, suspended);
     Future<Void> durable = writer.write(click);
     Future<Void> cached = lookup.remember(click, surface.attributionWindow());
     Future.join(durable, cached).onComplete(ar -> {
+      if (RequestDeadline.answered(ctx)) {
+        return;
+      }
       String location;
       if (durable.succeeded()) {
         metrics.click(suspended ? "suspended" : "recorded");
         location = withClickId(link.destinationUrl(), click.id());
       } else {
         LOG.warn("click on {} not recorded, redirecting without click id: {}", link.code(), durable.cause().toString());
+        PostgresProbe.failed(metrics, durable.cause());
         metrics.click("unrecorded");
         location = link.destinationUrl();
       }
@@ -119,11 +143,17 @@ public final class ClickRoutes {
     return base + separator + CLICK_ID_PARAM + '=' + clickId + fragment;
   }
 
-  private static String clip(String value) {
-    if (value == null || value.isEmpty()) {
-      return null;
+  /** The decoded query parameters; none when the query cannot be decoded (a broken escape such as %ZZ). */
+  private static MultiMap queryParams(HttpServerRequest req) {
+    try {
+      return req.params();
+    } catch (IllegalArgumentException e) {
+      return MultiMap.caseInsensitiveMultiMap();
     }
-    return value.length() > MAX_FIELD ? value.substring(0, MAX_FIELD) : value;
+  }
+
+  private static String storable(String value) {
+    return value == null || value.isEmpty() ? null : StorableText.clean(value, MAX_FIELD);
   }
 
   private static void html(RoutingContext ctx, int status, Buffer page) {

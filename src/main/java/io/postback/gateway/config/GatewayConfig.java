@@ -30,6 +30,7 @@ import java.util.function.Function;
  * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
  *                          older clicks are resolved from Postgres
  * @param delivery          the outbound webhook delivery settings
+ * @param waits             deadlines and queue bounds: how long anything waits on a dependency or a client
  */
 public record GatewayConfig(
     int httpPort,
@@ -51,7 +52,8 @@ public record GatewayConfig(
     boolean allowPrivateDestinations,
     boolean demoSurface,
     boolean metricsEnabled,
-    DeliverySettings delivery) {
+    DeliverySettings delivery,
+    WaitLimits waits) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -120,7 +122,8 @@ public record GatewayConfig(
         src.bool("allowPrivateDestinations", false),
         src.bool("demoSurface", true),
         src.bool("metricsEnabled", true),
-        deliverySettings(src));
+        deliverySettings(src),
+        waitLimits(src));
   }
 
   /**
@@ -182,6 +185,47 @@ public record GatewayConfig(
         src.integer("deliveryInstances", 1, 0, 64),
         src.duration("deliveryStopGrace", "5s"),
         depth);
+  }
+
+  /**
+   * Deadlines and bounded queues: nothing waits without limit on Postgres, Redis or a slow client.
+   *
+   * @param requestDeadline       longest a request waits for its answer from the moment its head was read; past
+   *                              it the answer is {@code 503} + Retry-After (its work may still commit later)
+   * @param writeQueueLimit       rows allowed to wait for a batch, per writer and HTTP verticle; more are
+   *                              answered {@code 503} at once
+   * @param pgWaitQueueLimit      requests allowed to wait for a connection of a Postgres pool; more fail at once
+   * @param httpIdleTimeout       an HTTP connection with no traffic for this long is closed
+   * @param httpReadTimeout       a request's head and body must arrive within this time of its first byte,
+   *                              or the connection is closed (slowloris)
+   * @param postgresCheckInterval how often Postgres is probed for {@code gateway_dependency_up}
+   */
+  public record WaitLimits(
+      Duration requestDeadline,
+      int writeQueueLimit,
+      int pgWaitQueueLimit,
+      Duration httpIdleTimeout,
+      Duration httpReadTimeout,
+      Duration postgresCheckInterval) {
+  }
+
+  private static WaitLimits waitLimits(Source src) {
+    Duration deadline = src.duration("requestDeadline", "5s");
+    src.check("requestDeadline", deadline.toMillis() >= 100 && deadline.compareTo(Duration.ofMinutes(5)) <= 0,
+        "must be between 100ms and 5m");
+    Duration idle = src.duration("httpIdleTimeout", "90s");
+    src.check("httpIdleTimeout", idle.toSeconds() >= 1, "must be at least 1s");
+    Duration read = src.duration("httpReadTimeout", "10s");
+    src.check("httpReadTimeout", read.toMillis() >= 100, "must be at least 100ms");
+    Duration check = src.duration("postgresCheckInterval", "5s");
+    src.check("postgresCheckInterval", check.toMillis() >= 100, "must be at least 100ms");
+    return new WaitLimits(
+        deadline,
+        src.integer("writeQueueLimit", 10_000, 1, 10_000_000),
+        src.integer("pgWaitQueueLimit", 1_024, 1, 1_000_000),
+        idle,
+        read,
+        check);
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

@@ -73,7 +73,7 @@ public final class DeliveryVerticle extends VerticleBase {
     reports = new ReportGenerator(vertx, pool);
     timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
-      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, worker::poll);
+      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
       timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
       QueueDepth depth = new QueueDepth(store, queue, metrics);
       timers.add(vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh()));
