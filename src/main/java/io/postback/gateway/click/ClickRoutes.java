@@ -10,7 +10,6 @@ import io.postback.gateway.store.Ids;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -32,7 +31,8 @@ import java.time.Instant;
  * <p>Every stored value from the visitor (sub1..sub5, User-Agent, Referer) is cleaned before it joins
  * the batch ({@link StorableText#clean}: what Postgres cannot store becomes U+FFFD, at most
  * {@value #MAX_FIELD} characters), never refused: a visitor's click is recorded whatever its query says.
- * A query whose percent-encoding cannot be decoded at all is recorded without sub ids.
+ * (A query whose percent-encoding is broken, such as {@code %ZZ}, never reaches this route: the router
+ * answers 400 before any handler runs, so no click exists to be lost.)
  *
  * <p>If Postgres cannot take the click, the visitor is still redirected, but without a click id: a
  * click that was not recorded is never named by a conversion, so no named click is ever lost. If it
@@ -103,9 +103,8 @@ public final class ClickRoutes {
     Affiliate affiliate = catalog.affiliate(link.affiliateId());
     boolean suspended = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status());
     String[] subs = new String[5];
-    MultiMap params = queryParams(req);
     for (int i = 0; i < 5; i++) {
-      subs[i] = storable(params.get(SUB_PARAMS[i]));
+      subs[i] = storable(req.getParam(SUB_PARAMS[i]));
     }
     Click click = new Click(Ids.timeOrdered("ck"), link.code(), link.surfaceId(), link.affiliateId(), Instant.now(),
         req.remoteAddress() == null ? null : req.remoteAddress().host(), storable(req.getHeader(HttpHeaders.USER_AGENT)),
@@ -141,15 +140,6 @@ public final class ClickRoutes {
     String fragment = hash < 0 ? "" : url.substring(hash);
     String separator = base.indexOf('?') < 0 ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&";
     return base + separator + CLICK_ID_PARAM + '=' + clickId + fragment;
-  }
-
-  /** The decoded query parameters; none when the query cannot be decoded (a broken escape such as %ZZ). */
-  private static MultiMap queryParams(HttpServerRequest req) {
-    try {
-      return req.params();
-    } catch (IllegalArgumentException e) {
-      return MultiMap.caseInsensitiveMultiMap();
-    }
   }
 
   private static String storable(String value) {

@@ -162,7 +162,7 @@ public final class MicroBatcher<T> {
     }
     ApiError diagnosed = writer.diagnose(item);
     if (diagnosed != null) {
-      LOG.warn("Postgres refused one of the {} ({}): {} {}", name, state, diagnosed.field(), diagnosed.getMessage());
+      LOG.warn("Postgres refused one of the {} ({}): {}", name, state, diagnosed.getMessage());
       writer.fail(item, diagnosed);
       return;
     }

@@ -1,11 +1,13 @@
 package io.postback.gateway.support;
 
+import io.postback.gateway.Backends;
 import io.postback.gateway.Gateway;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * One real gateway for all tests of a class: {@code @RegisterExtension static final SharedGateway
@@ -13,6 +15,7 @@ import java.util.Map;
  */
 public final class SharedGateway implements BeforeAllCallback, AfterAllCallback {
   private final Map<String, String> env;
+  private final Supplier<Backends> backends;
   private RunningGateway running;
 
   public SharedGateway() {
@@ -21,12 +24,18 @@ public final class SharedGateway implements BeforeAllCallback, AfterAllCallback 
 
   /** With configuration overrides, like GATEWAY_* environment variables. */
   public SharedGateway(Map<String, String> env) {
+    this(TestBackends::get, env);
+  }
+
+  /** On servers of the test's own (asked for when the class starts), with configuration overrides. */
+  public SharedGateway(Supplier<Backends> backends, Map<String, String> env) {
+    this.backends = backends;
     this.env = env;
   }
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    running = RunningGateway.start(env);
+    running = RunningGateway.start(backends.get(), env);
   }
 
   @Override
