@@ -1,13 +1,11 @@
 package io.postback.gateway.support;
 
-import io.postback.gateway.Backends;
 import io.postback.gateway.Gateway;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * One real gateway for all tests of a class: {@code @RegisterExtension static final SharedGateway
@@ -15,7 +13,6 @@ import java.util.function.Supplier;
  */
 public final class SharedGateway implements BeforeAllCallback, AfterAllCallback {
   private final Map<String, String> env;
-  private final Supplier<Backends> backends;
   private RunningGateway running;
 
   public SharedGateway() {
@@ -24,18 +21,12 @@ public final class SharedGateway implements BeforeAllCallback, AfterAllCallback 
 
   /** With configuration overrides, like GATEWAY_* environment variables. */
   public SharedGateway(Map<String, String> env) {
-    this(TestBackends::get, env);
-  }
-
-  /** On servers of the test's own (asked for when the class starts), with configuration overrides. */
-  public SharedGateway(Supplier<Backends> backends, Map<String, String> env) {
-    this.backends = backends;
     this.env = env;
   }
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    running = RunningGateway.start(backends.get(), env);
+    running = RunningGateway.start(env);
   }
 
   @Override
