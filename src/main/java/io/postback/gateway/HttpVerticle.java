@@ -152,12 +152,13 @@ public final class HttpVerticle extends VerticleBase {
 
   /**
    * Pool options that bound waiting: at most {@code pgWaitQueueLimit} requests queue for a connection (more
-   * fail at once, 503), and none waits longer than the request deadline for one.
+   * fail at once, 503), and none waits much longer than the request deadline for one (a second longer, so
+   * that a request's own deadline answers it first and the waiter then leaves the queue).
    */
   static PoolOptions boundedPool(GatewayConfig config) {
     return new PoolOptions()
         .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit())
-        .setConnectionTimeout((int) config.waits().requestDeadline().toMillis())
+        .setConnectionTimeout((int) config.waits().requestDeadline().plusSeconds(1).toMillis())
         .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 

@@ -29,16 +29,17 @@ public final class Frozen implements AutoCloseable {
 
   /** Freezes a Postgres server on 127.0.0.1:{@code port}: the postmaster and every process under it. */
   public static Frozen postgres(int port) {
-    long backend;
+    ProcessHandle postmaster;
+    // The backend serving this connection is a child of the postmaster (asked while it still runs).
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", "");
          ResultSet rs = c.createStatement().executeQuery("SELECT pg_backend_pid()")) {
       rs.next();
-      backend = rs.getLong(1);
+      long backend = rs.getLong(1);
+      postmaster = ProcessHandle.of(backend).flatMap(ProcessHandle::parent)
+          .orElseThrow(() -> new IllegalStateException("no postmaster above backend " + backend));
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
-    ProcessHandle postmaster = ProcessHandle.of(backend).flatMap(ProcessHandle::parent)
-        .orElseThrow(() -> new IllegalStateException("no postmaster above backend " + backend));
     List<Long> pids = new ArrayList<>();
     pids.add(postmaster.pid());
     postmaster.descendants().forEach(p -> pids.add(p.pid()));
@@ -61,13 +62,15 @@ public final class Frozen implements AutoCloseable {
     throw new IllegalStateException("Redis on port " + port + " did not tell its process id");
   }
 
+  /** Signals every process; the first (the server itself) must get it, the others may have exited meanwhile. */
   private void signal(String signal) {
-    List<String> command = new ArrayList<>(List.of("kill", signal));
-    pids.forEach(pid -> command.add(String.valueOf(pid)));
     try {
-      Process kill = new ProcessBuilder(command).inheritIO().start();
-      if (kill.waitFor() != 0) {
-        throw new IllegalStateException(String.join(" ", command) + " failed");
+      for (int i = 0; i < pids.size(); i++) {
+        Process kill = new ProcessBuilder("kill", signal, String.valueOf(pids.get(i)))
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (kill.waitFor() != 0 && i == 0) {
+          throw new IllegalStateException("kill " + signal + " " + pids.get(0) + " failed");
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
