@@ -49,7 +49,8 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> start() {
     DeliverySettings settings = config.delivery();
     pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement()))
+        .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement())
+            .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit()))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true)
             // Safe without waiting for the WAL flush: a write lost in a Postgres crash only makes a delivery
             // happen again (fan-out and its events roll back together; a lost attempt record means a resend).

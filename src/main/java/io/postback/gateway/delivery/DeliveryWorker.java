@@ -40,8 +40,8 @@ public final class DeliveryWorker {
   private static final int MAX_RECORD_BATCH = 1000;
   private static final long DEFER_MS = 1_000;
   /** What is kept of a receiver's answer: the first characters of its body, and of the error text. */
-  public static final int MAX_RESPONSE_CHARS = 1024;
-  public static final int MAX_ERROR_CHARS = 500;
+  static final int MAX_RESPONSE_CHARS = 1024;
+  static final int MAX_ERROR_CHARS = 500;
 
   private final Context context;
   private final DeliveryStore store;

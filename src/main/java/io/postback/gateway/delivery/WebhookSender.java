@@ -26,9 +26,9 @@ import java.util.concurrent.TimeoutException;
  */
 public final class WebhookSender {
   /** The first bytes of a response body kept for the attempt log (cleaned to storable text by the worker). */
-  public static final int MAX_RESPONSE_BYTES = 1024;
+  static final int MAX_RESPONSE_BYTES = 1024;
   /** How much of a response body is read at most; past it the connection is closed instead. */
-  public static final int MAX_DRAIN_BYTES = 64 * 1024;
+  static final int MAX_DRAIN_BYTES = 64 * 1024;
   private static final String USER_AGENT = "PostbackGateway-Webhooks/1.0";
 
   private final Vertx vertx;
