@@ -21,8 +21,9 @@ import java.util.concurrent.TimeoutException;
  * Sends one signed webhook attempt. Connections are pooled and kept alive per destination; redirects
  * are never followed (a 3xx is a failure); the attempt has a hard deadline; of the response body only
  * the first {@value #MAX_RESPONSE_BYTES} bytes are kept, and a receiver that answers more than
- * {@value #MAX_DRAIN_BYTES} bytes has its connection closed rather than read to the end. The host is checked by the {@link DestinationGuard} right before the
- * connection, and the request goes to exactly the address that was checked.
+ * {@value #MAX_DRAIN_BYTES} bytes has its connection closed rather than read to the end. The host is
+ * checked by the {@link DestinationGuard} right before the connection, and the request goes to exactly
+ * the address that was checked.
  */
 public final class WebhookSender {
   /** The first bytes of a response body kept for the attempt log (cleaned to storable text by the worker). */
