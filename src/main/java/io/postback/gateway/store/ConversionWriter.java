@@ -170,7 +170,7 @@ public final class ConversionWriter {
 
   /**
    * Writes the batch; the future fails only when the INSERT statement failed (nothing committed). Reading
-   * back the originals of refused rows is a step of its own: its failure fails those rows only.
+   * back the originals of refused rows follows within the same flush, but its failure fails those rows only.
    */
   private Future<Void> flush(List<Pending> batch) {
     int n = batch.size();
@@ -229,10 +229,13 @@ public final class ConversionWriter {
               refused.add(p);
             }
           }
-          if (!refused.isEmpty()) {
-            resolveOriginals(refused).onFailure(e -> refused.forEach(p -> p.promise().tryFail(e)));
+          if (refused.isEmpty()) {
+            return Future.<Void>succeededFuture();
           }
-          return Future.<Void>succeededFuture();
+          return resolveOriginals(refused).recover(e -> {
+            refused.forEach(p -> p.promise().tryFail(e));
+            return Future.succeededFuture();
+          });
         });
   }
 

@@ -24,7 +24,8 @@ import java.util.List;
  * statements). The refused row fails alone: a data error as {@code 400 invalid_field} naming the field
  * the writer finds at fault (see {@link Writer#diagnose}); an integrity error as {@code 500}, with an
  * ERROR log line, because every value was validated before it joined the batch and a constraint that
- * still refuses it is our bug. Any other failure (connection lost, Postgres shutting down or out of
+ * still refuses it is our bug (so is a value the writer cannot even encode: the same split isolates it,
+ * answered 500). Any other failure (connection lost, Postgres shutting down or out of
  * resources, a timeout) is not about a row: the whole batch fails with it and splitting would only
  * multiply the load on a struggling database.
  *
@@ -119,7 +120,8 @@ public final class MicroBatcher<T> {
     try {
       written = writer.write(batch);
     } catch (RuntimeException e) {
-      written = Future.failedFuture(e);
+      // Building the statement failed on a value before anything was sent: a row's fault as well.
+      written = Future.failedFuture(new UnwritableRow(e));
     }
     return written.transform(ar -> {
       if (ar.succeeded()) {
@@ -131,26 +133,46 @@ public final class MicroBatcher<T> {
         return Future.succeededFuture();
       }
       if (batch.size() == 1) {
-        refuse(batch.get(0), (PgException) failure);
+        refuse(batch.get(0), failure);
         return Future.succeededFuture();
       }
-      LOG.debug("a batch of {} {} was refused ({}); writing it again in halves", batch.size(), name,
-          ((PgException) failure).getSqlState());
+      LOG.debug("a batch of {} {} was refused ({}); writing it again in halves", batch.size(), name, failure.toString());
       int half = batch.size() / 2;
       return Future.join(write(new ArrayList<>(batch.subList(0, half))),
           write(new ArrayList<>(batch.subList(half, batch.size())))).mapEmpty();
     });
   }
 
-  /** A failure caused by the values of a row (SQLSTATE class 22 or 23), which splitting can isolate. */
+  /** A writer that threw while building the statement from the rows (a value it could not encode). */
+  private static final class UnwritableRow extends RuntimeException {
+    UnwritableRow(RuntimeException cause) {
+      super(cause.toString(), cause);
+    }
+  }
+
+  /**
+   * A failure caused by the values of a row, which splitting can isolate: Postgres' SQLSTATE class 22 or
+   * 23, or a value the writer could not encode at all.
+   */
   static boolean isRowError(Throwable failure) {
+    if (failure instanceof UnwritableRow) {
+      return true;
+    }
     if (!(failure instanceof PgException pg) || pg.getSqlState() == null) {
       return false;
     }
     return pg.getSqlState().startsWith("22") || pg.getSqlState().startsWith("23");
   }
 
-  private void refuse(T item, PgException refused) {
+  private void refuse(T item, Throwable failure) {
+    if (failure instanceof UnwritableRow unwritable) {
+      LOG.error("one of the {} could not be written; every value was validated before it joined the batch, so "
+          + "this is a bug", name, unwritable.getCause());
+      writer.fail(item, ApiError.of(500, "internal_error",
+          "The gateway failed to record this item; nothing was recorded"));
+      return;
+    }
+    PgException refused = (PgException) failure;
     String state = refused.getSqlState();
     if (state.startsWith("23")) {
       LOG.error("Postgres refused one of the {} with an integrity error ({} {}, table {}, constraint {}); every value "

@@ -145,6 +145,20 @@ class BatchIsolationTest {
   }
 
   @Test
+  void aRowTheWriterCannotEvenEncodeFailsAloneAsOurBug() {
+    String surface = "iso_" + System.nanoTime();
+    ConversionWriter writer = new ConversionWriter(pool, context, 4, 10_000);
+    NewConversion noTime = new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, "no-time", "lead",
+        null, null, null, null, null, null, null, null), Attribution.UNATTRIBUTED);
+    List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
+        writer.write(conversion(surface, "before", null, null)), writer.write(noTime),
+        writer.write(conversion(surface, "after", null, null))));
+    assertThat(out.get(0).result().inserted()).isTrue();
+    assertThat(out.get(1).error().status()).isEqualTo(500);
+    assertThat(out.get(2).result().inserted()).isTrue();
+  }
+
+  @Test
   void aDependencyFailureFailsTheWholeBatchWithoutSplitting() throws Exception {
     // Nothing listens there: the connection is refused (a dependency failure, not a row's fault).
     Pool dead = PgBuilder.pool().connectingTo(new PostgresUrl("postgresql://postgres@127.0.0.1:1/postgres")
