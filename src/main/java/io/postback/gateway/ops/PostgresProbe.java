@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PostgresProbe {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresProbe.class);
-  public static final long TIMEOUT_MS = 2_000;
+  private static final long TIMEOUT_MS = 2_000;
 
   private final GatewayMetrics metrics;
 
