@@ -9,6 +9,7 @@ import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
@@ -25,7 +26,6 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +84,7 @@ public final class Gateway {
     Vertx vertx = builder.build();
     PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());
     Pool controlPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(2).setName("postgres-control"))
+        .with(HttpVerticle.boundedPool(config).setMaxSize(2).setName("postgres-control"))
         .connectingTo(pgUrl.connectOptions())
         .using(vertx)
         .build();
@@ -113,6 +113,9 @@ public final class Gateway {
           });
           vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
               .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
+          // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
+          PostgresProbe probe = new PostgresProbe(metrics);
+          vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
           return vertx.deployVerticle(
               () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
               new DeploymentOptions().setInstances(eventLoops));

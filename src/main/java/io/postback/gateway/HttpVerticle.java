@@ -23,6 +23,8 @@ import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.ReadDeadline;
+import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ingest.BatchRoutes;
 import io.postback.gateway.ingest.ClassicPostbackRoutes;
 import io.postback.gateway.ingest.ConversionPipeline;
@@ -51,6 +53,7 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -83,15 +86,16 @@ public final class HttpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    GatewayConfig.WaitLimits waits = config.waits();
     pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
+        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
         .using(vertx)
         .build();
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
-    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
+    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
@@ -99,14 +103,15 @@ public final class HttpVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.route().handler(new ClientAddress(config.edge().trustedProxies()));
     router.route().handler(new AccessLog());
+    router.route().handler(new RequestDeadline(vertx, waits.requestDeadline()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
         config.bodyLimitBytes());
     signed.mount(router);
     new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics,
-        clickLimits).mount(router);
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit()), clicks,
+        metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
     if (config.edge().managementPort() == 0) {
       new MetricsEndpoint(vertx, metrics).mount(router);
@@ -145,8 +150,27 @@ public final class HttpVerticle extends VerticleBase {
         .setHost("0.0.0.0")
         .setTcpNoDelay(true)
         .setCompressionSupported(false)
+        .setIdleTimeout((int) waits.httpIdleTimeout().toMillis())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        // HTTP/1.1 only: the read deadline watches HTTP/1.x requests (cleartext HTTP/2 is not offered).
+        .setHttp2ClearTextEnabled(false)
         .setUseProxyProtocol(config.edge().proxyProtocol()));
-    return server.requestHandler(router).listen();
+    return server
+        .connectionHandler(connection -> ReadDeadline.install(connection, waits.httpReadTimeout()))
+        .requestHandler(router)
+        .listen();
+  }
+
+  /**
+   * Pool options that bound waiting: at most {@code pgWaitQueueLimit} requests queue for a connection (more
+   * fail at once, 503), and none waits much longer than the request deadline for one (a second longer, so
+   * that a request's own deadline answers it first and the waiter then leaves the queue).
+   */
+  static PoolOptions boundedPool(GatewayConfig config) {
+    return new PoolOptions()
+        .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit())
+        .setConnectionTimeout((int) config.waits().requestDeadline().plusSeconds(1).toMillis())
+        .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   @Override

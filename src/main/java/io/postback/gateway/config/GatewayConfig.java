@@ -33,6 +33,7 @@ import java.util.function.Function;
  *                          older clicks are resolved from Postgres
  * @param delivery          the outbound webhook delivery settings
  * @param edge              what faces the network: client addresses, the management port, limits on unauthenticated traffic
+ * @param waits             deadlines and queue bounds: how long anything waits on a dependency or a client
  */
 public record GatewayConfig(
     int httpPort,
@@ -55,7 +56,8 @@ public record GatewayConfig(
     boolean demoSurface,
     boolean metricsEnabled,
     DeliverySettings delivery,
-    EdgeSettings edge) {
+    EdgeSettings edge,
+    WaitLimits waits) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -125,7 +127,8 @@ public record GatewayConfig(
         src.bool("demoSurface", true),
         src.bool("metricsEnabled", true),
         deliverySettings(src),
-        edgeSettings(src, port));
+        edgeSettings(src, port),
+        waitLimits(src));
   }
 
   /**
@@ -240,6 +243,47 @@ public record GatewayConfig(
       }
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * Deadlines and bounded queues: nothing waits without limit on Postgres, Redis or a slow client.
+   *
+   * @param requestDeadline       longest a request waits for its answer from the moment its head was read; past
+   *                              it the answer is {@code 503} + Retry-After (its work may still commit later)
+   * @param writeQueueLimit       rows allowed to wait for a batch, per writer and HTTP verticle; more are
+   *                              answered {@code 503} at once
+   * @param pgWaitQueueLimit      requests allowed to wait for a connection of a Postgres pool; more fail at once
+   * @param httpIdleTimeout       an HTTP connection with no traffic for this long is closed
+   * @param httpReadTimeout       a request's head and body must arrive within this time of its first byte,
+   *                              or the connection is closed (slowloris)
+   * @param postgresCheckInterval how often Postgres is probed for {@code gateway_dependency_up}
+   */
+  public record WaitLimits(
+      Duration requestDeadline,
+      int writeQueueLimit,
+      int pgWaitQueueLimit,
+      Duration httpIdleTimeout,
+      Duration httpReadTimeout,
+      Duration postgresCheckInterval) {
+  }
+
+  private static WaitLimits waitLimits(Source src) {
+    Duration deadline = src.duration("requestDeadline", "5s");
+    src.check("requestDeadline", deadline.toMillis() >= 100 && deadline.compareTo(Duration.ofMinutes(5)) <= 0,
+        "must be between 100ms and 5m");
+    Duration idle = src.duration("httpIdleTimeout", "90s");
+    src.check("httpIdleTimeout", idle.toSeconds() >= 1, "must be at least 1s");
+    Duration read = src.duration("httpReadTimeout", "10s");
+    src.check("httpReadTimeout", read.toMillis() >= 100, "must be at least 100ms");
+    Duration check = src.duration("postgresCheckInterval", "5s");
+    src.check("postgresCheckInterval", check.toMillis() >= 100, "must be at least 100ms");
+    return new WaitLimits(
+        deadline,
+        src.integer("writeQueueLimit", 10_000, 1, 10_000_000),
+        src.integer("pgWaitQueueLimit", 1_024, 1, 1_000_000),
+        idle,
+        read,
+        check);
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

@@ -3,8 +3,10 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
@@ -14,7 +16,10 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * One inbound postback in any form, from its arrival to its answer: collects what the postback log
  * should show (form, surface once verified, externalId, eventType) and answers success or failure
- * the same way for every form: JSON, metrics, postback log.
+ * the same way for every form: JSON, metrics, postback log. It is answered once: when its deadline
+ * answers 503 first ({@link RequestDeadline}), a later outcome is not sent; if the conversion was
+ * committed after all, the postback log shows that outcome with {@code "afterDeadline": true}, so the
+ * integrator sees why the retry is answered as a duplicate.
  */
 final class IngestAttempt {
   private final RoutingContext ctx;
@@ -24,12 +29,17 @@ final class IngestAttempt {
   Surface surface;
   String externalId;
   String eventType;
+  private boolean expired;
 
   IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log) {
     this.ctx = ctx;
     this.form = form;
     this.metrics = metrics;
     this.log = log;
+    RequestDeadline.onExpiry(ctx, error -> {
+      expired = true;
+      fail(error);
+    });
   }
 
   /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
@@ -54,20 +64,37 @@ final class IngestAttempt {
 
   /** Answers 200 with the body; the outcome was counted by the pipeline. */
   void succeed(JsonObject body) {
+    if (expired) {
+      JsonObject late = entry(ctx.response().getStatusCode()).put("afterDeadline", true);
+      copyOutcome(body, late);
+      record(late);
+      return;
+    }
     JsonObject entry = entry(200);
+    copyOutcome(body, entry);
+    record(entry);
+    if (RequestDeadline.answered(ctx)) {
+      return;
+    }
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.toBuffer());
+  }
+
+  private static void copyOutcome(JsonObject body, JsonObject entry) {
     for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
         "accepted", "duplicates", "rejected"}) {
       if (body.containsKey(field)) {
         entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
       }
     }
-    record(entry);
-    ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(body.toBuffer());
   }
 
   void fail(Throwable failure) {
+    if (RequestDeadline.answered(ctx)) {
+      return;
+    }
+    PostgresProbe.failed(metrics, failure);
     ApiError error = ErrorResponder.classify(failure);
     metrics.postback("rejected", error.code());
     JsonObject entry = entry(error.status()).put("outcome", "rejected").put("error", error.code())

@@ -113,6 +113,22 @@ public final class IngestRoutes {
    * once its items are counted (SurfaceGuard#checkRate(Surface, int)).
    */
   Future<Surface> verify(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
+    return plausible(req, attempt).map(surface -> {
+      if (!verify(surface, req.getHeader(TIMESTAMP_HEADER), body, req.getHeader(SIGNATURE_HEADER), Instant.now())) {
+        throw ApiError.of(401, "bad_signature",
+            "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")");
+      }
+      return surface;
+    });
+  }
+
+  /**
+   * What {@link #authenticate} checks before the body is needed: a known surface, an allowed source
+   * address, a fresh timestamp and a signature header of the right form (64 hex digits). A route with a
+   * large body runs this first, so that a request that cannot be authentic is refused before its body is
+   * read.
+   */
+  Future<Surface> plausible(HttpServerRequest req, IngestAttempt attempt) {
     String surfaceId = req.getHeader(SURFACE_HEADER);
     if (surfaceId == null || surfaceId.isEmpty()) {
       return Future.failedFuture(ApiError.of(401, "unknown_surface", "The x-ea-surface header is missing"));
@@ -125,14 +141,12 @@ public final class IngestRoutes {
       }
       attempt.surface = surface;
       guard.checkSource(surface, attempt.clientAddress());
-      Instant now = Instant.now();
-      checkTimestamp(surface, timestamp, now);
+      checkTimestamp(surface, timestamp, Instant.now());
       if (signature == null || signature.isEmpty()) {
         throw ApiError.of(401, "missing_signature", "The x-ea-signature header is missing");
       }
-      if (!verify(surface, timestamp, body, signature, now)) {
-        throw ApiError.of(401, "bad_signature",
-            "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")");
+      if (!SignatureVerifier.looksLikeSignature(signature)) {
+        throw ApiError.of(401, "bad_signature", "x-ea-signature must be the hex HMAC-SHA256 (64 hex digits)");
       }
       return surface;
     });

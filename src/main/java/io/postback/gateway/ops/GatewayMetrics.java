@@ -51,7 +51,7 @@ public final class GatewayMetrics {
     postbackCounter("accepted", "none");
     postbackCounter("duplicate", "none");
     for (String reason : new String[] {"unknown_surface", "missing_signature", "bad_signature", "missing_timestamp",
-        "stale_timestamp", "invalid_field", "malformed_json"}) {
+        "stale_timestamp", "invalid_field", "malformed_json", "deadline_exceeded", "overloaded"}) {
       postbackCounter("rejected", reason);
     }
     redisFallbackCounter("dedupe_claim");
@@ -197,8 +197,13 @@ public final class GatewayMetrics {
     endpointsDisabled.increment();
   }
 
-  /** Records whether a dependency answered; returns true when this call changed the state. */
+  /**
+   * Records whether a dependency answered; returns true when this call changed the state. Writes only on a
+   * change: callers on every event loop report success often, and a plain read keeps the line shared.
+   */
   public boolean dependencyUp(String dependency, boolean up) {
-    return dependencyUp.get(dependency).getAndSet(up ? 1 : 0) != (up ? 1 : 0);
+    AtomicInteger gauge = dependencyUp.get(dependency);
+    int value = up ? 1 : 0;
+    return gauge.get() != value && gauge.getAndSet(value) != value;
   }
 }

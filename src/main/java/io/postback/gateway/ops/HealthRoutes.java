@@ -11,21 +11,20 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 
-import java.util.concurrent.TimeUnit;
-
 /** {@code /health/live} and {@code /health/ready} (Postgres and Redis both answer). */
 public final class HealthRoutes {
   private static final Buffer LIVE = Buffer.buffer("{\"status\":\"up\"}");
-  private static final long CHECK_TIMEOUT_MS = 2_000;
 
   private final Pool pool;
   private final RedisChannel redis;
   private final GatewayMetrics metrics;
+  private final PostgresProbe probe;
 
   public HealthRoutes(Pool pool, RedisChannel redis, GatewayMetrics metrics) {
     this.pool = pool;
     this.redis = redis;
     this.metrics = metrics;
+    this.probe = new PostgresProbe(metrics);
   }
 
   public void mount(Router router) {
@@ -36,10 +35,7 @@ public final class HealthRoutes {
   }
 
   private void ready(RoutingContext ctx) {
-    Future<Boolean> pg = pool.query("SELECT 1").execute()
-        .timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-        .map(true).otherwise(false)
-        .andThen(ar -> metrics.dependencyUp("postgres", ar.result()));
+    Future<Boolean> pg = probe.check(pool);
     Future<Boolean> rd = redis.send(Request.cmd(Command.PING)).map(true).otherwise(false);
     Future.join(pg, rd).onComplete(ar -> {
       boolean pgUp = pg.result();

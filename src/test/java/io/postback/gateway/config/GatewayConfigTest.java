@@ -61,6 +61,30 @@ class GatewayConfigTest {
   }
 
   @Test
+  void everyWaitIsBoundedByDefaultAndABadBoundIsNamed() {
+    GatewayConfig.WaitLimits w = GatewayConfig.from(new JsonObject(), Map.of()).waits();
+    assertThat(w.requestDeadline()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(w.writeQueueLimit()).isEqualTo(10_000);
+    assertThat(w.pgWaitQueueLimit()).isEqualTo(1_024);
+    assertThat(w.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(w.httpReadTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(w.postgresCheckInterval()).isEqualTo(Duration.ofSeconds(5));
+    for (var bad : List.of(
+        Map.entry("GATEWAY_REQUEST_DEADLINE", "0s"),
+        Map.entry("GATEWAY_REQUEST_DEADLINE", "1h"),
+        Map.entry("GATEWAY_WRITE_QUEUE_LIMIT", "0"),
+        Map.entry("GATEWAY_PG_WAIT_QUEUE_LIMIT", "-1"),
+        Map.entry("GATEWAY_HTTP_IDLE_TIMEOUT", "500ms"),
+        Map.entry("GATEWAY_HTTP_READ_TIMEOUT", "soon"),
+        Map.entry("GATEWAY_POSTGRES_CHECK_INTERVAL", "0ms"))) {
+      assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
+          .as(bad.toString())
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+  }
+
+  @Test
   void badFileValueNamesTheKey() {
     assertThatThrownBy(() -> GatewayConfig.from(new JsonObject().put("timestampTolerance", "5 minutes"), Map.of()))
         .isInstanceOf(ConfigException.class)

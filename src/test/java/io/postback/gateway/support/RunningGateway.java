@@ -29,7 +29,14 @@ public final class RunningGateway implements AutoCloseable {
 
   /** Starts a gateway; {@code env} overrides configuration like GATEWAY_* variables would. */
   public static RunningGateway start(Map<String, String> env) {
-    Backends backends = TestBackends.get();
+    return start(TestBackends.get(), env);
+  }
+
+  /**
+   * Starts a gateway on other servers than the shared test ones, e.g. a private Postgres or Redis that a
+   * test freezes or stops.
+   */
+  public static RunningGateway start(Backends backends, Map<String, String> env) {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("GATEWAY_HTTP_PORT", String.valueOf(freePort()));
     all.putIfAbsent("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "true");
