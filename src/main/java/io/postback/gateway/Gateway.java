@@ -2,10 +2,14 @@ package io.postback.gateway;
 
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.ManagementVerticle;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
@@ -22,7 +26,6 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,6 +69,13 @@ public final class Gateway {
           .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
           // Route templates, never raw paths: raw paths would explode the series count.
           .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME));
+      if (config.edge().proxyProtocol()) {
+        // Vert.x 5.0.10 builds its HTTP server on a NetSocket whose metrics hook reads (and so consumes)
+        // the PROXY header's address before the HTTP connection does, which then sees the balancer's
+        // address. Without HTTP server meters the address is right; client addresses matter more.
+        ((MicrometerMetricsOptions) options.getMetricsOptions()).addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
+        LOG.warn("proxyProtocol is on: the vertx_http_server_* meters are off (a Vert.x 5.0.10 limitation)");
+      }
     }
     VertxBuilder builder = Vertx.builder().with(options);
     if (config.metricsEnabled()) {
@@ -74,14 +84,18 @@ public final class Gateway {
     Vertx vertx = builder.build();
     PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());
     Pool controlPool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(2).setName("postgres-control"))
+        .with(HttpVerticle.boundedPool(config).setMaxSize(2).setName("postgres-control"))
         .connectingTo(pgUrl.connectOptions())
         .using(vertx)
         .build();
-    SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool));
-    ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool));
+    int lookups = config.edge().unknownIdLookupsPerSecond();
+    SurfaceRegistry surfaces = new SurfaceRegistry(new SurfaceStore(controlPool),
+        new UnknownIdLookups("surface", lookups, metrics));
+    ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool),
+        new UnknownIdLookups("link", lookups, metrics));
     // One set of rate-limit buckets for the instance, shared by its verticles.
     SurfaceGuard guard = new SurfaceGuard();
+    ClickLimits clickLimits = new ClickLimits(config.edge());
     RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
@@ -99,10 +113,15 @@ public final class Gateway {
           });
           vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
               .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
+          // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
+          PostgresProbe probe = new PostgresProbe(metrics);
+          vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, metrics),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
+        .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
+            : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
         .map(deployment -> {
           LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s), {} transport",

@@ -13,6 +13,7 @@ import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.attribution.RuleAttributor;
+import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.click.ClickRoutes;
 import io.postback.gateway.click.ClickWriter;
@@ -20,7 +21,10 @@ import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
+import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.ReadDeadline;
+import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ingest.BatchRoutes;
 import io.postback.gateway.ingest.ClassicPostbackRoutes;
 import io.postback.gateway.ingest.ConversionPipeline;
@@ -30,6 +34,7 @@ import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
+import io.postback.gateway.ops.MetricsEndpoint;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
@@ -48,6 +53,7 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -62,45 +68,54 @@ public final class HttpVerticle extends VerticleBase {
   private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
   private final SurfaceGuard guard;
+  private final ClickLimits clickLimits;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, GatewayMetrics metrics) {
+                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
     this.catalog = catalog;
     this.guard = guard;
+    this.clickLimits = clickLimits;
     this.metrics = metrics;
   }
 
   @Override
   public Future<?> start() {
+    GatewayConfig.WaitLimits waits = config.waits();
     pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
+        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
         .using(vertx)
         .build();
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
-    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize());
+    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
     Router router = Router.router(vertx);
+    router.route().handler(new ClientAddress(config.edge().trustedProxies()));
     router.route().handler(new AccessLog());
+    router.route().handler(new RequestDeadline(vertx, waits.requestDeadline()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
         config.bodyLimitBytes(), config.ingest().refundBackdateLimit());
     signed.mount(router);
-    new BatchRoutes(signed, pipeline, config.batchBodyLimitBytes()).mount(router);
+    new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize()), clicks, metrics).mount(router);
-    new HealthRoutes(vertx, pool, redis, metrics).mount(router);
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit()), clicks,
+        metrics, clickLimits).mount(router);
+    new HealthRoutes(pool, redis, metrics).mount(router);
+    if (config.edge().managementPort() == 0) {
+      new MetricsEndpoint(vertx, metrics).mount(router);
+    }
 
     Router admin = Router.router(vertx);
     admin.route().handler(new AdminAuth(backends.adminToken()));
@@ -134,8 +149,28 @@ public final class HttpVerticle extends VerticleBase {
         .setPort(config.httpPort())
         .setHost("0.0.0.0")
         .setTcpNoDelay(true)
-        .setCompressionSupported(false));
-    return server.requestHandler(router).listen();
+        .setCompressionSupported(false)
+        .setIdleTimeout((int) waits.httpIdleTimeout().toMillis())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        // HTTP/1.1 only: the read deadline watches HTTP/1.x requests (cleartext HTTP/2 is not offered).
+        .setHttp2ClearTextEnabled(false)
+        .setUseProxyProtocol(config.edge().proxyProtocol()));
+    return server
+        .connectionHandler(connection -> ReadDeadline.install(connection, waits.httpReadTimeout()))
+        .requestHandler(router)
+        .listen();
+  }
+
+  /**
+   * Pool options that bound waiting: at most {@code pgWaitQueueLimit} requests queue for a connection (more
+   * fail at once, 503), and none waits much longer than the request deadline for one (a second longer, so
+   * that a request's own deadline answers it first and the waiter then leaves the queue).
+   */
+  static PoolOptions boundedPool(GatewayConfig config) {
+    return new PoolOptions()
+        .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit())
+        .setConnectionTimeout((int) config.waits().requestDeadline().plusSeconds(1).toMillis())
+        .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   @Override

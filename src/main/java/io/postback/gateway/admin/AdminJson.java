@@ -2,6 +2,8 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.RequestDeadline;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
@@ -38,6 +40,10 @@ public final class AdminJson {
     }
     if (!(v instanceof String s) || s.isBlank() || s.length() > maxLength) {
       throw ApiError.invalidField(field, field + " must be a non-empty string of at most " + maxLength + " characters");
+    }
+    String problem = StorableText.problem(s);
+    if (problem != null) {
+      throw ApiError.invalidField(field, field + " " + problem);
     }
     return s;
   }
@@ -86,7 +92,10 @@ public final class AdminJson {
     throw ApiError.invalidField("limit", "limit must be an integer between 1 and " + MAX_LIMIT);
   }
 
-  /** Runs a handler that produces JSON; answers it with the status, or renders the failure. */
+  /**
+   * Runs a handler that produces JSON; answers it with the status, or renders the failure. A result that
+   * comes after the request's deadline answered is dropped (the deadline's 503 stands).
+   */
   public static void respond(RoutingContext ctx, int status, Function<RoutingContext, Future<JsonObject>> handler) {
     Future<JsonObject> result;
     try {
@@ -94,10 +103,18 @@ public final class AdminJson {
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
-    result.onSuccess(json -> ctx.response()
-            .setStatusCode(status)
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .end(json.toBuffer()))
-        .onFailure(e -> ctx.fail(e));
+    result.onComplete(ar -> {
+      if (RequestDeadline.answered(ctx)) {
+        return;
+      }
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+        return;
+      }
+      ctx.response()
+          .setStatusCode(status)
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .end(ar.result().toBuffer());
+    });
   }
 }

@@ -16,11 +16,12 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code /admin/deliveries}: the dead-letter (and pending) listing, one delivery with its attempts, and
- * the replay of one delivery (a fresh retry schedule, due now).
+ * {@code /admin/deliveries}: the dead-letter (and pending, succeeded, skipped) listing, one delivery with
+ * its attempts, and the replay of one delivery (a fresh retry schedule, due now). A skipped delivery is
+ * one of an event that arrived while its endpoint was disabled: replaying it sends it.
  */
 public final class DeliveryAdmin {
-  private static final Set<String> STATUSES = Set.of("pending", "succeeded", "dead");
+  private static final Set<String> STATUSES = Set.of("pending", "succeeded", "dead", "skipped");
   private static final String COLUMNS = "d.id, d.event_id, e.type, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, "
       + "d.last_status_code, d.last_error, d.created_at, d.updated_at";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM deliveries d JOIN events e ON e.id = d.event_id "
@@ -57,7 +58,7 @@ public final class DeliveryAdmin {
   private Future<JsonObject> list(RoutingContext ctx) {
     String status = ctx.queryParams().get("status") == null ? "dead" : ctx.queryParams().get("status");
     if (!STATUSES.contains(status)) {
-      throw ApiError.invalidField("status", "status must be pending, succeeded or dead");
+      throw ApiError.invalidField("status", "status must be pending, succeeded, dead or skipped");
     }
     int limit = AdminJson.limit(ctx);
     return pool.preparedQuery(PAGE)

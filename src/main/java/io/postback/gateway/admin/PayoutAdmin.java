@@ -55,7 +55,7 @@ public final class PayoutAdmin {
         .execute(Tuple.of(Ids.timeOrdered("po"), affiliateId, amount, currency, reference))
         .compose(rows -> {
           JsonObject payout = toJson(rows.iterator().next());
-          return EventOutbox.append(tx, "payout.initiated", null, payout).map(payout);
+          return EventOutbox.append(tx, "payout.initiated", null, affiliateId, payout).map(payout);
         }));
   }
 
@@ -88,7 +88,7 @@ public final class PayoutAdmin {
             });
           }
           JsonObject payout = toJson(rows.iterator().next());
-          return EventOutbox.append(tx, "payout." + status, null, payout).map(payout);
+          return EventOutbox.append(tx, "payout." + status, null, payout.getString("affiliateId"), payout).map(payout);
         }));
   }
 

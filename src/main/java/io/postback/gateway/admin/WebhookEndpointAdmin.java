@@ -28,14 +28,19 @@ import java.util.regex.Pattern;
 
 /**
  * {@code /admin/webhook-endpoints}: register (answers the whsec_ secret once), read, list, update,
- * delete, rotate the secret, send a test event, the attempt log, health, and replay of dead deliveries.
+ * delete, rotate the secret, send a test event, the attempt log, health, and replay of dead and skipped
+ * deliveries. An endpoint may be scoped to a surface and/or an affiliate ({@code surfaceId},
+ * {@code affiliateId}); which events a scope receives is decided by the fan-out (DeliveryStore).
  */
 public final class WebhookEndpointAdmin {
   private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
-  private static final String COLUMNS = "id, url, description, event_types, enabled, disabled_reason, timeout_ms, "
-      + "max_in_flight, failing_since, previous_secret_valid_until, created_at, updated_at";
+  private static final String COLUMNS = "id, url, description, event_types, surface_id, affiliate_id, enabled, "
+      + "disabled_reason, timeout_ms, max_in_flight, failing_since, previous_secret_valid_until, created_at, updated_at";
   private static final String INSERT = "INSERT INTO webhook_endpoints (id, url, description, event_types, secret, "
-      + "timeout_ms, max_in_flight, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING " + COLUMNS;
+      + "timeout_ms, max_in_flight, enabled, surface_id, affiliate_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      + "RETURNING " + COLUMNS;
+  private static final String SCOPE_EXISTS = "SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM surfaces WHERE id = $1)) "
+      + "AS surface, ($2::text IS NULL OR EXISTS (SELECT 1 FROM affiliates WHERE id = $2)) AS affiliate";
   private static final String FIND = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE id = $1";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE ($1::text IS NULL OR id > $1) "
       + "ORDER BY id LIMIT $2";
@@ -46,6 +51,8 @@ public final class WebhookEndpointAdmin {
              enabled = coalesce($8, enabled),
              disabled_reason = CASE WHEN $8 IS NULL THEN disabled_reason WHEN $8 THEN NULL ELSE 'disabled by an operator' END,
              failing_since = CASE WHEN $8 THEN NULL ELSE failing_since END,
+             surface_id = CASE WHEN $9 THEN $10 ELSE surface_id END,
+             affiliate_id = CASE WHEN $11 THEN $12 ELSE affiliate_id END,
              updated_at = now()
        WHERE id = $1 RETURNING\s""" + COLUMNS;
   private static final String KILL_PENDING = """
@@ -75,15 +82,17 @@ public final class WebhookEndpointAdmin {
              (SELECT avg(latency_ms) FROM recent) AS avg_latency,
              (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'pending') AS pending,
              (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'dead') AS dead,
+             (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'skipped') AS skipped,
              (SELECT row_to_json(x)::text FROM (
                 SELECT attempted_at, status_code, error FROM delivery_attempts
                  WHERE endpoint_id = $1 AND outcome <> 'success' ORDER BY id DESC LIMIT 1) x) AS last_error
       """;
-  private static final String REPLAY_DEAD = """
+  // Dead deliveries, and the skipped ones of events that arrived while the endpoint was disabled.
+  private static final String REPLAY = """
       UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
              last_error = NULL,
              updated_at = now()
-       WHERE endpoint_id = $1 AND status = 'dead' AND updated_at >= $2
+       WHERE endpoint_id = $1 AND status IN ('dead', 'skipped') AND updated_at >= $2
       RETURNING id, next_attempt_at
       """;
 
@@ -120,10 +129,13 @@ public final class WebhookEndpointAdmin {
     Integer timeout = timeoutMs(body);
     Integer maxInFlight = maxInFlight(body);
     Boolean enabled = body.getValue("enabled") instanceof Boolean b ? b : null;
+    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
+    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
     String secret = WebhookSigner.newSecret();
     return checkUrl(url)
+        .compose(v -> checkScope(surfaceId, affiliateId))
         .compose(v -> pool.preparedQuery(INSERT).execute(Tuple.from(new Object[] {Ids.timeOrdered("whe"), url,
-            description, types, secret, timeout, maxInFlight, enabled == null || enabled})))
+            description, types, secret, timeout, maxInFlight, enabled == null || enabled, surfaceId, affiliateId})))
         .map(rows -> toJson(rows.iterator().next()).put("secret", secret));
   }
 
@@ -157,10 +169,16 @@ public final class WebhookEndpointAdmin {
       throw ApiError.invalidField("enabled", "enabled must be true or false");
     }
     Boolean enabled = (Boolean) enabledValue;
+    // Present with null clears that half of the scope; absent keeps it.
+    boolean surfaceGiven = body.containsKey("surfaceId");
+    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
+    boolean affiliateGiven = body.containsKey("affiliateId");
+    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
     Future<Void> checked = url == null ? Future.succeededFuture() : checkUrl(url);
-    return checked.compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
+    return checked.compose(v -> checkScope(surfaceId, affiliateId))
+        .compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
             .execute(Tuple.from(new Object[] {ctx.pathParam("id"), url, description, typesGiven, types, timeout,
-                maxInFlight, enabled}))
+                maxInFlight, enabled, surfaceGiven, surfaceId, affiliateGiven, affiliateId}))
             .compose(rows -> {
               Row row = one(ctx, rows);
               // Deliveries of a disabled endpoint are dead (listed, replayable), not a growing pending queue.
@@ -255,12 +273,16 @@ public final class WebhookEndpointAdmin {
                 .put("averageLatencyMs", avg == null ? null : ((Number) avg).doubleValue())
                 .put("pending", r.getLong("pending"))
                 .put("dead", r.getLong("dead"))
+                .put("skipped", r.getLong("skipped"))
                 .put("lastError", lastError == null ? null : new JsonObject(lastError));
           });
         });
   }
 
-  /** {@code ?since=<ISO-8601>}: every dead delivery of the endpoint that died since then starts a fresh schedule. */
+  /**
+   * {@code ?since=<ISO-8601>}: every dead delivery of the endpoint that died since then, and every skipped one
+   * (an event that arrived while it was disabled) recorded since then, starts a fresh schedule.
+   */
   private Future<JsonObject> replay(RoutingContext ctx) {
     String since = ctx.queryParams().get("since");
     OffsetDateTime from;
@@ -273,7 +295,7 @@ public final class WebhookEndpointAdmin {
     return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
         .compose(rows -> {
           one(ctx, rows);
-          return pool.preparedQuery(REPLAY_DEAD).execute(Tuple.of(ctx.pathParam("id"), from));
+          return pool.preparedQuery(REPLAY).execute(Tuple.of(ctx.pathParam("id"), from));
         })
         .compose(rows -> {
           List<DeliveryQueue.Entry> entries = new ArrayList<>(rows.size());
@@ -298,6 +320,23 @@ public final class WebhookEndpointAdmin {
     }
     return guard.check(dest.host()).<Void>mapEmpty().recover(e -> Future.failedFuture(
         ApiError.of(422, "destination_refused", "The url is refused: " + e.getMessage())));
+  }
+
+  /** 400 naming the field when the scope names a surface or affiliate that does not exist. */
+  private Future<Void> checkScope(String surfaceId, String affiliateId) {
+    if (surfaceId == null && affiliateId == null) {
+      return Future.succeededFuture();
+    }
+    return pool.preparedQuery(SCOPE_EXISTS).execute(Tuple.of(surfaceId, affiliateId)).map(rows -> {
+      Row r = rows.iterator().next();
+      if (!r.getBoolean("surface")) {
+        throw ApiError.invalidField("surfaceId", "surfaceId names no surface");
+      }
+      if (!r.getBoolean("affiliate")) {
+        throw ApiError.invalidField("affiliateId", "affiliateId names no affiliate");
+      }
+      return null;
+    });
   }
 
   private static String[] eventTypes(JsonObject body) {
@@ -358,6 +397,8 @@ public final class WebhookEndpointAdmin {
         .put("url", r.getString("url"))
         .put("description", r.getString("description"))
         .put("eventTypes", types == null ? null : new JsonArray(List.of((Object[]) types)))
+        .put("surfaceId", r.getString("surface_id"))
+        .put("affiliateId", r.getString("affiliate_id"))
         .put("enabled", r.getBoolean("enabled"))
         .put("disabledReason", r.getString("disabled_reason"))
         .put("timeoutMs", r.getInteger("timeout_ms"))

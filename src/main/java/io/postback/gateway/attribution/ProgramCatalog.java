@@ -1,5 +1,6 @@
 package io.postback.gateway.attribution;
 
+import io.postback.gateway.limit.UnknownIdLookups;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,13 +13,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * Affiliates, tracking links, promo codes and commission rules in memory, shared by every verticle of
  * the instance, so neither the click path nor attribution reads the database for them. Like
  * {@link io.postback.gateway.surface.SurfaceRegistry}: changes made through this instance apply at
- * once, other instances' changes arrive with the next poll; an unknown link code is looked up once in
- * Postgres (another instance may have just created it) and then remembered as unknown briefly.
+ * once, other instances' changes arrive with the next poll; a link code not in memory is looked up in
+ * Postgres (another instance may have just created it) within a budget ({@link UnknownIdLookups}), so
+ * random codes cannot turn into one query each.
  */
 public final class ProgramCatalog {
   private static final Logger LOG = LoggerFactory.getLogger(ProgramCatalog.class);
-  private static final long NEGATIVE_TTL_MS = 2_000;
-  private static final int NEGATIVE_MAX = 10_000;
   private static final long POLL_OVERLAP_MS = 10_000;
 
   private final ProgramStore store;
@@ -26,11 +26,12 @@ public final class ProgramCatalog {
   private final Map<String, TrackingLink> links = new ConcurrentHashMap<>();
   private final Map<String, String> promoAffiliates = new ConcurrentHashMap<>();
   private final Map<String, CommissionRule> rules = new ConcurrentHashMap<>();
-  private final Map<String, Long> unknownLinksUntil = new ConcurrentHashMap<>();
+  private final UnknownIdLookups unknownLinks;
   private volatile Instant newestSeen = Instant.EPOCH;
 
-  public ProgramCatalog(ProgramStore store) {
+  public ProgramCatalog(ProgramStore store, UnknownIdLookups unknownLinks) {
     this.store = store;
+    this.unknownLinks = unknownLinks;
   }
 
   public ProgramStore store() {
@@ -52,22 +53,14 @@ public final class ProgramCatalog {
     return own != null ? own : rules.get(CommissionRule.key(surfaceId, eventType, null));
   }
 
-  /** The link, from memory or (once) from Postgres; null when no such link exists. */
+  /** The link, from memory or (within the look-up budget) from Postgres; null when not known to exist. */
   public Future<TrackingLink> link(String code) {
     TrackingLink link = links.get(code);
     if (link != null) {
       return Future.succeededFuture(link);
     }
-    Long until = unknownLinksUntil.get(code);
-    if (until != null && until > System.currentTimeMillis()) {
-      return Future.succeededFuture(null);
-    }
-    return store.findLink(code).compose(found -> {
+    return unknownLinks.lookUp(code, store::findLink).compose(found -> {
       if (found == null) {
-        if (unknownLinksUntil.size() >= NEGATIVE_MAX) {
-          unknownLinksUntil.clear();
-        }
-        unknownLinksUntil.put(code, System.currentTimeMillis() + NEGATIVE_TTL_MS);
         return Future.succeededFuture(null);
       }
       put(found);
@@ -89,7 +82,7 @@ public final class ProgramCatalog {
 
   public void put(TrackingLink link) {
     links.put(link.code(), link);
-    unknownLinksUntil.remove(link.code());
+    unknownLinks.known(link.code());
     if (link.promoCode() != null) {
       promoAffiliates.put(link.surfaceId() + '\n' + link.promoCode(), link.affiliateId());
     }

@@ -59,7 +59,7 @@ public final class ProgramStore {
           if (created == null) {
             return Future.succeededFuture(null);
           }
-          return EventOutbox.append(tx, "affiliate.created", null, affiliateEvent(created)).map(created);
+          return EventOutbox.append(tx, "affiliate.created", null, created.id(), affiliateEvent(created)).map(created);
         }));
   }
 
@@ -85,7 +85,7 @@ public final class ProgramStore {
           default -> null;
         };
         return event == null ? Future.succeededFuture(updated)
-            : EventOutbox.append(tx, event, null, affiliateEvent(updated).put("previousStatus", old.status())).map(updated);
+            : EventOutbox.append(tx, event, null, updated.id(), affiliateEvent(updated).put("previousStatus", old.status())).map(updated);
       });
     }));
   }

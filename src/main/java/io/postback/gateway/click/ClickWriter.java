@@ -1,6 +1,8 @@
 package io.postback.gateway.click;
 
+import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.MicroBatcher;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,7 +17,8 @@ import java.util.List;
  * Writes clicks in micro-batches ({@link MicroBatcher}), like conversions: the clicks of one event-loop
  * turn (and those that queue while earlier batches are in flight) go to Postgres as one
  * {@code INSERT ... SELECT FROM unnest(...)}, one round trip and one commit. A click's future
- * completes when its batch has committed.
+ * completes when its batch has committed. Every stored value was cleaned before (see {@link ClickRoutes});
+ * a row Postgres still refuses fails alone ({@link MicroBatcher}).
  *
  * <p>One writer per verticle; all methods run on that verticle's event loop.
  */
@@ -34,9 +37,26 @@ public final class ClickWriter {
   private final Pool pool;
   private final MicroBatcher<Pending> batcher;
 
-  public ClickWriter(Pool pool, Context context, int maxInFlight) {
+  /** {@code maxQueued}: clicks allowed to wait for a batch; more fail at once. */
+  public ClickWriter(Pool pool, Context context, int maxInFlight, int maxQueued) {
     this.pool = pool;
-    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
+    this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued,
+        new MicroBatcher.Writer<>() {
+          @Override
+          public Future<?> write(List<Pending> batch) {
+            return flush(batch);
+          }
+
+          @Override
+          public void fail(Pending item, Throwable error) {
+            item.promise().tryFail(error);
+          }
+
+          @Override
+          public ApiError diagnose(Pending item) {
+            return ClickWriter.diagnose(item.click());
+          }
+        });
   }
 
   /** Completes once the click is committed. */
@@ -77,7 +97,20 @@ public final class ClickWriter {
         subs[0], subs[1], subs[2], subs[3], subs[4], suspended));
     return pool.preparedQuery(INSERT).execute(args)
         .onSuccess(rows -> batch.forEach(p -> p.promise().complete()))
-        .onFailure(e -> batch.forEach(p -> p.promise().tryFail(e)))
         .mapEmpty();
+  }
+
+  /** The value of a click that Postgres cannot store, as a 400 naming it; null when all look storable. */
+  static ApiError diagnose(Click c) {
+    String[][] texts = {{"sub1", c.subIds()[0]}, {"sub2", c.subIds()[1]}, {"sub3", c.subIds()[2]},
+        {"sub4", c.subIds()[3]}, {"sub5", c.subIds()[4]}, {"User-Agent", c.userAgent()}, {"Referer", c.referrer()},
+        {"ip", c.ip()}};
+    for (String[] field : texts) {
+      String problem = StorableText.problem(field[1]);
+      if (problem != null) {
+        return ApiError.invalidField(field[0], field[0] + " " + problem);
+      }
+    }
+    return null;
   }
 }

@@ -1,6 +1,8 @@
 package io.postback.gateway.config;
 
+import io.postback.gateway.surface.Cidr;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -30,6 +32,8 @@ import java.util.function.Function;
  * @param clickCacheTtl     longest a click stays in Redis (capped by the surface's attribution window);
  *                          older clicks are resolved from Postgres
  * @param delivery          the outbound webhook delivery settings
+ * @param edge              what faces the network: client addresses, the management port, limits on unauthenticated traffic
+ * @param waits             deadlines and queue bounds: how long anything waits on a dependency or a client
  * @param ingest            bounds on what inbound postbacks may state
  */
 public record GatewayConfig(
@@ -53,6 +57,8 @@ public record GatewayConfig(
     boolean demoSurface,
     boolean metricsEnabled,
     DeliverySettings delivery,
+    EdgeSettings edge,
+    WaitLimits waits,
     IngestSettings ingest) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
@@ -123,6 +129,8 @@ public record GatewayConfig(
         src.bool("demoSurface", true),
         src.bool("metricsEnabled", true),
         deliverySettings(src),
+        edgeSettings(src, port),
+        waitLimits(src),
         ingestSettings(src));
   }
 
@@ -188,6 +196,100 @@ public record GatewayConfig(
   }
 
   /**
+   * What faces the network.
+   *
+   * @param managementPort            port of {@code /metrics} alone; 0: {@code /metrics} is on the main port
+   * @param trustedProxies            peers whose {@code X-Forwarded-For} is believed (load balancers); empty: none
+   * @param proxyProtocol             connections start with a PROXY protocol (v1 or v2) header naming the client
+   * @param clickIpRatePerSecond      sustained clicks per second per client address (IPv6: per /64); 0: unlimited
+   * @param clickIpBurst              clicks one client address may make at once
+   * @param clickLinkRatePerSecond    sustained clicks per second per tracking link; 0: unlimited
+   * @param clickLinkBurst            clicks one link may take at once
+   * @param unknownIdLookupsPerSecond Postgres look-ups per second of surface ids (and, apart, of link codes)
+   *                                  not known in memory; past it they are answered unknown without a query
+   */
+  public record EdgeSettings(
+      int managementPort,
+      List<Cidr> trustedProxies,
+      boolean proxyProtocol,
+      int clickIpRatePerSecond,
+      int clickIpBurst,
+      int clickLinkRatePerSecond,
+      int clickLinkBurst,
+      int unknownIdLookupsPerSecond) {
+  }
+
+  private static EdgeSettings edgeSettings(Source src, int httpPort) {
+    int managementPort = src.integer("managementPort", 0, 0, 65535);
+    src.check("managementPort", managementPort == 0 || managementPort != httpPort,
+        "must differ from httpPort (or be 0 to serve /metrics on the main port)");
+    int ipRate = src.integer("clickIpRatePerSecond", 20, 0, 1_000_000);
+    int ipBurst = src.integer("clickIpBurst", 100, 1, 10_000_000);
+    int linkRate = src.integer("clickLinkRatePerSecond", 5_000, 0, 10_000_000);
+    int linkBurst = src.integer("clickLinkBurst", 10_000, 1, 100_000_000);
+    return new EdgeSettings(
+        managementPort,
+        src.parsed("trustedProxies", "", GatewayConfig::parseCidrs),
+        src.bool("proxyProtocol", false),
+        ipRate,
+        ipBurst,
+        linkRate,
+        linkBurst,
+        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000));
+  }
+
+  private static List<Cidr> parseCidrs(String text) {
+    List<Cidr> out = new ArrayList<>();
+    for (String part : text.split(",")) {
+      if (!part.isBlank()) {
+        out.add(Cidr.parse(part));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * Deadlines and bounded queues: nothing waits without limit on Postgres, Redis or a slow client.
+   *
+   * @param requestDeadline       longest a request waits for its answer from the moment its head was read; past
+   *                              it the answer is {@code 503} + Retry-After (its work may still commit later)
+   * @param writeQueueLimit       rows allowed to wait for a batch, per writer and HTTP verticle; more are
+   *                              answered {@code 503} at once
+   * @param pgWaitQueueLimit      requests allowed to wait for a connection of a Postgres pool; more fail at once
+   * @param httpIdleTimeout       an HTTP connection with no traffic for this long is closed
+   * @param httpReadTimeout       a request's head and body must arrive within this time of its first byte,
+   *                              or the connection is closed (slowloris)
+   * @param postgresCheckInterval how often Postgres is probed for {@code gateway_dependency_up}
+   */
+  public record WaitLimits(
+      Duration requestDeadline,
+      int writeQueueLimit,
+      int pgWaitQueueLimit,
+      Duration httpIdleTimeout,
+      Duration httpReadTimeout,
+      Duration postgresCheckInterval) {
+  }
+
+  private static WaitLimits waitLimits(Source src) {
+    Duration deadline = src.duration("requestDeadline", "5s");
+    src.check("requestDeadline", deadline.toMillis() >= 100 && deadline.compareTo(Duration.ofMinutes(5)) <= 0,
+        "must be between 100ms and 5m");
+    Duration idle = src.duration("httpIdleTimeout", "90s");
+    src.check("httpIdleTimeout", idle.toSeconds() >= 1, "must be at least 1s");
+    Duration read = src.duration("httpReadTimeout", "10s");
+    src.check("httpReadTimeout", read.toMillis() >= 100, "must be at least 100ms");
+    Duration check = src.duration("postgresCheckInterval", "5s");
+    src.check("postgresCheckInterval", check.toMillis() >= 100, "must be at least 100ms");
+    return new WaitLimits(
+        deadline,
+        src.integer("writeQueueLimit", 10_000, 1, 10_000_000),
+        src.integer("pgWaitQueueLimit", 1_024, 1, 1_000_000),
+        idle,
+        read,
+        check);
+  }
+
+  /**
    * Bounds on what inbound postbacks may state.
    *
    * @param refundBackdateLimit how far before the gateway receives it a refund's {@code occurredAt} may lie
@@ -248,6 +350,10 @@ public record GatewayConfig(
         return fromEnv.trim();
       }
       Object v = json.getValue(key);
+      if (v instanceof JsonArray list) {
+        // A list in the file ("trustedProxies": ["10.0.0.0/8", ...]) reads like its comma-separated form.
+        return String.join(",", list.stream().map(String::valueOf).toList());
+      }
       return v == null ? null : String.valueOf(v);
     }
 

@@ -46,11 +46,19 @@ public final class DeliveryQueue {
       end
       return #ARGV / 2
       """;
-  // Re-adds ids from Postgres that are on neither set (Redis restarted empty, FLUSHALL, a lost ZADD).
+  // Re-adds ids that Postgres has due and unleased: those on neither set (Redis restarted empty,
+  // FLUSHALL, a lost ZADD), and orphans in the leased set: leases scored (expiry) below ARGV[1], i.e.
+  // taken so long before Postgres was read that Postgres would show the lease if the claim had leased
+  // them there (a claim script that ran late, after its caller had given up on it).
   private static final String RESTORE = """
       local added = 0
-      for i = 1, #ARGV, 2 do
-        if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+      for i = 2, #ARGV, 2 do
+        local leased = redis.call('ZSCORE', KEYS[2], ARGV[i])
+        if leased and tonumber(leased) < tonumber(ARGV[1]) then
+          redis.call('ZREM', KEYS[2], ARGV[i])
+          leased = false
+        end
+        if not leased then
           added = added + redis.call('ZADD', KEYS[1], 'NX', ARGV[i + 1], ARGV[i])
         end
       end
@@ -102,12 +110,16 @@ public final class DeliveryQueue {
     return redis.send(eval).mapEmpty();
   }
 
-  /** Re-adds ids that are neither scheduled nor leased; the future holds how many were missing. */
-  public Future<Long> restore(List<Entry> entries) {
+  /**
+   * Re-adds ids that Postgres has due and unleased and that are neither scheduled nor validly leased: a
+   * lease whose expiry lies before {@code orphanedBefore} is an orphan and goes too. The future holds how
+   * many were re-added.
+   */
+  public Future<Long> restore(List<Entry> entries, long orphanedBefore) {
     if (entries.isEmpty()) {
       return Future.succeededFuture(0L);
     }
-    Request eval = Request.cmd(Command.EVAL).arg(RESTORE).arg(2).arg(SCHEDULE).arg(LEASED);
+    Request eval = Request.cmd(Command.EVAL).arg(RESTORE).arg(2).arg(SCHEDULE).arg(LEASED).arg(orphanedBefore);
     for (Entry e : entries) {
       eval.arg(e.deliveryId()).arg(e.atMillis());
     }

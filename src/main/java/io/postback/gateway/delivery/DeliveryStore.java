@@ -17,23 +17,35 @@ import java.util.List;
 /** The named SQL of the delivery side: fan-out, claim, recording attempts, endpoint state. */
 public final class DeliveryStore {
   // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
-  // delivery per subscribed enabled endpoint, and mark the events fanned out, all in one commit.
+  // delivery per subscribed endpoint whose scope the event is in, and mark the events fanned out, all in
+  // one commit. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a replay can
+  // send it once the endpoint is enabled again.
+  //
+  // The scope rule, the one place it is decided (docs/webhooks.md, "Scopes"): an endpoint scoped to an
+  // affiliate gets only events about that affiliate; one scoped to a surface gets only events of that
+  // surface, except that an endpoint scoped to an affiliate (with or without a surface) also gets that
+  // affiliate's events that belong to no surface (affiliate.*, payout.*). Events about no surface and no
+  // affiliate (endpoint.disabled) therefore reach unscoped endpoints only.
   private static final String FAN_OUT = """
       WITH batch AS (
-        SELECT id, type FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
+        SELECT id, type, surface_id, affiliate_id FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1
+           FOR UPDATE SKIP LOCKED
       ), marked AS (
         UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
       ), created AS (
-        INSERT INTO deliveries (id, event_id, endpoint_id)
-        SELECT time_ordered_id('dlv'), b.id, ep.id
+        INSERT INTO deliveries (id, event_id, endpoint_id, status)
+        SELECT time_ordered_id('dlv'), b.id, ep.id, CASE WHEN ep.enabled THEN 'pending' ELSE 'skipped' END
           FROM batch b
-          JOIN webhook_endpoints ep ON ep.enabled AND (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
+          JOIN webhook_endpoints ep ON (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
+           AND (ep.affiliate_id IS NULL OR ep.affiliate_id = b.affiliate_id)
+           AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
+                OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
         ON CONFLICT (event_id, endpoint_id) DO NOTHING
-        RETURNING id, next_attempt_at
+        RETURNING id, next_attempt_at, status
       )
       SELECT NULL AS id, NULL::timestamptz AS next_attempt_at, (SELECT count(*) FROM marked) AS events
       UNION ALL
-      SELECT id, next_attempt_at, NULL FROM created
+      SELECT id, next_attempt_at, NULL FROM created WHERE status = 'pending'
       """;
   // The Postgres side of a claim: only deliveries that are still pending, due and not leased are taken,
   // leased until the lease expiry. A delivery Redis hands out twice (e.g. re-added after a FLUSHALL while
@@ -86,7 +98,7 @@ public final class DeliveryStore {
       """;
   private static final String DISABLE = """
       UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
-       WHERE id = $1 AND enabled RETURNING id, url
+       WHERE id = $1 AND enabled RETURNING id
       """;
   private static final String KILL_PENDING = """
       UPDATE deliveries SET status = 'dead', last_error = $2, updated_at = now()
@@ -238,7 +250,9 @@ public final class DeliveryStore {
 
   /**
    * Disables an endpoint, marks its pending deliveries dead (an operator replays them after fixing it)
-   * and writes the endpoint.disabled event, in one transaction. True when this call disabled it.
+   * and writes the endpoint.disabled event, in one transaction. True when this call disabled it. The event
+   * carries the endpoint's id and the reason, never its URL (often a capability URL with a token in it),
+   * and, being about no surface or affiliate, reaches unscoped endpoints only.
    */
   public Future<Boolean> disable(String endpointId, String reason) {
     return pool.withTransaction(tx -> tx.preparedQuery(DISABLE).execute(Tuple.of(endpointId, reason))
@@ -246,10 +260,9 @@ public final class DeliveryStore {
           if (rows.size() == 0) {
             return Future.succeededFuture(false);
           }
-          String url = rows.iterator().next().getString("url");
           return tx.preparedQuery(KILL_PENDING).execute(Tuple.of(endpointId, "endpoint disabled: " + reason))
-              .compose(killed -> EventOutbox.append(tx, "endpoint.disabled", null, new JsonObject()
-                  .put("endpointId", endpointId).put("url", url).put("reason", reason)))
+              .compose(killed -> EventOutbox.append(tx, "endpoint.disabled", null, null, new JsonObject()
+                  .put("endpointId", endpointId).put("reason", reason)))
               .map(true);
         }));
   }

@@ -49,7 +49,8 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> start() {
     DeliverySettings settings = config.delivery();
     pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement()))
+        .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement())
+            .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit()))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true)
             // Safe without waiting for the WAL flush: a write lost in a Postgres crash only makes a delivery
             // happen again (fan-out and its events roll back together; a lost attempt record means a resend).
@@ -73,7 +74,7 @@ public final class DeliveryVerticle extends VerticleBase {
     reports = new ReportGenerator(vertx, pool);
     timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
-      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, worker::poll);
+      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
       timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
       QueueDepth depth = new QueueDepth(store, queue, metrics);
       timers.add(vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh()));

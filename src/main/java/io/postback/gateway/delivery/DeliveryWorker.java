@@ -1,7 +1,10 @@
 package io.postback.gateway.delivery;
 
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
+import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.store.MicroBatcher;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -24,7 +27,10 @@ import java.util.Set;
  * UPDATE leases in Postgres those still pending, due and unleased (Postgres has the last word, also
  * when Redis lost or duplicated something). A finished attempt is
  * recorded in Postgres first (guarded by the attempt number), then the lease is dropped or turned
- * into the next scheduled attempt in Redis.
+ * into the next scheduled attempt in Redis. Finished attempts are recorded in micro-batches
+ * ({@link MicroBatcher}, one batch at a time); what a receiver answered (its body, the error text) is
+ * cleaned to storable text first, so a hostile receiver cannot fail the batch that records its
+ * neighbours' attempts, and a row Postgres still refuses fails alone.
  *
  * <p>One worker per delivery verticle; everything runs on that verticle's event loop.
  */
@@ -33,6 +39,9 @@ public final class DeliveryWorker {
   private static final int MAX_CLAIM = 500;
   private static final int MAX_RECORD_BATCH = 1000;
   private static final long DEFER_MS = 1_000;
+  /** What is kept of a receiver's answer: the first characters of its body, and of the error text. */
+  static final int MAX_RESPONSE_CHARS = 1024;
+  static final int MAX_ERROR_CHARS = 500;
 
   private final Context context;
   private final DeliveryStore store;
@@ -45,9 +54,9 @@ public final class DeliveryWorker {
   private final Map<String, Integer> sending = new HashMap<>();
   private final Map<String, ArrayDeque<DeliveryStore.Claimed>> waiting = new HashMap<>();
   private final Set<String> held = new HashSet<>();
-  private List<Finished> toRecord = new ArrayList<>();
+  private final MicroBatcher<Finished> recorder;
+  private Throwable lastRecordFailure;
   private boolean claiming;
-  private boolean recording;
   private boolean stopping;
   // Set once a stop has handed the held deliveries back: sends still running are aborted by our own
   // shutdown, so their outcome is no attempt of the endpoint's and is not recorded (the delivery is
@@ -68,6 +77,24 @@ public final class DeliveryWorker {
     this.schedule = schedule;
     this.settings = settings;
     this.metrics = metrics;
+    // One batch at a time; the queue is bounded by the deliveries this worker holds (maxInFlight).
+    this.recorder = new MicroBatcher<>(context, "delivery attempts", MAX_RECORD_BATCH, 1, Integer.MAX_VALUE,
+        new MicroBatcher.Writer<>() {
+          @Override
+          public Future<?> write(List<Finished> batch) {
+            return record(batch);
+          }
+
+          @Override
+          public void fail(Finished item, Throwable error) {
+            notRecorded(item, error);
+          }
+
+          @Override
+          public ApiError diagnose(Finished item) {
+            return DeliveryWorker.diagnose(item.attempt());
+          }
+        });
   }
 
   /** Claims due deliveries if there is room; called by the poll timer and whenever work may be waiting. */
@@ -219,29 +246,21 @@ public final class DeliveryWorker {
         next = Instant.now().plus(delay);
       }
     }
+    // The receiver's answer is stored as safe text: NUL and invalid UTF-8 replaced, size capped.
     DeliveryStore.Attempt attempt = new DeliveryStore.Attempt(d.id(), d.endpointId(), d.attempt(), status, attemptedAt,
-        next, r.statusCode(), (int) (r.nanos() / 1_000_000), r.outcome(), truncate(r.error()), r.responseBody());
-    toRecord.add(new Finished(attempt, next == null ? -1 : next.toEpochMilli(), r.gone(), attempted && !ok));
-    record();
+        next, r.statusCode(), (int) (r.nanos() / 1_000_000), r.outcome(), StorableText.clean(r.error(), MAX_ERROR_CHARS),
+        StorableText.clean(r.responseBody(), MAX_RESPONSE_CHARS));
+    recorder.add(new Finished(attempt, next == null ? -1 : next.toEpochMilli(), r.gone(), attempted && !ok));
   }
 
-  /** Records finished attempts in batches: everything that finished while the last batch was written. */
-  private void record() {
-    if (recording || toRecord.isEmpty()) {
-      return;
-    }
-    recording = true;
-    List<Finished> batch;
-    if (toRecord.size() <= MAX_RECORD_BATCH) {
-      batch = toRecord;
-      toRecord = new ArrayList<>();
-    } else {
-      batch = new ArrayList<>(toRecord.subList(0, MAX_RECORD_BATCH));
-      toRecord.subList(0, MAX_RECORD_BATCH).clear();
-    }
+  /**
+   * Records a batch of finished attempts (one statement, the future fails only when it did), then moves
+   * their ids in Redis and updates endpoint states; the deliveries are released when all is done.
+   */
+  private Future<Void> record(List<Finished> batch) {
     List<DeliveryStore.Attempt> attempts = new ArrayList<>(batch.size());
     batch.forEach(f -> attempts.add(f.attempt()));
-    store.record(attempts)
+    return store.record(attempts)
         .compose(recorded -> {
           Set<String> ok = new HashSet<>(recorded);
           List<DeliveryQueue.Entry> entries = new ArrayList<>(batch.size());
@@ -254,22 +273,47 @@ public final class DeliveryWorker {
             // The attempt is recorded; Postgres (next_attempt_at) drives the reconciler if Redis missed this.
             LOG.warn("finishing leases in Redis failed: {}", e.toString());
             return Future.succeededFuture();
-          }).compose(v -> endpointStates(batch, ok));
-        })
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            // Not recorded: the deliveries stay leased in Redis and due in Postgres after the lease; they
-            // are attempted again then (at least once).
-            LOG.warn("recording {} delivery attempt(s) failed: {}", batch.size(), ar.cause().toString());
-          }
-          batch.forEach(f -> held.remove(f.attempt().deliveryId()));
-          recording = false;
-          if (stopping && held.isEmpty() && drained != null) {
-            drained.tryComplete();
-          }
-          record();
-          poll();
+          }).compose(v -> endpointStates(batch, ok)).recover(e -> {
+            LOG.warn("updating endpoint states after recording attempts failed: {}", e.toString());
+            return Future.succeededFuture();
+          }).onComplete(v -> {
+            batch.forEach(f -> held.remove(f.attempt().deliveryId()));
+            released();
+          });
         });
+  }
+
+  /**
+   * An attempt that could not be recorded: the delivery stays leased in Redis and in Postgres until the
+   * lease expires, then it is attempted again (at least once).
+   */
+  private void notRecorded(Finished f, Throwable error) {
+    // The items of one failed batch share the failure: one line per failure, not per item.
+    if (error != lastRecordFailure) {
+      lastRecordFailure = error;
+      LOG.warn("recording delivery attempt(s) failed, retried after their lease: {}", error.toString());
+    }
+    held.remove(f.attempt().deliveryId());
+    released();
+  }
+
+  private void released() {
+    if (stopping && held.isEmpty() && drained != null) {
+      drained.tryComplete();
+    }
+    poll();
+  }
+
+  /** The receiver-provided value of an attempt that Postgres cannot store; null when all look storable. */
+  static ApiError diagnose(DeliveryStore.Attempt a) {
+    String[][] texts = {{"responseBody", a.responseBody()}, {"error", a.error()}};
+    for (String[] field : texts) {
+      String problem = StorableText.problem(field[1]);
+      if (problem != null) {
+        return ApiError.invalidField(field[0], field[0] + " " + problem);
+      }
+    }
+    return null;
   }
 
   private Future<Void> endpointStates(List<Finished> batch, Set<String> recorded) {
@@ -361,9 +405,5 @@ public final class DeliveryWorker {
       ids.forEach(id -> entries.add(new DeliveryQueue.Entry(id, now.toEpochMilli())));
       return store.release(ids, now).compose(x -> queue.finish(entries)).recover(e -> Future.succeededFuture());
     });
-  }
-
-  private static String truncate(String s) {
-    return s == null || s.length() <= 500 ? s : s.substring(0, 500);
   }
 }

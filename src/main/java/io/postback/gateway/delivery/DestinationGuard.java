@@ -20,6 +20,10 @@ import java.util.Map;
  */
 public final class DestinationGuard {
   private static final long CACHE_MS = 10_000;
+  private static final byte[] TEREDO = {0x20, 0x01, 0, 0};
+  private static final byte[] LOCAL_NAT64 = {0, 0x64, (byte) 0xff, (byte) 0x9b, 0, 1};
+  private static final byte[] NAT64 = {0, 0x64, (byte) 0xff, (byte) 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  private static final byte[] SIX_TO_FOUR = {0x20, 0x02};
 
   private final Vertx vertx;
   private final boolean allowPrivate;
@@ -98,7 +102,10 @@ public final class DestinationGuard {
     return new Resolved(all[0], null, expires);
   }
 
-  /** Loopback, private, link-local, unique-local, multicast, CGNAT and other non-public addresses. */
+  /**
+   * Loopback, private, link-local, unique-local, multicast, CGNAT and other non-public addresses, and IPv6
+   * addresses that lead to one (an embedded internal IPv4, Teredo, local-use NAT64).
+   */
   public static boolean isInternal(InetAddress a) {
     if (a.isLoopbackAddress() || a.isAnyLocalAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress()
         || a.isMulticastAddress()) {
@@ -119,19 +126,54 @@ public final class DestinationGuard {
       if ((b0 & 0xfe) == 0xfc) {                       // unique local fc00::/7 (incl. fd00:ec2::254)
         return true;
       }
-      boolean v4Mapped = true;                         // ::ffff:a.b.c.d
-      for (int i = 0; i < 10; i++) {
-        v4Mapped &= b[i] == 0;
+      // Teredo 2001::/32 is refused whatever it embeds: the packets go through a relay to a client behind
+      // a NAT (client IPv4 = last 32 bits XOR 0xffffffff), the service is retired, and no webhook receiver
+      // has such an address. The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) is not globally
+      // reachable by definition, and where it embeds its IPv4 depends on a local choice of prefix length.
+      if (startsWith(b, TEREDO, 4) || startsWith(b, LOCAL_NAT64, 6)) {
+        return true;
       }
-      if (v4Mapped && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) {
+      byte[] embedded = embeddedIPv4(b);
+      if (embedded != null) {
         try {
-          return isInternal(InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]}));
+          return isInternal(InetAddress.getByAddress(embedded));
         } catch (java.net.UnknownHostException e) {
           return true;
         }
       }
     }
     return false;
+  }
+
+  /**
+   * The IPv4 address an IPv6 address carries to an IPv4 host, whose reachability is what counts:
+   * IPv4-mapped {@code ::ffff:a.b.c.d}, IPv4-compatible {@code ::a.b.c.d} (deprecated, still routed by
+   * some stacks), NAT64 {@code 64:ff9b::a.b.c.d} (RFC 6052) and 6to4 {@code 2002:AABB:CCDD::/48}
+   * (RFC 3056); null for any other address.
+   */
+  static byte[] embeddedIPv4(byte[] b) {
+    boolean zeros = true;
+    for (int i = 0; i < 10; i++) {
+      zeros &= b[i] == 0;
+    }
+    boolean mapped = zeros && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff;
+    boolean compatible = zeros && b[10] == 0 && b[11] == 0;
+    if (mapped || compatible || startsWith(b, NAT64, NAT64.length)) {
+      return new byte[] {b[12], b[13], b[14], b[15]};
+    }
+    if (startsWith(b, SIX_TO_FOUR, 2)) {
+      return new byte[] {b[2], b[3], b[4], b[5]};
+    }
+    return null;
+  }
+
+  private static boolean startsWith(byte[] address, byte[] prefix, int length) {
+    for (int i = 0; i < length; i++) {
+      if (address[i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A destination that must not be contacted. */

@@ -19,12 +19,17 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Sends one signed webhook attempt. Connections are pooled and kept alive per destination; redirects
- * are never followed (a 3xx is a failure); the attempt has a hard deadline; the response body is read
- * only up to a small limit. The host is checked by the {@link DestinationGuard} right before the
- * connection, and the request goes to exactly the address that was checked.
+ * are never followed (a 3xx is a failure); the attempt has a hard deadline; of the response body only
+ * the first {@value #MAX_RESPONSE_BYTES} bytes are kept, and a receiver that answers more than
+ * {@value #MAX_DRAIN_BYTES} bytes has its connection closed rather than read to the end. The host is
+ * checked by the {@link DestinationGuard} right before the connection, and the request goes to exactly
+ * the address that was checked.
  */
 public final class WebhookSender {
-  public static final int MAX_RESPONSE_CHARS = 1024;
+  /** The first bytes of a response body kept for the attempt log (cleaned to storable text by the worker). */
+  static final int MAX_RESPONSE_BYTES = 1024;
+  /** How much of a response body is read at most; past it the connection is closed instead. */
+  static final int MAX_DRAIN_BYTES = 64 * 1024;
   private static final String USER_AGENT = "PostbackGateway-Webhooks/1.0";
 
   private final Vertx vertx;
@@ -111,20 +116,27 @@ public final class WebhookSender {
         })
         .onSuccess(response -> {
           Buffer head = Buffer.buffer();
+          long[] read = {0};
+          int code = response.statusCode();
+          MultiMap headers = response.headers();
+          boolean ok = code >= 200 && code < 300;
+          Runnable answered = () -> promise.tryComplete(new Result(ok ? "success" : "failure", code,
+              headers.get("retry-after"), ok ? null : "HTTP " + code, head.length() == 0 ? null : head.toString(),
+              System.nanoTime() - start));
           response.handler(chunk -> {
-            int room = MAX_RESPONSE_CHARS - head.length();
+            int room = MAX_RESPONSE_BYTES - head.length();
             if (room > 0) {
               head.appendBuffer(chunk.length() <= room ? chunk : chunk.slice(0, room));
             }
+            read[0] += chunk.length();
+            if (read[0] > MAX_DRAIN_BYTES && !promise.future().isComplete()) {
+              // The status is known: do not read megabytes for it (the connection cannot be reused then).
+              answered.run();
+              response.request().reset();
+            }
           });
           response.exceptionHandler(e -> promise.tryComplete(failure(e, start)));
-          response.endHandler(v -> {
-            int code = response.statusCode();
-            MultiMap headers = response.headers();
-            boolean ok = code >= 200 && code < 300;
-            promise.tryComplete(new Result(ok ? "success" : "failure", code, headers.get("retry-after"),
-                ok ? null : "HTTP " + code, head.length() == 0 ? null : head.toString(), System.nanoTime() - start));
-          });
+          response.endHandler(v -> answered.run());
         })
         .onFailure(e -> promise.tryComplete(failure(e, start)));
     return promise.future().andThen(ar -> vertx.cancelTimer(deadline));

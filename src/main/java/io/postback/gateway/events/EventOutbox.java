@@ -12,7 +12,8 @@ import io.vertx.sqlclient.Tuple;
  * (The conversion hot path writes its events inside the batch statement of ConversionWriter instead.)
  */
 public final class EventOutbox {
-  private static final String INSERT = "INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4)";
+  private static final String INSERT = "INSERT INTO events (id, type, surface_id, affiliate_id, data) "
+      + "VALUES ($1, $2, $3, $4, $5)";
 
   private EventOutbox() {
   }
@@ -21,10 +22,14 @@ public final class EventOutbox {
     return Ids.timeOrdered("evt");
   }
 
-  /** Appends one event inside {@code tx}; the future holds the event id. */
-  public static Future<String> append(SqlClient tx, String type, String surfaceId, JsonObject data) {
+  /**
+   * Appends one event inside {@code tx}; the future holds the event id. {@code surfaceId} and
+   * {@code affiliateId} say whom the event is about (null: no single one); webhook endpoint scopes are
+   * matched against them (DeliveryStore's fan-out), so pass them for every event that has them.
+   */
+  public static Future<String> append(SqlClient tx, String type, String surfaceId, String affiliateId, JsonObject data) {
     String id = newEventId();
     // The JsonObject itself: a String bound to a jsonb parameter would be stored as a JSON string.
-    return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, data)).map(id);
+    return tx.preparedQuery(INSERT).execute(Tuple.of(id, type, surfaceId, affiliateId, data)).map(id);
   }
 }

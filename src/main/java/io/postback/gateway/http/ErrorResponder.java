@@ -2,6 +2,7 @@ package io.postback.gateway.http;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.VertxException;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -30,6 +31,10 @@ public final class ErrorResponder {
   }
 
   public static void send(RoutingContext ctx, ApiError error) {
+    if (RequestDeadline.answered(ctx)) {
+      // Answered already (by the request's deadline) or the client is gone: nothing more to send.
+      return;
+    }
     if (ctx.response().headWritten()) {
       ctx.response().reset();
       return;
@@ -72,11 +77,23 @@ public final class ErrorResponder {
           || state.startsWith("40"));
     }
     return failure instanceof ClosedConnectionException
+        || isPoolExhausted(failure)
         || failure instanceof IOException
         || failure instanceof ConnectTimeoutException
         || failure instanceof TimeoutException
         || (failure instanceof VertxException && failure.getCause() != null && isDependencyFailure(failure.getCause()))
         || (failure.getCause() != null && failure.getCause() != failure && isDependencyFailure(failure.getCause()));
+  }
+
+  /**
+   * A connection pool that could not lend a connection: its wait queue was full, or no connection came
+   * free in time (the sql client signals that with a bare VertxException of this message). Overload, or a
+   * stalled dependency: the request may be retried.
+   */
+  public static boolean isPoolExhausted(Throwable failure) {
+    return failure instanceof ConnectionPoolTooBusyException
+        || (failure instanceof VertxException && failure.getCause() == null
+            && "Timeout waiting for connection".equals(failure.getMessage()));
   }
 
   private static ApiError forStatus(int status) {

@@ -24,44 +24,80 @@ import java.util.Map;
  * then every item is parsed, validated and submitted to the same pipeline as a single postback, and
  * answered individually, in order: a bad item fails alone. Items run concurrently, except that an item
  * repeating an earlier item's externalId, or refunding an earlier item, waits for it, so the answers
- * read as if the items had been sent one after the other.
+ * read as if the items had been sent one after the other. The surface's rate limit is charged one token
+ * per item, the whole batch at once or not at all (SurfaceGuard).
+ *
+ * <p>The body may be megabytes, so it is read only once the headers look authentic (known surface,
+ * allowed source, fresh timestamp, a signature of the right form, a batch content type); otherwise the
+ * 4xx is answered at once and the connection closed, without reading the body.
  */
 public final class BatchRoutes {
   public static final int MAX_ITEMS = 1_000;
+  private static final String ATTEMPT = BatchRoutes.class.getName() + ".attempt";
 
   private final IngestRoutes signed;
   private final ConversionPipeline pipeline;
+  private final SurfaceGuard guard;
   private final int bodyLimit;
 
-  public BatchRoutes(IngestRoutes signed, ConversionPipeline pipeline, int bodyLimit) {
+  public BatchRoutes(IngestRoutes signed, ConversionPipeline pipeline, SurfaceGuard guard, int bodyLimit) {
     this.signed = signed;
     this.pipeline = pipeline;
+    this.guard = guard;
     this.bodyLimit = bodyLimit;
   }
 
   public void mount(Router router) {
+    // Two routes: Vert.x Web runs a body handler before any other handler of its own route.
+    router.post("/v1/conversions/batch").handler(this::plausible);
     router.post("/v1/conversions/batch")
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
         .handler(this::batch);
   }
 
-  private void batch(RoutingContext ctx) {
+  /** Checks the headers while the body waits (the request is paused); reads it only if they pass. */
+  private void plausible(RoutingContext ctx) {
     IngestAttempt attempt = signed.attempt(ctx, "batch");
-    String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
-    boolean ndjson = contentType != null && contentType.regionMatches(true, 0, "application/x-ndjson", 0, 20);
-    if (!ndjson && !IngestRoutes.isJson(ctx.request())) {
-      attempt.fail(ApiError.of(415, "unsupported_media_type",
+    ctx.put(ATTEMPT, attempt);
+    if (!ndjson(ctx) && !IngestRoutes.isJson(ctx.request())) {
+      refuseUnread(ctx, attempt, ApiError.of(415, "unsupported_media_type",
           "Send content-type: application/json (an array) or application/x-ndjson (one object per line)"));
       return;
     }
+    ctx.request().pause();
+    signed.plausible(ctx.request(), attempt).onComplete(ar -> {
+      if (ar.failed()) {
+        refuseUnread(ctx, attempt, ar.cause());
+      } else {
+        // On to the body handler (next route), which resumes the request.
+        ctx.next();
+      }
+    });
+  }
+
+  private static void refuseUnread(RoutingContext ctx, IngestAttempt attempt, Throwable error) {
+    // The unread body stays unread: close the connection after the answer rather than drain it.
+    ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+    attempt.fail(error);
+  }
+
+  private static boolean ndjson(RoutingContext ctx) {
+    String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+    return contentType != null && contentType.regionMatches(true, 0, "application/x-ndjson", 0, 20);
+  }
+
+  private void batch(RoutingContext ctx) {
+    IngestAttempt attempt = ctx.get(ATTEMPT);
+    boolean ndjson = ndjson(ctx);
     byte[] body = IngestRoutes.bodyBytes(ctx);
-    signed.authenticate(ctx.request(), body, attempt)
+    signed.verify(ctx.request(), body, attempt)
         .compose(surface -> {
           List<byte[]> items = BatchItems.split(body, ndjson, MAX_ITEMS);
           if (items.size() > MAX_ITEMS) {
             throw ApiError.of(413, "too_many_items", "A batch holds at most " + MAX_ITEMS + " conversions; this one has "
                 + items.size());
           }
+          guard.checkRate(surface, items.size());
           return submitAll(surface, items);
         })
         .onSuccess(attempt::succeed)

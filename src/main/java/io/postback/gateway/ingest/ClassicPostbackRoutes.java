@@ -99,7 +99,7 @@ public final class ClassicPostbackRoutes {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
       }
       attempt.surface = surface;
-      guard.checkSource(surface, req.remoteAddress() == null ? null : req.remoteAddress().host());
+      guard.checkSource(surface, attempt.clientAddress());
       checkValues(params);
       authenticate(surface, ctx.pathParam("token") != null ? ctx.pathParam("token") : single(params, "token"), params);
       guard.checkRate(surface);

@@ -1,9 +1,12 @@
 package io.postback.gateway.ingest;
 
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
@@ -14,9 +17,12 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * One inbound postback in any form, from its arrival to its answer: collects what the postback log
  * should show (form, surface once verified, externalId, eventType) and answers success or failure
- * the same way for every form: JSON, metrics, postback log. What the log shows of the request itself is
- * cleaned ({@link StorableText#clean}) and clipped, since it is taken before validation: an entry can
- * always be encoded, stored and shown.
+ * the same way for every form: JSON, metrics, postback log. It is answered once: when its deadline
+ * answers 503 first ({@link RequestDeadline}), a later outcome is not sent; if the conversion was
+ * committed after all, the postback log shows that outcome with {@code "afterDeadline": true}, so the
+ * integrator sees why the retry is answered as a duplicate.
+ * What the log shows of the request itself is cleaned ({@link StorableText#clean}) and clipped, since
+ * it is taken before validation: an entry can always be encoded, stored and shown.
  */
 final class IngestAttempt {
   private final RoutingContext ctx;
@@ -26,18 +32,28 @@ final class IngestAttempt {
   Surface surface;
   String externalId;
   String eventType;
+  private boolean expired;
 
   IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log) {
     this.ctx = ctx;
     this.form = form;
     this.metrics = metrics;
     this.log = log;
+    RequestDeadline.onExpiry(ctx, error -> {
+      expired = true;
+      fail(error);
+    });
   }
 
   /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
   void track(ConversionDraft draft) {
     externalId = StorableText.clean(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
     eventType = StorableText.clean(draft.eventType, 32);
+  }
+
+  /** The client's address (ClientAddress: the socket peer, or what trusted proxies say). */
+  String clientAddress() {
+    return ClientAddress.of(ctx);
   }
 
   void finish(Future<Answer> answer) {
@@ -47,20 +63,37 @@ final class IngestAttempt {
 
   /** Answers 200 with the body; the outcome was counted by the pipeline. */
   void succeed(JsonObject body) {
+    if (expired) {
+      JsonObject late = entry(ctx.response().getStatusCode()).put("afterDeadline", true);
+      copyOutcome(body, late);
+      record(late);
+      return;
+    }
     JsonObject entry = entry(200);
+    copyOutcome(body, entry);
+    record(entry);
+    if (RequestDeadline.answered(ctx)) {
+      return;
+    }
+    ctx.response()
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(body.toBuffer());
+  }
+
+  private static void copyOutcome(JsonObject body, JsonObject entry) {
     for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
         "accepted", "duplicates", "rejected"}) {
       if (body.containsKey(field)) {
         entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
       }
     }
-    record(entry);
-    ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(body.toBuffer());
   }
 
   void fail(Throwable failure) {
+    if (RequestDeadline.answered(ctx)) {
+      return;
+    }
+    PostgresProbe.failed(metrics, failure);
     ApiError error = ErrorResponder.classify(failure);
     metrics.postback("rejected", error.code());
     JsonObject entry = entry(error.status()).put("outcome", "rejected").put("error", error.code())
@@ -80,8 +113,9 @@ final class IngestAttempt {
     if (eventType != null) {
       entry.put("eventType", eventType);
     }
-    if (ctx.request().remoteAddress() != null) {
-      entry.put("ip", ctx.request().remoteAddress().host());
+    String ip = clientAddress();
+    if (ip != null) {
+      entry.put("ip", ip);
     }
     return entry;
   }

@@ -160,6 +160,34 @@ public final class IngestRoutes {
    * The rate limit comes last so that forged requests cannot use up a merchant's budget.
    */
   Future<Surface> authenticate(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
+    return verify(req, signedContent, attempt).map(surface -> {
+      guard.checkRate(surface);
+      return surface;
+    });
+  }
+
+  /**
+   * {@link #authenticate} without the rate limit, for the batch form: it is charged one token per item
+   * once its items are counted (SurfaceGuard#checkRate(Surface, int)).
+   */
+  Future<Surface> verify(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
+    return plausible(req, attempt).map(surface -> {
+      if (!verify(surface, req.getHeader(TIMESTAMP_HEADER), signedContent, req.getHeader(SIGNATURE_HEADER), Instant.now())) {
+        throw ApiError.of(401, "bad_signature", "The signature does not match HMAC-SHA256(secret, \"<timestamp>."
+            + (req.path().startsWith("/v1/track/") ? "POST /v1/track/<eventType>\\n<Idempotency-Key>\\n" : "")
+            + "<raw body>\")");
+      }
+      return surface;
+    });
+  }
+
+  /**
+   * What {@link #authenticate} checks before the body is needed: a known surface, an allowed source
+   * address, a fresh timestamp and a signature header of the right form (64 hex digits). A route with a
+   * large body runs this first, so that a request that cannot be authentic is refused before its body is
+   * read.
+   */
+  Future<Surface> plausible(HttpServerRequest req, IngestAttempt attempt) {
     String surfaceId = req.getHeader(SURFACE_HEADER);
     if (surfaceId == null || surfaceId.isEmpty()) {
       return Future.failedFuture(ApiError.of(401, "unknown_surface", "The x-ea-surface header is missing"));
@@ -174,18 +202,14 @@ public final class IngestRoutes {
         throw ApiError.of(401, "unknown_surface", "No surface with id " + surfaceId);
       }
       attempt.surface = surface;
-      guard.checkSource(surface, req.remoteAddress() == null ? null : req.remoteAddress().host());
-      Instant now = Instant.now();
-      checkTimestamp(surface, TIMESTAMP_HEADER, timestamp, now);
+      guard.checkSource(surface, attempt.clientAddress());
+      checkTimestamp(surface, TIMESTAMP_HEADER, timestamp, Instant.now());
       if (signature == null || signature.isEmpty()) {
         throw ApiError.of(401, "missing_signature", "The x-ea-signature header is missing");
       }
-      if (!verify(surface, timestamp, signedContent, signature, now)) {
-        throw ApiError.of(401, "bad_signature", "The signature does not match HMAC-SHA256(secret, \"<timestamp>."
-            + (req.path().startsWith("/v1/track/") ? "POST /v1/track/<eventType>\\n<Idempotency-Key>\\n" : "")
-            + "<raw body>\")");
+      if (!SignatureVerifier.looksLikeSignature(signature)) {
+        throw ApiError.of(401, "bad_signature", "x-ea-signature must be the hex HMAC-SHA256 (64 hex digits)");
       }
-      guard.checkRate(surface);
       return surface;
     });
   }
@@ -207,11 +231,12 @@ public final class IngestRoutes {
     if (timestamp.length() > MAX_TIMESTAMP_DIGITS || !timestamp.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw ApiError.of(401, "invalid_timestamp", name + " must be Unix time in milliseconds (decimal digits)");
     }
-    // At most 15 digits and a tolerance of hours: nothing below can overflow.
     long millis = Long.parseLong(timestamp);
     Duration tolerance = surface.timestampTolerance() != null ? surface.timestampTolerance() : defaultTolerance;
-    long nowMillis = now.toEpochMilli();
-    if (millis < nowMillis - tolerance.toMillis() || millis > nowMillis + tolerance.toMillis()) {
+    // Compared as a window around now, never as |now - ts|: that difference overflows for a ts near
+    // Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) is negative, i.e. "fresh".
+    long nowMs = now.toEpochMilli();
+    if (millis < nowMs - tolerance.toMillis() || millis > nowMs + tolerance.toMillis()) {
       throw ApiError.of(401, "stale_timestamp", name + " is more than " + tolerance.toSeconds()
           + " s away from the server clock; sign each request (and each retry) with the current time");
     }

@@ -24,16 +24,23 @@ public final class SignatureVerifier {
 
   /** True when {@code signatureHex} is the HMAC of {@code timestamp + "." + body} under {@code secret}. */
   public static boolean verify(String secret, String timestamp, byte[] body, String signatureHex) {
-    if (secret == null || signatureHex == null || signatureHex.length() != 64) {
+    if (secret == null || !looksLikeSignature(signatureHex)) {
       return false;
     }
-    byte[] given;
-    try {
-      given = HEX.parseHex(signatureHex);
-    } catch (IllegalArgumentException e) {
+    return MessageDigest.isEqual(sign(secret, timestamp, body), HEX.parseHex(signatureHex));
+  }
+
+  /** Whether the value has the form of a signature at all: 64 hex digits (32 bytes). */
+  public static boolean looksLikeSignature(String signatureHex) {
+    if (signatureHex == null || signatureHex.length() != 64) {
       return false;
     }
-    return MessageDigest.isEqual(sign(secret, timestamp, body), given);
+    for (int i = 0; i < 64; i++) {
+      if (Character.digit(signatureHex.charAt(i), 16) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The raw HMAC bytes; also used by tools and tests that need to sign. */

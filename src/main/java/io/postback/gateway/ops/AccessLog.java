@@ -1,5 +1,6 @@
 package io.postback.gateway.ops;
 
+import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.store.Ids;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Handler;
@@ -16,7 +17,7 @@ import static net.logstash.logback.argument.StructuredArguments.kv;
 /**
  * Gives every request an id (the caller's {@code x-request-id} when it is sane, else a new one),
  * echoes it in the response, and writes one structured access line when the response ends: method,
- * route template, status, latency, surface. Headers and bodies are never logged, so neither are
+ * route template, status, latency, surface, client address. Headers and bodies are never logged, so neither are
  * signatures, secrets or tokens.
  */
 public final class AccessLog implements Handler<RoutingContext> {
@@ -49,7 +50,8 @@ public final class AccessLog implements Handler<RoutingContext> {
           kv("requestId", requestId),
           kv("status", ctx.response().getStatusCode()),
           kv("latencyMs", (System.nanoTime() - start) / 1_000_000.0),
-          kv("surface", surface));
+          kv("surface", surface),
+          kv("ip", ClientAddress.of(ctx)));
     });
     ctx.next();
   }

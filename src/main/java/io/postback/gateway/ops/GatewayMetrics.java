@@ -30,6 +30,7 @@ public final class GatewayMetrics {
   private final Map<String, Counter> commissions = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> queueDepth = new ConcurrentHashMap<>();
   private final Map<String, Counter> deliveryAttempts = new ConcurrentHashMap<>();
+  private final Map<String, Counter> unknownIdLookups = new ConcurrentHashMap<>();
   private final Timer attemptDuration;
   private final Counter endpointsDisabled;
 
@@ -50,7 +51,7 @@ public final class GatewayMetrics {
     postbackCounter("accepted", "none");
     postbackCounter("duplicate", "none");
     for (String reason : new String[] {"unknown_surface", "missing_signature", "bad_signature", "missing_timestamp",
-        "stale_timestamp", "invalid_field", "malformed_json"}) {
+        "stale_timestamp", "invalid_field", "malformed_json", "deadline_exceeded", "overloaded"}) {
       postbackCounter("rejected", reason);
     }
     redisFallbackCounter("dedupe_claim");
@@ -67,7 +68,7 @@ public final class GatewayMetrics {
         "refunded", "refund_outside_window", "refund_pending_original"}) {
       attributionCounter(status);
     }
-    for (String outcome : new String[] {"recorded", "suspended", "not_found", "unrecorded", "unavailable"}) {
+    for (String outcome : new String[] {"recorded", "suspended", "not_found", "unrecorded", "unavailable", "rate_limited"}) {
       clickCounter(outcome);
     }
     for (String state : new String[] {"pending", "in_flight", "dead"}) {
@@ -83,6 +84,11 @@ public final class GatewayMetrics {
           .description("Outbound webhook attempts by outcome")
           .tag("outcome", outcome)
           .register(registry));
+    }
+    for (String kind : new String[] {"surface", "link"}) {
+      for (String outcome : new String[] {"found", "absent", "failed", "cached", "over_budget"}) {
+        unknownIdLookupCounter(kind, outcome);
+      }
     }
     attemptDuration = Timer.builder("gateway.delivery.attempt.duration")
         .description("Duration of outbound webhook attempts")
@@ -118,7 +124,10 @@ public final class GatewayMetrics {
     attributionCounter(status).increment();
   }
 
-  /** Counts one click on a tracking link: recorded, suspended (recorded, affiliate suspended), not_found, unrecorded, unavailable. */
+  /**
+   * Counts one click on a tracking link: recorded, suspended (recorded, affiliate suspended), not_found,
+   * unrecorded, unavailable, rate_limited.
+   */
   public void click(String outcome) {
     clickCounter(outcome).increment();
   }
@@ -141,6 +150,22 @@ public final class GatewayMetrics {
   private Counter clickCounter(String outcome) {
     return clicks.computeIfAbsent(outcome, k -> Counter.builder("gateway.clicks")
         .description("Tracking-link clicks by outcome")
+        .tag("outcome", outcome)
+        .register(registry));
+  }
+
+  /**
+   * Counts one look-up of an id not in memory (kind surface or link): found, absent or failed went to
+   * Postgres; cached (remembered unknown) and over_budget (look-up budget spent) were answered without it.
+   */
+  public void unknownIdLookup(String kind, String outcome) {
+    unknownIdLookupCounter(kind, outcome).increment();
+  }
+
+  private Counter unknownIdLookupCounter(String kind, String outcome) {
+    return unknownIdLookups.computeIfAbsent(kind + '|' + outcome, k -> Counter.builder("gateway.unknown.id.lookups")
+        .description("Look-ups of ids not known in memory, by kind and outcome (found, absent and failed reached Postgres)")
+        .tag("kind", kind)
         .tag("outcome", outcome)
         .register(registry));
   }
@@ -172,8 +197,13 @@ public final class GatewayMetrics {
     endpointsDisabled.increment();
   }
 
-  /** Records whether a dependency answered; returns true when this call changed the state. */
+  /**
+   * Records whether a dependency answered; returns true when this call changed the state. Writes only on a
+   * change: callers on every event loop report success often, and a plain read keeps the line shared.
+   */
   public boolean dependencyUp(String dependency, boolean up) {
-    return dependencyUp.get(dependency).getAndSet(up ? 1 : 0) != (up ? 1 : 0);
+    AtomicInteger gauge = dependencyUp.get(dependency);
+    int value = up ? 1 : 0;
+    return gauge.get() != value && gauge.getAndSet(value) != value;
   }
 }

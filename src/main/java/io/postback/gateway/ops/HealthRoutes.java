@@ -2,7 +2,6 @@ package io.postback.gateway.ops;
 
 import io.postback.gateway.store.RedisChannel;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
@@ -12,23 +11,20 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
 
-import java.util.concurrent.TimeUnit;
-
-/** {@code /health/live}, {@code /health/ready} (Postgres and Redis both answer) and {@code /metrics}. */
+/** {@code /health/live} and {@code /health/ready} (Postgres and Redis both answer). */
 public final class HealthRoutes {
   private static final Buffer LIVE = Buffer.buffer("{\"status\":\"up\"}");
-  private static final long CHECK_TIMEOUT_MS = 2_000;
 
-  private final Vertx vertx;
   private final Pool pool;
   private final RedisChannel redis;
   private final GatewayMetrics metrics;
+  private final PostgresProbe probe;
 
-  public HealthRoutes(Vertx vertx, Pool pool, RedisChannel redis, GatewayMetrics metrics) {
-    this.vertx = vertx;
+  public HealthRoutes(Pool pool, RedisChannel redis, GatewayMetrics metrics) {
     this.pool = pool;
     this.redis = redis;
     this.metrics = metrics;
+    this.probe = new PostgresProbe(metrics);
   }
 
   public void mount(Router router) {
@@ -36,14 +32,10 @@ public final class HealthRoutes {
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .end(LIVE));
     router.get("/health/ready").handler(this::ready);
-    router.get("/metrics").handler(this::metrics);
   }
 
   private void ready(RoutingContext ctx) {
-    Future<Boolean> pg = pool.query("SELECT 1").execute()
-        .timeout(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-        .map(true).otherwise(false)
-        .andThen(ar -> metrics.dependencyUp("postgres", ar.result()));
+    Future<Boolean> pg = probe.check(pool);
     Future<Boolean> rd = redis.send(Request.cmd(Command.PING)).map(true).otherwise(false);
     Future.join(pg, rd).onComplete(ar -> {
       boolean pgUp = pg.result();
@@ -60,19 +52,6 @@ public final class HealthRoutes {
           .setStatusCode(ready ? 200 : 503)
           .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
           .end(body.toBuffer());
-    });
-  }
-
-  private void metrics(RoutingContext ctx) {
-    // Rendering walks every meter: keep it off the event loop.
-    vertx.executeBlocking(metrics::scrape, false).onComplete(ar -> {
-      if (ar.failed()) {
-        ctx.fail(ar.cause());
-        return;
-      }
-      ctx.response()
-          .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-          .end(ar.result());
     });
   }
 }

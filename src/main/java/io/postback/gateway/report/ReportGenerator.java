@@ -48,8 +48,11 @@ public final class ReportGenerator {
   private static final String TOTALS = """
       UPDATE attribution_reports SET total_matches = $2, total_batches = $3, updated_at = now() WHERE id = $1
       """;
+  // A batch spans affiliates, so its affiliate_id is null: only unscoped endpoints and those scoped to
+  // the report's surface (campaign) receive it, never an affiliate's.
   private static final String EMIT = """
-      INSERT INTO events (id, type, surface_id, data) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING
+      INSERT INTO events (id, type, surface_id, affiliate_id, data) VALUES ($1, $2, $3, NULL, $4)
+      ON CONFLICT (id) DO NOTHING
       """;
   private static final String PROGRESS = """
       UPDATE attribution_reports SET batches_emitted = greatest(batches_emitted, $2),

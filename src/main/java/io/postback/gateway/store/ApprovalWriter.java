@@ -97,7 +97,7 @@ public final class ApprovalWriter {
     ConversionOutcome now = new ConversionOutcome(stored.status(), stored.conversionId(), stored.affiliateId(),
         stored.commissionMinor(), stored.currency(), ConversionRequest.APPROVED);
     return tx.preparedQuery(SET_APPROVAL).execute(Tuple.of(stored.conversionId(), ConversionRequest.APPROVED))
-        .compose(u -> EventOutbox.append(tx, "conversion.approved", surfaceId, new JsonObject()
+        .compose(u -> EventOutbox.append(tx, "conversion.approved", surfaceId, stored.affiliateId(), new JsonObject()
             .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
             .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval())
             .put("commissionMinor", stored.commissionMinor()).put("currency", stored.currency())))
@@ -122,7 +122,7 @@ public final class ApprovalWriter {
             chain = chain.compose(v -> LedgerReversal.write(tx, stored.conversionId(), null, "rejected", surfaceId,
                 r.getString("affiliate_id"), r.getLong("net"), r.getString("currency")));
           }
-          return chain.compose(v -> EventOutbox.append(tx, "conversion.rejected", surfaceId, new JsonObject()
+          return chain.compose(v -> EventOutbox.append(tx, "conversion.rejected", surfaceId, stored.affiliateId(), new JsonObject()
               .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
               .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval())
               .put("commissionReversedMinor", reversedTotal)));

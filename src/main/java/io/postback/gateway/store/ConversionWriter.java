@@ -1,8 +1,13 @@
 package io.postback.gateway.store;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.postback.gateway.attribution.Attribution;
+import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ingest.ConversionOutcome;
 import io.postback.gateway.ingest.ConversionRequest;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -10,6 +15,8 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.io.IOException;
+import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -22,12 +29,18 @@ import java.util.Map;
  * in flight go to Postgres together as one {@code INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
  * NOTHING}, one round trip and one commit for the lot. At low load a batch is one row and waits for
  * nothing; at high load batches grow by themselves. Rows the unique constraint refused are read
- * back, so their callers get the original outcome.
+ * back, so their callers get the original outcome. A row Postgres refuses fails alone
+ * ({@link MicroBatcher}): the statement is one transaction, so a failed attempt wrote nothing and its
+ * halves can be written again.
  *
  * <p>One writer per verticle; all methods run on that verticle's event loop.
  */
 public final class ConversionWriter {
   private static final int MAX_BATCH = 256;
+  private static final JsonFactory JSON = new JsonFactory();
+  // Postgres numeric: at most 131072 digits before the decimal point and 16383 after it.
+  private static final int NUMERIC_MAX_INTEGER_DIGITS = 131_072;
+  private static final int NUMERIC_MAX_SCALE = 16_383;
   // One statement, so one atomic commit: the rows and everything written because of them.
   // Capabilities that must write in the same transaction add a CTE reading from "inserted".
   private static final String INSERT = """
@@ -49,8 +62,8 @@ public final class ConversionWriter {
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
       ), conversion_created AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.created', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'conversion.created', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
                                   'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
@@ -69,21 +82,21 @@ public final class ConversionWriter {
            AND approval <> 'rejected'
         RETURNING *
       ), commission_created AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'commission.created', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'commission.created', surface_id, affiliate_id,
                jsonb_build_object('commissionId', id, 'conversionId', conversion_id, 'surfaceId', surface_id,
                                   'affiliateId', affiliate_id, 'amountMinor', amount_minor, 'currency', currency)
           FROM commission_entries
       ), fraud_detected AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
           FROM inserted
          WHERE fraud_reason IS NOT NULL
       ), conversion_rejected AS (
-        INSERT INTO events (id, type, surface_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id,
+        INSERT INTO events (id, type, surface_id, affiliate_id, data)
+        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'affiliateId', affiliate_id, 'previousApproval', NULL,
                                   'commissionReversedMinor', 0)
@@ -127,9 +140,26 @@ public final class ConversionWriter {
   private final Pool pool;
   private final MicroBatcher<Pending> batcher;
 
-  public ConversionWriter(Pool pool, Context context, int maxInFlight) {
+  /** {@code maxQueued}: conversions allowed to wait for a batch; more are answered 503 at once. */
+  public ConversionWriter(Pool pool, Context context, int maxInFlight, int maxQueued) {
     this.pool = pool;
-    this.batcher = new MicroBatcher<>(context, MAX_BATCH, maxInFlight, this::flush);
+    this.batcher = new MicroBatcher<>(context, "conversions", MAX_BATCH, maxInFlight, maxQueued,
+        new MicroBatcher.Writer<>() {
+          @Override
+          public Future<?> write(List<Pending> batch) {
+            return flush(batch);
+          }
+
+          @Override
+          public void fail(Pending item, Throwable error) {
+            item.promise().tryFail(error);
+          }
+
+          @Override
+          public ApiError diagnose(Pending item) {
+            return ConversionWriter.diagnose(item.conversion().request());
+          }
+        });
   }
 
   public Future<WriteResult> write(NewConversion conversion) {
@@ -138,6 +168,10 @@ public final class ConversionWriter {
     return promise.future();
   }
 
+  /**
+   * Writes the batch; the future fails only when the INSERT statement failed (nothing committed). Reading
+   * back the originals of refused rows follows within the same flush, but its failure fails those rows only.
+   */
   private Future<Void> flush(List<Pending> batch) {
     int n = batch.size();
     String[] ids = new String[n];
@@ -195,10 +229,14 @@ public final class ConversionWriter {
               refused.add(p);
             }
           }
-          return refused.isEmpty() ? Future.<Void>succeededFuture() : resolveOriginals(refused);
-        })
-        .onFailure(e -> batch.forEach(p -> p.promise().tryFail(e)))
-        .mapEmpty();
+          if (refused.isEmpty()) {
+            return Future.<Void>succeededFuture();
+          }
+          return resolveOriginals(refused).recover(e -> {
+            refused.forEach(p -> p.promise().tryFail(e));
+            return Future.succeededFuture();
+          });
+        });
   }
 
   private Future<Void> resolveOriginals(List<Pending> refused) {
@@ -226,5 +264,53 @@ public final class ConversionWriter {
       }
       return null;
     });
+  }
+
+  /**
+   * The field of a conversion that Postgres cannot store, as a 400 naming it; null when every field looks
+   * storable. Text must be storable ({@link StorableText}); metadata is stored as jsonb, which decodes its
+   * escapes ({@code "\\ud800"} is an unpaired surrogate there) and holds numbers as numeric.
+   */
+  static ApiError diagnose(ConversionRequest r) {
+    String[][] texts = {{"externalId", r.externalId()}, {"eventType", r.eventType()}, {"currency", r.currency()},
+        {"clickId", r.clickId()}, {"promoCode", r.promoCode()}, {"refundOf", r.refundOf()}, {"status", r.approval()}};
+    for (String[] field : texts) {
+      String problem = StorableText.problem(field[1]);
+      if (problem != null) {
+        return ApiError.invalidField(field[0], field[0] + " " + problem);
+      }
+    }
+    String problem = metadataProblem(r.metadata());
+    return problem == null ? null : ApiError.invalidField("metadata", "metadata " + problem);
+  }
+
+  private static String metadataProblem(String metadata) {
+    if (metadata == null) {
+      return null;
+    }
+    try (JsonParser p = JSON.createParser(metadata)) {
+      JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        String problem = switch (t) {
+          case FIELD_NAME, VALUE_STRING -> StorableText.problem(p.getText());
+          case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> numericProblem(p.getText());
+          default -> null;
+        };
+        if (problem != null) {
+          return (t == JsonToken.FIELD_NAME ? "has a key that " : "has a value that ") + problem;
+        }
+      }
+      return null;
+    } catch (IOException e) {
+      return "is not valid JSON";
+    }
+  }
+
+  private static String numericProblem(String number) {
+    BigDecimal value = new BigDecimal(number);
+    if (value.precision() - value.scale() > NUMERIC_MAX_INTEGER_DIGITS || value.scale() > NUMERIC_MAX_SCALE) {
+      return "is a number out of the range Postgres can store";
+    }
+    return null;
   }
 }

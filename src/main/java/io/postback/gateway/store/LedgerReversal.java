@@ -37,7 +37,7 @@ final class LedgerReversal {
     event.put("affiliateId", affiliateId).put("amountMinor", -amountMinor).put("currency", currency);
     return tx.preparedQuery(INSERT)
         .execute(Tuple.of(entryId, conversionId, refundId, surfaceId, affiliateId, -amountMinor, currency))
-        .compose(v -> EventOutbox.append(tx, "commission.reversed", surfaceId, event))
+        .compose(v -> EventOutbox.append(tx, "commission.reversed", surfaceId, affiliateId, event))
         .mapEmpty();
   }
 }

@@ -120,7 +120,7 @@ public final class RefundWriter {
                   return existing(tx, surface.id(), r.externalId()).map(o -> new WriteResult(false, o));
                 }
                 // Like every conversion row, a refund has its conversion.created event.
-                return EventOutbox.append(tx, "conversion.created", surface.id(), new JsonObject()
+                return EventOutbox.append(tx, "conversion.created", surface.id(), d.affiliateId(), new JsonObject()
                         .put("conversionId", refundId).put("surfaceId", surface.id()).put("externalId", r.externalId())
                         .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", currency)
                         .put("occurredAt", r.occurredAt().toString()).put("refundOf", r.refundOf())
@@ -243,7 +243,7 @@ public final class RefundWriter {
         .put("refundExternalId", refundExternalId).put("surfaceId", surface.id()).put("status", d.status())
         .put("refundGrossMinor", refundGross).put("affiliateId", d.affiliateId())
         .put("commissionReversedMinor", d.reversalMinor());
-    Future<String> event = EventOutbox.append(tx, "conversion.refunded", surface.id(), refunded);
+    Future<String> event = EventOutbox.append(tx, "conversion.refunded", surface.id(), d.affiliateId(), refunded);
     if (d.reversalMinor() == 0) {
       return event.mapEmpty();
     }

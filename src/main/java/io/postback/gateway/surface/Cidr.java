@@ -1,20 +1,20 @@
 package io.postback.gateway.surface;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.util.regex.Pattern;
+import io.netty.util.NetUtil;
 
-/** An IPv4 or IPv6 network in CIDR notation ({@code 203.0.113.0/24}, {@code 2001:db8::/32}, or one address). */
+/**
+ * An IPv4 or IPv6 network in CIDR notation ({@code 203.0.113.0/24}, {@code 2001:db8::/32}, or one address).
+ * Only address literals are accepted, parsed strictly (dotted quads, RFC 4291 text): nothing here ever
+ * resolves a host name, so neither a configured network nor a client address can trigger a DNS query.
+ */
 public record Cidr(byte[] network, int prefix, String text) {
-  // Literal addresses only: InetAddress.getByName must never resolve a host name.
-  private static final Pattern LITERAL = Pattern.compile("[0-9A-Fa-f:.]+");
 
   /** Parses the notation; throws IllegalArgumentException naming the value when it is not one. */
   public static Cidr parse(String text) {
     String t = text.trim();
     int slash = t.indexOf('/');
     String host = slash < 0 ? t : t.substring(0, slash);
-    byte[] address = literal(host);
+    byte[] address = address(host);
     if (address == null) {
       throw new IllegalArgumentException("'" + text + "' is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32");
     }
@@ -31,8 +31,35 @@ public record Cidr(byte[] network, int prefix, String text) {
     return new Cidr(address, prefix, t);
   }
 
+  /**
+   * The bytes of an IP address literal (4 or 16), or null when {@code text} is not one. An IPv4-mapped
+   * IPv6 address ({@code ::ffff:a.b.c.d}) comes back as its IPv4 address, so it compares as IPv4.
+   */
+  public static byte[] address(String text) {
+    if (text == null || text.isEmpty()) {
+      return null;
+    }
+    byte[] a = NetUtil.createByteArrayFromIpAddressString(text);
+    if (a == null || a.length == 4) {
+      return a;
+    }
+    for (int i = 0; i < 10; i++) {
+      if (a[i] != 0) {
+        return a;
+      }
+    }
+    if ((a[10] & 0xff) == 0xff && (a[11] & 0xff) == 0xff) {
+      return new byte[] {a[12], a[13], a[14], a[15]};
+    }
+    return a;
+  }
+
   public boolean contains(String address) {
-    byte[] a = literal(address);
+    return contains(address(address));
+  }
+
+  /** Whether the address bytes (as from {@link #address}) fall in this network; null is in none. */
+  public boolean contains(byte[] a) {
     if (a == null || a.length != network.length) {
       return false;
     }
@@ -48,18 +75,6 @@ public record Cidr(byte[] network, int prefix, String text) {
     }
     int mask = (0xff << (8 - rest)) & 0xff;
     return (a[full] & mask) == (network[full] & mask);
-  }
-
-  private static byte[] literal(String host) {
-    if (host == null || host.isEmpty() || !LITERAL.matcher(host).matches()) {
-      return null;
-    }
-    try {
-      // Java returns an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4, so it compares as IPv4.
-      return InetAddress.getByName(host).getAddress();
-    } catch (UnknownHostException e) {
-      return null;
-    }
   }
 
   @Override

@@ -90,8 +90,9 @@ public record Surface(
     if (ipAllowlist.isEmpty()) {
       return true;
     }
+    byte[] bytes = Cidr.address(address);
     for (Cidr cidr : ipAllowlist) {
-      if (cidr.contains(address)) {
+      if (cidr.contains(bytes)) {
         return true;
       }
     }

@@ -1,5 +1,6 @@
 package io.postback.gateway.surface;
 
+import io.postback.gateway.limit.UnknownIdLookups;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,23 +13,23 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Surfaces in memory, shared by every verticle of the instance, so the postback path never reads the
  * database for them. Changes made through this instance's admin API apply at once; changes made by
- * other instances arrive with the next poll (a few seconds). A surface not yet seen is looked up once
- * on demand; unknown ids are remembered briefly so junk traffic cannot hammer Postgres.
+ * other instances arrive with the next poll (a few seconds). A surface not yet seen is looked up on
+ * demand within a budget ({@link UnknownIdLookups}), so no volume of junk surface ids turns into as many
+ * queries.
  */
 public final class SurfaceRegistry {
   private static final Logger LOG = LoggerFactory.getLogger(SurfaceRegistry.class);
-  private static final long NEGATIVE_TTL_MS = 2_000;
-  private static final int NEGATIVE_MAX = 10_000;
   // Rows committed out of updated_at order are caught by re-reading a little behind the newest seen.
   private static final long POLL_OVERLAP_MS = 10_000;
 
   private final SurfaceStore store;
   private final Map<String, Surface> surfaces = new ConcurrentHashMap<>();
-  private final Map<String, Long> unknownUntil = new ConcurrentHashMap<>();
+  private final UnknownIdLookups unknown;
   private volatile Instant newestSeen = Instant.EPOCH;
 
-  public SurfaceRegistry(SurfaceStore store) {
+  public SurfaceRegistry(SurfaceStore store, UnknownIdLookups unknown) {
     this.store = store;
+    this.unknown = unknown;
   }
 
   /** The cached surface, or null when not (yet) known here. Never blocks, never reads the database. */
@@ -36,23 +37,14 @@ public final class SurfaceRegistry {
     return surfaces.get(id);
   }
 
-  /** The surface, from memory or (once) from Postgres; null when no such surface exists. */
+  /** The surface, from memory or (within the look-up budget) from Postgres; null when not known to exist. */
   public Future<Surface> find(String id) {
     Surface s = surfaces.get(id);
     if (s != null) {
       return Future.succeededFuture(s);
     }
-    Long until = unknownUntil.get(id);
-    if (until != null && until > System.currentTimeMillis()) {
-      return Future.succeededFuture(null);
-    }
-    return store.find(id).map(found -> {
-      if (found == null) {
-        if (unknownUntil.size() >= NEGATIVE_MAX) {
-          unknownUntil.clear();
-        }
-        unknownUntil.put(id, System.currentTimeMillis() + NEGATIVE_TTL_MS);
-      } else {
+    return unknown.lookUp(id, store::find).map(found -> {
+      if (found != null) {
         put(found);
       }
       return found;
@@ -62,7 +54,7 @@ public final class SurfaceRegistry {
   /** Applies a surface created or changed by this instance. */
   public void put(Surface surface) {
     surfaces.merge(surface.id(), surface, (old, neu) -> neu.updatedAt().isBefore(old.updatedAt()) ? old : neu);
-    unknownUntil.remove(surface.id());
+    unknown.known(surface.id());
     if (surface.updatedAt().isAfter(newestSeen)) {
       newestSeen = surface.updatedAt();
     }

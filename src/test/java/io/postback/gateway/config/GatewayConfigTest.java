@@ -61,6 +61,30 @@ class GatewayConfigTest {
   }
 
   @Test
+  void everyWaitIsBoundedByDefaultAndABadBoundIsNamed() {
+    GatewayConfig.WaitLimits w = GatewayConfig.from(new JsonObject(), Map.of()).waits();
+    assertThat(w.requestDeadline()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(w.writeQueueLimit()).isEqualTo(10_000);
+    assertThat(w.pgWaitQueueLimit()).isEqualTo(1_024);
+    assertThat(w.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(w.httpReadTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(w.postgresCheckInterval()).isEqualTo(Duration.ofSeconds(5));
+    for (var bad : List.of(
+        Map.entry("GATEWAY_REQUEST_DEADLINE", "0s"),
+        Map.entry("GATEWAY_REQUEST_DEADLINE", "1h"),
+        Map.entry("GATEWAY_WRITE_QUEUE_LIMIT", "0"),
+        Map.entry("GATEWAY_PG_WAIT_QUEUE_LIMIT", "-1"),
+        Map.entry("GATEWAY_HTTP_IDLE_TIMEOUT", "500ms"),
+        Map.entry("GATEWAY_HTTP_READ_TIMEOUT", "soon"),
+        Map.entry("GATEWAY_POSTGRES_CHECK_INTERVAL", "0ms"))) {
+      assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
+          .as(bad.toString())
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
+  }
+
+  @Test
   void badFileValueNamesTheKey() {
     assertThatThrownBy(() -> GatewayConfig.from(new JsonObject().put("timestampTolerance", "5 minutes"), Map.of()))
         .isInstanceOf(ConfigException.class)
@@ -89,5 +113,35 @@ class GatewayConfigTest {
     assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_REFUND_BACKDATE_LIMIT", "400d")))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("GATEWAY_REFUND_BACKDATE_LIMIT");
+  }
+
+  @Test
+  void edgeSettingsHaveSafeDefaultsAndAreValidated() {
+    GatewayConfig.EdgeSettings d = GatewayConfig.from(new JsonObject(), Map.of()).edge();
+    assertThat(d.managementPort()).isZero();
+    assertThat(d.trustedProxies()).isEmpty();
+    assertThat(d.proxyProtocol()).isFalse();
+    assertThat(d.clickIpRatePerSecond()).isEqualTo(20);
+    assertThat(d.clickLinkRatePerSecond()).isEqualTo(5_000);
+
+    GatewayConfig.EdgeSettings set = GatewayConfig.from(
+        new JsonObject().put("trustedProxies", new io.vertx.core.json.JsonArray().add("10.0.0.0/8").add("2001:db8::/32")),
+        Map.of("GATEWAY_MANAGEMENT_PORT", "9090", "GATEWAY_CLICK_IP_RATE_PER_SECOND", "0")).edge();
+    assertThat(set.trustedProxies()).extracting(Object::toString).containsExactly("10.0.0.0/8", "2001:db8::/32");
+    assertThat(set.managementPort()).isEqualTo(9090);
+    assertThat(set.clickIpRatePerSecond()).isZero();
+
+    for (var bad : List.of(
+        Map.entry("GATEWAY_MANAGEMENT_PORT", "8080"),
+        Map.entry("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+        Map.entry("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/33"),
+        Map.entry("GATEWAY_PROXY_PROTOCOL", "maybe"),
+        Map.entry("GATEWAY_CLICK_IP_BURST", "0"),
+        Map.entry("GATEWAY_UNKNOWN_ID_LOOKUPS_PER_SECOND", "0"))) {
+      assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
+          .as(bad.toString())
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad.getKey());
+    }
   }
 }

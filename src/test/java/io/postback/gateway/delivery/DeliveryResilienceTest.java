@@ -1,6 +1,9 @@
 package io.postback.gateway.delivery;
 
+import io.postback.gateway.Backends;
 import io.postback.gateway.delivery.DeliveryFixtures.Endpoint;
+import io.postback.gateway.embedded.EmbeddedRedisServer;
+import io.postback.gateway.support.Frozen;
 import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
@@ -18,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
@@ -106,6 +110,55 @@ class DeliveryResilienceTest {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
+  void aFrozenRedisDelaysDeliveriesBySecondsNotByALease() throws Exception {
+    // A private Redis to freeze; the lease stays at its default (2 min): an orphaned lease would hold the
+    // deliveries that long.
+    try (EmbeddedRedisServer redis = new EmbeddedRedisServer(null).start();
+         RunningGateway gw = RunningGateway.start(new Backends(TestBackends.get().pgUrl(), redis.url(),
+             TestBackends.ADMIN_TOKEN), DeliveryFixtures.fast("GATEWAY_RETRY_SCHEDULE", "1s,1s,1s"))) {
+      DeliveryFixtures.forgetEndpoints();
+      Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+      receiver.behave("/frozen-redis", (n, r) -> failedOnce.add(r.header("webhook-id")) ? Answer.of(503) : Answer.of(200));
+      Endpoint ep = register(gw.client(), receiver.url("/frozen-redis"), "frozenredis.test");
+      events("frozenredis.test", 30);
+      // Every first attempt failed and is rescheduled 1 s later, in Redis: due while Redis is frozen.
+      Await.until("every first attempt recorded and rescheduled", WAIT, () -> DeliveryFixtures.attempts(ep.id()) == 30
+          && "30".equals(redisCount(redis, "ZCARD", DeliveryQueue.SCHEDULE)));
+
+      try (Frozen frozen = Frozen.redis(redis.port())) {
+        sleep(15_000);
+      }
+      long thawedAt = System.currentTimeMillis();
+
+      Await.until("all delivered soon after the thaw", Duration.ofSeconds(30), () -> deliveries(ep.id(), "succeeded") == 30);
+      assertThat(System.currentTimeMillis() - thawedAt).as("seconds, not the 2-minute lease").isLessThan(30_000);
+      List<Received> got = receiver.received("/frozen-redis");
+      assertThat(got).hasSize(60);
+      assertThat(ids(got)).hasSize(30);
+      assertThat(receiver.maxConcurrentPerWebhookId()).isEqualTo(1);
+      assertThat(DeliveryFixtures.attempts(ep.id())).isEqualTo(60);
+      Await.until("no lease left behind", WAIT, () -> "0".equals(redisCount(redis, "ZCARD", DeliveryQueue.LEASED)));
+    }
+  }
+
+  /** A Redis integer reply from a private server, as text. */
+  private static String redisCount(EmbeddedRedisServer redis, String... command) {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", redis.port())) {
+      socket.setSoTimeout(2_000);
+      StringBuilder cmd = new StringBuilder("*" + command.length + "\r\n");
+      for (String a : command) {
+        cmd.append('$').append(a.length()).append("\r\n").append(a).append("\r\n");
+      }
+      socket.getOutputStream().write(cmd.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      String line = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          java.nio.charset.StandardCharsets.UTF_8)).readLine();
+      return line.startsWith(":") ? line.substring(1) : line;
+    } catch (java.io.IOException e) {
+      return "unreachable";
     }
   }
 

@@ -78,6 +78,51 @@ class DestinationSafetyTest {
     assertThat(receiver.received("/rebound")).isEmpty();
   }
 
+  @ParameterizedTest(name = "{0} internal: {1}")
+  @org.junit.jupiter.params.provider.CsvSource({
+      // NAT64 64:ff9b::/96 (RFC 6052): the last 32 bits are the IPv4 host.
+      "64:ff9b::7f00:1,            true",   // 127.0.0.1
+      "64:ff9b::a9fe:a9fe,         true",   // 169.254.169.254, the cloud metadata service
+      "64:ff9b::10.1.2.3,          true",
+      "64:ff9b::808:808,           false",  // 8.8.8.8
+      // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): not globally reachable, refused whatever it embeds.
+      "64:ff9b:1::808:808,         true",
+      "64:ff9b:1:a:b::7f00:1,      true",
+      // 6to4 2002::/16: bits 16-47 are the IPv4 host.
+      "2002:7f00:1::1,             true",   // 127.0.0.1
+      "2002:c0a8:101::,            true",   // 192.168.1.1
+      "2002:a9fe:a9fe:1::5,        true",   // 169.254.169.254
+      "2002:808:808::1,            false",  // 8.8.8.8
+      // Teredo 2001::/32: refused outright, public or internal server (bits 32-63) and client (last 32, inverted).
+      "2001:0:4136:e378:8000:63bf:3fff:fdd2, true",  // server 65.54.227.120, client 192.0.2.45
+      "2001:0:808:808::f7f7:f7f7,  true",   // server 8.8.8.8, client 8.8.8.8
+      "2001:0:a00:1::80ff:fffe,    true",   // server 10.0.0.1, client 127.0.0.1
+      // IPv4-compatible ::a.b.c.d (deprecated).
+      "::127.0.0.1,                true",
+      "::10.0.0.1,                 true",
+      "::169.254.169.254,          true",
+      "::8.8.8.8,                  false",
+      // IPv4-mapped, as before.
+      "::ffff:10.0.0.1,            true",
+      "::ffff:8.8.8.8,             false",
+      // Ordinary public IPv6 next to those prefixes is not caught by them.
+      "2001:4860:4860::8888,       false",
+      "2003::1,                    false",
+      "64:ff9b:2::1,               false",
+  })
+  void ipv6FormsThatCarryAnInternalIpv4AreInternal(String address, boolean internal) throws Exception {
+    assertThat(DestinationGuard.isInternal(InetAddress.getByName(address))).as(address).isEqualTo(internal);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"http://[64:ff9b::7f00:1]/hook", "http://[2002:a9fe:a9fe::1]/hook", "http://[::10.1.2.3]/hook",
+      "http://[2001:0:808:808::f7f7:f7f7]/hook", "http://[64:ff9b:1::808:808]/hook"})
+  void ipv6FormsEmbeddingInternalAddressesAreRefusedAtRegistration(String url) {
+    Reply r = gateway.client().admin("POST", "/admin/webhook-endpoints", new JsonObject().put("url", url));
+    assertThat(r.status()).as(url).isEqualTo(422);
+    assertThat(r.error()).isEqualTo("destination_refused");
+  }
+
   @Test
   void internalAddressesAreClassifiedCorrectly() throws Exception {
     for (String internal : new String[] {"127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "fc00::1", "198.18.0.1", "255.255.255.255"}) {

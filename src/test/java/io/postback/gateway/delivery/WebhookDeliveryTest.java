@@ -153,6 +153,40 @@ class WebhookDeliveryTest {
   }
 
   @Test
+  void aHostileReceiversAnswerIsRecordedAsSafeTextAndRetriedOnSchedule() throws Exception {
+    // First answers: a NUL and bytes that are not UTF-8; 5 MB of body. Then 200.
+    byte[] poisoned = {'b', 'a', 'd', 0, 'b', 'o', 'd', 'y', (byte) 0xFF, (byte) 0xFE, (byte) 0xC0, 'x'};
+    byte[] huge = new byte[5 * 1024 * 1024];
+    java.util.Arrays.fill(huge, (byte) 'h');
+    java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    receiver.behave("/poison", (n, r) -> seen.add("p" + r.header("webhook-id")) ? Answer.withBody(500, poisoned)
+        : Answer.of(200));
+    receiver.behave("/huge", (n, r) -> seen.add("h" + r.header("webhook-id")) ? Answer.withBody(500, huge)
+        : Answer.of(200));
+    Endpoint poison = register(client, receiver.url("/poison"), "conversion.created");
+    Endpoint big = register(client, receiver.url("/huge"), "conversion.created");
+    Endpoint good = register(client, receiver.url("/fine"), "conversion.created");
+    for (int i = 0; i < 5; i++) {
+      postback("hostile-" + i);
+    }
+
+    // Recorded and retried on the schedule (~100 ms), not re-sent at lease expiry (minutes).
+    Await.until("every delivery succeeded", WAIT, () -> deliveries(poison.id(), "succeeded") == 5
+        && deliveries(big.id(), "succeeded") == 5 && deliveries(good.id(), "succeeded") == 5);
+    assertThat(attempts(poison.id())).isEqualTo(10);
+    assertThat(attempts(big.id())).isEqualTo(10);
+    assertThat(attempts(good.id())).isEqualTo(5);
+    assertThat(receiver.received("/poison")).hasSize(10);
+    JsonArray log = client.admin("GET", "/admin/webhook-endpoints/" + poison.id() + "/attempts", null).json()
+        .getJsonArray("items");
+    String stored = log.stream().map(o -> ((JsonObject) o).getString("responseBody"))
+        .filter(b -> b != null && b.startsWith("bad")).findFirst().orElseThrow();
+    assertThat(stored).doesNotContain("\u0000").startsWith("bad\uFFFDbody\uFFFD").endsWith("x");
+    assertThat(TestBackends.queryLong("SELECT max(length(response_body)) FROM delivery_attempts WHERE endpoint_id = ?",
+        big.id())).isEqualTo(1024);
+  }
+
+  @Test
   void retryAfterIsHonouredInsteadOfTheSchedule() {
     receiver.behave("/busy", (n, r) -> n == 1 ? new Answer(503, Map.of("Retry-After", "2"), 0) : Answer.of(200));
     Endpoint ep = register(client, receiver.url("/busy"), "conversion.created");
@@ -174,8 +208,10 @@ class WebhookDeliveryTest {
 
     Await.until("delivery dead", WAIT, () -> deliveries(ep.id(), "dead") == 1);
     assertThat(receiver.received("/gone")).hasSize(1);
+    // The attempt is recorded (dead) first; the endpoint is disabled right after, in its own transaction.
+    Await.until("endpoint disabled", WAIT, () -> TestBackends.queryLong(
+        "SELECT count(*) FROM webhook_endpoints WHERE id = ? AND NOT enabled", ep.id()) == 1);
     JsonObject endpoint = client.admin("GET", "/admin/webhook-endpoints/" + ep.id(), null).json();
-    assertThat(endpoint.getBoolean("enabled")).isFalse();
     assertThat(endpoint.getString("disabledReason")).contains("410");
     Await.until("endpoint.disabled delivered", WAIT, () -> receiver.received("/watcher").size() == 1);
     JsonObject event = receiver.received("/watcher").get(0).json();
@@ -183,11 +219,13 @@ class WebhookDeliveryTest {
     assertThat(event.getJsonObject("data").getString("endpointId")).isEqualTo(ep.id());
     assertThat(client.get("/metrics").body()).containsPattern("gateway_webhook_endpoints_disabled_total(\\{[^}]*\\})? [1-9]");
 
-    // A disabled endpoint gets no new deliveries.
+    // A disabled endpoint is sent nothing new: the event is recorded as a skipped delivery (replayable).
     postback("gone-2");
     Await.until("the second event fanned out", WAIT,
         () -> TestBackends.queryLong("SELECT count(*) FROM events WHERE NOT fanned_out") == 0);
-    assertThat(TestBackends.queryLong("SELECT count(*) FROM deliveries WHERE endpoint_id = ?", ep.id())).isEqualTo(1);
+    assertThat(deliveries(ep.id(), "skipped")).isEqualTo(1);
+    assertThat(deliveries(ep.id(), "pending")).isZero();
+    assertThat(receiver.received("/gone")).hasSize(1);
     assertThat(watcher.id()).isNotNull();
   }
 

@@ -5,6 +5,7 @@ import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
 import io.postback.gateway.support.SharedGateway;
+import io.postback.gateway.support.TestBackends;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeEach;
@@ -77,6 +78,48 @@ class SurfaceProtectionTest {
 
     client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 0));
     assertThat(client.postback(surface, signup("rl-after")).status()).isEqualTo(200);
+  }
+
+  static String batch(String prefix, int items) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < items; i++) {
+      b.append(i == 0 ? "" : ",").append(signup(prefix + "-" + i));
+    }
+    return b.append(']').toString();
+  }
+
+  @Test
+  void aBatchCostsOneRateLimitTokenPerItemAndIsChargedWholeOrNotAtAll() {
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 1).put("rateLimitBurst", 10));
+
+    Reply first = client.signedPost("/v1/conversions/batch", surface, "application/json", batch("b1", 6));
+    assertThat(first.status()).isEqualTo(200);
+    assertThat(first.json().getInteger("accepted")).isEqualTo(6);
+
+    // About 4 tokens left: a second batch of 6 is refused whole, with a wait long enough for 6 items.
+    Reply second = client.signedPost("/v1/conversions/batch", surface, "application/json", batch("b2", 6));
+    assertThat(second.status()).isEqualTo(429);
+    assertThat(second.error()).isEqualTo("rate_limited");
+    assertThat(Integer.parseInt(second.retryAfter())).isBetween(1, 3);
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ? AND external_id LIKE 'b2-%'",
+        surface.id())).isZero();
+
+    // Refusing it took nothing: the tokens left still pay for single postbacks.
+    assertThat(client.postback(surface, signup("after-batch-1")).status()).isEqualTo(200);
+    assertThat(client.postback(surface, signup("after-batch-2")).status()).isEqualTo(200);
+  }
+
+  @Test
+  void aBatchLargerThanTheBurstCanNeverPassAndSaysSo() {
+    client.admin("PATCH", "/admin/surfaces/" + surface.id(), new JsonObject().put("rateLimitPerSecond", 100).put("rateLimitBurst", 5));
+    Reply r = client.signedPost("/v1/conversions/batch", surface, "application/x-ndjson",
+        batch("big", 6).replace("[", "").replace("]", "").replace("},{", "}\n{"));
+    assertThat(r.status()).isEqualTo(413);
+    assertThat(r.error()).isEqualTo("too_many_items");
+    assertThat(r.json().getString("message")).contains("at most 5");
+    assertThat(r.retryAfter()).isNull();
+    assertThat(client.signedPost("/v1/conversions/batch", surface, "application/json", batch("fits", 5)).status())
+        .isEqualTo(200);
   }
 
   @Test

@@ -115,6 +115,10 @@ public final class GatewayClient {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET().build());
   }
 
+  public CompletableFuture<Reply> getAsync(String path) {
+    return sendAsync(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).GET().build());
+  }
+
   /** A GET with extra headers given as name, value pairs. */
   public Reply get(String path, String... headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();
@@ -144,10 +148,6 @@ public final class GatewayClient {
       b.header(headers[i], headers[i + 1]);
     }
     return sendAsync(b.build());
-  }
-
-  public CompletableFuture<Reply> getAsync(String path) {
-    return sendAsync(HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout).GET().build());
   }
 
   /**
@@ -269,7 +269,10 @@ public final class GatewayClient {
   }
 
   private CompletableFuture<Reply> sendAsync(HttpRequest request) {
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+    // Every request has a deadline: a request the server never answers must fail the test, not hang it.
+    HttpRequest bounded = request.timeout().isPresent() ? request
+        : HttpRequest.newBuilder(request, (name, value) -> true).timeout(timeout).build();
+    return http.sendAsync(bounded, HttpResponse.BodyHandlers.ofString())
         .thenApply(r -> new Reply(r.statusCode(), r.body(), r.headers().firstValue("retry-after").orElse(null),
             r.headers().firstValue("location").orElse(null)));
   }

@@ -29,10 +29,19 @@ public final class RunningGateway implements AutoCloseable {
 
   /** Starts a gateway; {@code env} overrides configuration like GATEWAY_* variables would. */
   public static RunningGateway start(Map<String, String> env) {
-    Backends backends = TestBackends.get();
+    return start(TestBackends.get(), env);
+  }
+
+  /**
+   * Starts a gateway on other servers than the shared test ones, e.g. a private Postgres or Redis that a
+   * test freezes or stops.
+   */
+  public static RunningGateway start(Backends backends, Map<String, String> env) {
     Map<String, String> all = new HashMap<>(env);
     all.putIfAbsent("GATEWAY_HTTP_PORT", String.valueOf(freePort()));
     all.putIfAbsent("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "true");
+    // Every test visitor clicks from 127.0.0.1: the per-address click limit is off unless a test sets it.
+    all.putIfAbsent("GATEWAY_CLICK_IP_RATE_PER_SECOND", "0");
     GatewayConfig config = GatewayConfig.from(new JsonObject(), all);
     try {
       return new RunningGateway(Gateway.start(config, backends).await(60, TimeUnit.SECONDS));

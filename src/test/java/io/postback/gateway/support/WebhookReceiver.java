@@ -38,10 +38,19 @@ public final class WebhookReceiver implements AutoCloseable {
     }
   }
 
-  /** What to answer: status, extra headers, and a delay before answering. */
-  public record Answer(int status, Map<String, String> headers, long delayMs) {
+  /** What to answer: status, extra headers, a delay before answering, and the body (null: "answer <status>"). */
+  public record Answer(int status, Map<String, String> headers, long delayMs, byte[] body) {
+    public Answer(int status, Map<String, String> headers, long delayMs) {
+      this(status, headers, delayMs, null);
+    }
+
     public static Answer of(int status) {
       return new Answer(status, Map.of(), 0);
+    }
+
+    /** Answers these raw bytes as the body, whatever they are. */
+    public static Answer withBody(int status, byte[] body) {
+      return new Answer(status, Map.of(), 0, body);
     }
   }
 
@@ -67,7 +76,11 @@ public final class WebhookReceiver implements AutoCloseable {
         inFlightByPath.get(req.path()).decrementAndGet();
         var resp = req.response().setStatusCode(answer.status());
         answer.headers().forEach(resp::putHeader);
-        resp.end("answer " + answer.status());
+        if (answer.body() != null) {
+          resp.end(io.vertx.core.buffer.Buffer.buffer(answer.body()));
+        } else {
+          resp.end("answer " + answer.status());
+        }
       };
       if (answer.delayMs() > 0) {
         vertx.setTimer(answer.delayMs(), t -> reply.run());

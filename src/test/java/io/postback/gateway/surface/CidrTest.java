@@ -28,6 +28,26 @@ class CidrTest {
     assertThat(Cidr.parse(cidr).contains(address)).isEqualTo(expected);
   }
 
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"dead.beef", "cafe", "beef.cafe/16", "face:b00c", "127.1",
+      "10", "1.2.3", "1.2.3.4.5", "0x7f.0.0.1", "01.02.03.004x", "256.1.1.1", "::ffff:1.2.3", "1.2.3.4 5", "localhost",
+      "1.2.3.4%eth0/32"})
+  void onlyStrictAddressLiteralsAreAcceptedNeverHostNamesOrLenientForms(String notation) {
+    // Old parsing handed anything made of [0-9A-Fa-f:.] to InetAddress.getByName: "dead.beef" and "cafe" went to
+    // DNS, "127.1", "10" and "1.2.3" were read as 127.0.0.1, 0.0.0.10 and 1.2.0.3.
+    assertThatThrownBy(() -> Cidr.parse(notation)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(Cidr.address(notation)).isNull();
+    assertThat(Cidr.parse("0.0.0.0/0").contains(notation)).isFalse();
+  }
+
+  @Test
+  void literalsParseToTheirBytesAndMappedAddressesAsIpv4() {
+    assertThat(Cidr.address("203.0.113.7")).containsExactly(203, 0, 113, 7);
+    assertThat(Cidr.address("::ffff:203.0.113.7")).containsExactly(203, 0, 113, 7);
+    assertThat(Cidr.address("2001:DB8::1")).hasSize(16);
+    assertThat(Cidr.parse("2001:db8::/32").contains("2001:DB8:0:0:0:0:0:1")).isTrue();
+  }
+
   @Test
   void invalidNotationsAndHostNamesAreRefused() {
     assertThatThrownBy(() -> Cidr.parse("10.0.0.0/33")).isInstanceOf(IllegalArgumentException.class);

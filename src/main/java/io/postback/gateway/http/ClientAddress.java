@@ -1,0 +1,96 @@
+package io.postback.gateway.http;
+
+import io.netty.util.NetUtil;
+import io.postback.gateway.surface.Cidr;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.List;
+
+/**
+ * The one answer to "which address is the client": resolved once per request, first thing, and read
+ * with {@link #of} wherever an address is used (surface allowlists, postback log, click rows, the click
+ * per-address limit, the access log).
+ *
+ * <p>By default it is the socket peer. With the PROXY protocol on (a setting of the HTTP server) the peer
+ * is the source named in the connection's PROXY header. {@code X-Forwarded-For} is believed only when that
+ * peer is one of the configured trusted proxies; then the entries are read from the right (the ones our own
+ * proxies appended) and the client is the right-most entry that is not itself a trusted proxy: entries
+ * further left were written by whoever sent the request and prove nothing. If every entry is a trusted
+ * proxy, the left-most is the client; an entry that is not an IP address ends the walk at the last
+ * trusted hop (a proxy of ours should never write one).
+ */
+public final class ClientAddress implements Handler<RoutingContext> {
+  private static final String KEY = "clientAddress";
+  private static final String FORWARDED_FOR = "x-forwarded-for";
+
+  private final List<Cidr> trustedProxies;
+
+  public ClientAddress(List<Cidr> trustedProxies) {
+    this.trustedProxies = trustedProxies;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    ctx.put(KEY, resolve(ctx.request()));
+    ctx.next();
+  }
+
+  /** The client address of the request (as resolved by the handler; the socket peer where it did not run). */
+  public static String of(RoutingContext ctx) {
+    String resolved = ctx.get(KEY);
+    return resolved != null ? resolved : peer(ctx.request());
+  }
+
+  String resolve(HttpServerRequest req) {
+    String peer = peer(req);
+    if (trustedProxies.isEmpty() || !trusted(Cidr.address(peer))) {
+      return peer;
+    }
+    List<String> headers = req.headers().getAll(FORWARDED_FOR);
+    String client = peer;
+    for (int h = headers.size() - 1; h >= 0; h--) {
+      String[] entries = headers.get(h).split(",");
+      for (int i = entries.length - 1; i >= 0; i--) {
+        byte[] address = Cidr.address(withoutPort(entries[i].trim()));
+        if (address == null) {
+          return client;
+        }
+        client = NetUtil.bytesToIpAddress(address);
+        if (!trusted(address)) {
+          return client;
+        }
+      }
+    }
+    return client;
+  }
+
+  private boolean trusted(byte[] address) {
+    for (Cidr cidr : trustedProxies) {
+      if (cidr.contains(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code [2001:db8::1]:443} and {@code 203.0.113.5:8080} (some balancers add the port) to the bare address. */
+  private static String withoutPort(String entry) {
+    if (entry.startsWith("[")) {
+      int close = entry.indexOf(']');
+      return close < 0 ? entry : entry.substring(1, close);
+    }
+    int colon = entry.indexOf(':');
+    return colon > 0 && entry.indexOf(':', colon + 1) < 0 ? entry.substring(0, colon) : entry;
+  }
+
+  private static String peer(HttpServerRequest req) {
+    SocketAddress remote = req.remoteAddress();
+    if (remote == null) {
+      return null;
+    }
+    return remote.hostAddress() != null ? remote.hostAddress() : remote.host();
+  }
+}
