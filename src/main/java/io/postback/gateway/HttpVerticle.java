@@ -106,7 +106,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(new RequestDeadline(vertx, waits.requestDeadline()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
-        config.bodyLimitBytes());
+        config.bodyLimitBytes(), config.ingest().refundBackdateLimit());
     signed.mount(router);
     new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);

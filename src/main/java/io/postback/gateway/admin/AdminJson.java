@@ -67,6 +67,14 @@ public final class AdminJson {
     return ((Number) v).longValue();
   }
 
+  public static Boolean optionalBoolean(JsonObject json, String field) {
+    Object v = json.getValue(field);
+    if (v != null && !(v instanceof Boolean)) {
+      throw ApiError.invalidField(field, field + " must be true or false");
+    }
+    return (Boolean) v;
+  }
+
   /** {@code ?limit=} for list endpoints. */
   public static int limit(RoutingContext ctx) {
     String raw = ctx.queryParams().get("limit");

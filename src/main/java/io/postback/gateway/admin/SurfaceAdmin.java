@@ -16,15 +16,14 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * {@code /admin/surfaces}: create (answers the secret and the GET-postback token once), read, update
- * (attribution and refund windows, minimum click-to-conversion time, IP allowlist, rate limit),
- * rotate the secret, renew the postback token.
+ * (attribution and refund windows, minimum click-to-conversion time, IP allowlist, rate limit, token
+ * authentication on or off), rotate the secret, renew the postback token. Secrets and tokens are shown
+ * only in the answer that creates them.
  */
 public final class SurfaceAdmin {
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   private static final long MAX_TOLERANCE_MS = Duration.ofHours(1).toMillis();
 
   private final SurfaceStore store;
@@ -67,7 +66,7 @@ public final class SurfaceAdmin {
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
     String id = AdminJson.optionalString(body, "id", 64);
-    if (id != null && !ID.matcher(id).matches()) {
+    if (id != null && !Surface.validId(id)) {
       throw ApiError.invalidField("id", "id may hold letters, digits, '_' and '-' (at most 64)");
     }
     String name = AdminJson.requiredString(body, "name", 200);
@@ -95,7 +94,8 @@ public final class SurfaceAdmin {
         AdminJson.optionalLong(body, "minClickToConversionMs", -1, Duration.ofDays(1).toMillis()),
         allowlist(body),
         intOrNull(AdminJson.optionalLong(body, "rateLimitPerSecond", 0, 1_000_000)),
-        intOrNull(AdminJson.optionalLong(body, "rateLimitBurst", 0, 10_000_000)));
+        intOrNull(AdminJson.optionalLong(body, "rateLimitBurst", 0, 10_000_000)),
+        AdminJson.optionalBoolean(body, "postbackTokenEnabled"));
     return store.update(ctx.pathParam("id"), change).map(s -> {
       if (s == null) {
         throw ApiError.notFound("Surface " + ctx.pathParam("id"));
@@ -106,10 +106,7 @@ public final class SurfaceAdmin {
   }
 
   private Future<JsonObject> rotate(RoutingContext ctx) {
-    JsonObject body = AdminJson.body(ctx);
-    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds", 0, Duration.ofDays(30).toSeconds());
-    Duration grace = graceSeconds == null ? defaultGrace : Duration.ofSeconds(graceSeconds);
-    return store.rotate(ctx.pathParam("id"), newSecret(), grace).map(s -> {
+    return store.rotate(ctx.pathParam("id"), newSecret(), grace(ctx)).map(s -> {
       if (s == null) {
         throw ApiError.notFound("Surface " + ctx.pathParam("id"));
       }
@@ -118,14 +115,21 @@ public final class SurfaceAdmin {
     });
   }
 
+  /** A new token; the previous one keeps authenticating for the grace time ({@code graceSeconds}, 0: not at all). */
   private Future<JsonObject> renewToken(RoutingContext ctx) {
-    return store.setPostbackToken(ctx.pathParam("id"), newPostbackToken()).map(s -> {
+    return store.rotatePostbackToken(ctx.pathParam("id"), newPostbackToken(), grace(ctx)).map(s -> {
       if (s == null) {
         throw ApiError.notFound("Surface " + ctx.pathParam("id"));
       }
       registry.put(s);
       return s.toAdminJson().put("postbackToken", s.postbackToken());
     });
+  }
+
+  /** {@code graceSeconds} of a rotation (at most 30 days), else the configured secret grace period. */
+  private Duration grace(RoutingContext ctx) {
+    Long graceSeconds = AdminJson.optionalLong(AdminJson.body(ctx), "graceSeconds", 0, Duration.ofDays(30).toSeconds());
+    return graceSeconds == null ? defaultGrace : Duration.ofSeconds(graceSeconds);
   }
 
   private static Duration seconds(JsonObject body, String field, long min, long max) {

@@ -34,6 +34,7 @@ import java.util.function.Function;
  * @param delivery          the outbound webhook delivery settings
  * @param edge              what faces the network: client addresses, the management port, limits on unauthenticated traffic
  * @param waits             deadlines and queue bounds: how long anything waits on a dependency or a client
+ * @param ingest            bounds on what inbound postbacks may state
  */
 public record GatewayConfig(
     int httpPort,
@@ -57,7 +58,8 @@ public record GatewayConfig(
     boolean metricsEnabled,
     DeliverySettings delivery,
     EdgeSettings edge,
-    WaitLimits waits) {
+    WaitLimits waits,
+    IngestSettings ingest) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -128,7 +130,8 @@ public record GatewayConfig(
         src.bool("metricsEnabled", true),
         deliverySettings(src),
         edgeSettings(src, port),
-        waitLimits(src));
+        waitLimits(src),
+        ingestSettings(src));
   }
 
   /**
@@ -284,6 +287,21 @@ public record GatewayConfig(
         idle,
         read,
         check);
+  }
+
+  /**
+   * Bounds on what inbound postbacks may state.
+   *
+   * @param refundBackdateLimit how far before the gateway receives it a refund's {@code occurredAt} may lie
+   *                            (the refund window is judged by it); long enough for weekly batch back-fills
+   */
+  public record IngestSettings(Duration refundBackdateLimit) {
+  }
+
+  private static IngestSettings ingestSettings(Source src) {
+    Duration backdate = src.duration("refundBackdateLimit", "7d");
+    src.check("refundBackdateLimit", backdate.compareTo(Duration.ofDays(366)) <= 0, "must be at most 366d");
+    return new IngestSettings(backdate);
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

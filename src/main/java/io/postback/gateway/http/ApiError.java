@@ -1,17 +1,23 @@
 package io.postback.gateway.http;
 
+import io.postback.gateway.text.StorableText;
+
 /**
  * A request that cannot be served, with the status, the stable error code integrators match on, and a
  * human sentence. Thrown or failed anywhere in a handler chain; {@link ErrorResponder} renders it.
+ * A message may quote what the client sent (a parser's complaint, an id): it is cleaned and clipped
+ * here, so every error can be encoded as JSON and stored in the postback log.
  */
 public final class ApiError extends RuntimeException {
+  private static final int MAX_MESSAGE = 500;
+
   private final int status;
   private final String code;
   private final String field;
   private final Integer retryAfterSeconds;
 
   private ApiError(int status, String code, String message, String field, Integer retryAfterSeconds) {
-    super(message, null, false, false);
+    super(StorableText.clean(message, MAX_MESSAGE), null, false, false);
     this.status = status;
     this.code = code;
     this.field = field;

@@ -1,8 +1,5 @@
 package io.postback.gateway.ingest;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
@@ -15,10 +12,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
-import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +33,6 @@ import java.util.Map;
  */
 public final class BatchRoutes {
   public static final int MAX_ITEMS = 1_000;
-  private static final JsonFactory FACTORY = new JsonFactory();
   private static final String ATTEMPT = BatchRoutes.class.getName() + ".attempt";
 
   private final IngestRoutes signed;
@@ -98,7 +92,7 @@ public final class BatchRoutes {
     byte[] body = IngestRoutes.bodyBytes(ctx);
     signed.verify(ctx.request(), body, attempt)
         .compose(surface -> {
-          List<byte[]> items = ndjson ? lines(body) : arrayItems(body);
+          List<byte[]> items = BatchItems.split(body, ndjson, MAX_ITEMS);
           if (items.size() > MAX_ITEMS) {
             throw ApiError.of(413, "too_many_items", "A batch holds at most " + MAX_ITEMS + " conversions; this one has "
                 + items.size());
@@ -118,7 +112,7 @@ public final class BatchRoutes {
       int index = i;
       ConversionRequest request;
       try {
-        request = JsonConversionParser.parse(items.get(i)).validate(surface.id(), now);
+        request = signed.validate(JsonConversionParser.parse(items.get(i)), surface, now);
       } catch (ApiError e) {
         answers.add(Future.succeededFuture(itemError(index, e)));
         continue;
@@ -167,69 +161,5 @@ public final class BatchRoutes {
       item.put("field", e.field());
     }
     return item;
-  }
-
-  /** The raw bytes of each element of a JSON array; each is then parsed like a single postback body. */
-  private static List<byte[]> arrayItems(byte[] body) {
-    List<byte[]> items = new ArrayList<>();
-    try (JsonParser p = FACTORY.createParser(body)) {
-      if (p.nextToken() != JsonToken.START_ARRAY) {
-        throw malformed("the body must be a JSON array of conversions");
-      }
-      JsonToken t;
-      while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-        if (t == null) {
-          throw malformed("unterminated JSON array");
-        }
-        int start = (int) p.currentTokenLocation().getByteOffset();
-        p.skipChildren();
-        int end = (int) p.currentLocation().getByteOffset();
-        items.add(Arrays.copyOfRange(body, start, end));
-        if (items.size() > MAX_ITEMS) {
-          break;
-        }
-      }
-      if (items.size() <= MAX_ITEMS && p.nextToken() != null) {
-        throw malformed("unexpected content after the JSON array");
-      }
-    } catch (IOException e) {
-      throw malformed(e.getMessage());
-    }
-    return items;
-  }
-
-  /** Non-blank lines of an NDJSON body. */
-  private static List<byte[]> lines(byte[] body) {
-    List<byte[]> items = new ArrayList<>();
-    int start = 0;
-    for (int i = 0; i <= body.length; i++) {
-      if (i == body.length || body[i] == '\n') {
-        int end = i;
-        if (end > start && body[end - 1] == '\r') {
-          end--;
-        }
-        if (!isBlank(body, start, end)) {
-          items.add(Arrays.copyOfRange(body, start, end));
-          if (items.size() > MAX_ITEMS) {
-            break;
-          }
-        }
-        start = i + 1;
-      }
-    }
-    return items;
-  }
-
-  private static boolean isBlank(byte[] b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (b[i] != ' ' && b[i] != '\t') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static ApiError malformed(String detail) {
-    return ApiError.of(400, "malformed_json", "The body is not valid JSON: " + detail);
   }
 }

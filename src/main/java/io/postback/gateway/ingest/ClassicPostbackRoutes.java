@@ -3,7 +3,7 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
-import io.vertx.core.Future;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
@@ -11,19 +11,25 @@ import io.vertx.ext.web.RoutingContext;
 
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Currency;
 import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * {@code GET /v1/postback} and {@code GET /v1/postback/{surface}/{token}} (SPEC §3.3): the classic S2S
  * postback with the values in the query string, under the names the industry uses. Authenticated by
- * the surface's postback token ({@code token} or the path key) or by an HMAC of the query
- * ({@code ts} = Unix ms, {@code sig} = hex HMAC-SHA256(secret, "<ts>.<raw query without the sig
- * parameter>")). Every rejection is an explicit error code, never the industry's silent 200.
+ * the surface's postback token ({@code token} or the path key; unless the surface switched token
+ * authentication off), or by an HMAC of the query: {@code ts} = Unix ms, {@code sig} = hex
+ * HMAC-SHA256(secret, "<ts>.<canonical query>"), the canonical query ({@link CanonicalQuery}) being built
+ * from exactly the parameters this handler reads. Parameters it does not read are ignored and unsigned.
+ * Every rejection is an explicit error code, never the industry's silent 200.
  */
 public final class ClassicPostbackRoutes {
   static final String[] CLICK_ID = {"clickid", "click_id", "cid", "subid", "transaction_id"};
@@ -35,6 +41,11 @@ public final class ClassicPostbackRoutes {
   static final String[] REFUND_OF = {"refund_of", "original_txid"};
   static final String[] STATUS = {"status"};
   static final String[] OCCURRED_AT = {"occurred_at"};
+  static final String SURFACE = "surface";
+  /** Every parameter the handler reads, bar the credentials: exactly these are signed. */
+  public static final List<String> SIGNED_NAMES = Stream.of(CLICK_ID, EXTERNAL_ID, AMOUNT, EVENT, CURRENCY, PROMO,
+      REFUND_OF, STATUS, OCCURRED_AT, new String[] {SURFACE}).flatMap(Arrays::stream).toList();
+  private static final Pattern DECIMAL = Pattern.compile("[0-9]{1,20}(\\.[0-9]{1,20})?");
   private static final Map<String, String> STATUSES = Map.ofEntries(
       Map.entry("approved", "approved"), Map.entry("approve", "approved"), Map.entry("confirmed", "approved"),
       Map.entry("paid", "approved"), Map.entry("1", "approved"), Map.entry("success", "approved"),
@@ -64,10 +75,21 @@ public final class ClassicPostbackRoutes {
   private void postback(RoutingContext ctx) {
     IngestAttempt attempt = signed.attempt(ctx, "get_postback");
     HttpServerRequest req = ctx.request();
-    MultiMap params = req.params();
-    String surfaceId = ctx.pathParam("surface") != null ? ctx.pathParam("surface") : params.get("surface");
-    if (surfaceId == null || surfaceId.isEmpty()) {
+    MultiMap params;
+    String surfaceId;
+    try {
+      params = parameters(req);
+      surfaceId = ctx.pathParam("surface") != null ? ctx.pathParam("surface") : alias(params, SURFACE, SURFACE);
+    } catch (ApiError e) {
+      attempt.fail(e);
+      return;
+    }
+    if (surfaceId == null) {
       attempt.fail(ApiError.of(401, "unknown_surface", "Name the surface: ?surface=<id> or /v1/postback/<surface>/<token>"));
+      return;
+    }
+    if (!Surface.validId(surfaceId)) {
+      attempt.fail(ApiError.of(401, "unknown_surface", "No surface has that id"));
       return;
     }
     // Shown in the postback log even when the postback is refused, so the integrator can find it.
@@ -78,52 +100,92 @@ public final class ClassicPostbackRoutes {
       }
       attempt.surface = surface;
       guard.checkSource(surface, attempt.clientAddress());
-      String token = ctx.pathParam("token") != null ? ctx.pathParam("token") : params.get("token");
-      authenticate(surface, token, params.get("ts"), params.get("sig"), req.query());
+      checkValues(params);
+      authenticate(surface, ctx.pathParam("token") != null ? ctx.pathParam("token") : single(params, "token"), params);
       guard.checkRate(surface);
       ConversionDraft draft = draft(params);
       attempt.track(draft);
-      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
+      return pipeline.submit(surface, signed.validate(draft, surface, Instant.now()));
     }));
   }
 
-  private void authenticate(Surface surface, String token, String ts, String sig, String rawQuery) {
+  /**
+   * The decoded query parameters: the very map every value is read from and the signature is computed
+   * over. Vert.x splits on {@code &} and {@code ;}, decodes {@code %XX} and {@code +}, and matches names
+   * without regard to ASCII case; a query it cannot decode is a 400, never a 500.
+   */
+  private static MultiMap parameters(HttpServerRequest req) {
+    String raw = req.query();
+    if (raw != null) {
+      for (int i = 0; i < raw.length(); i++) {
+        if (raw.charAt(i) > 0x7E) {
+          throw ApiError.of(400, "malformed_query", "The query string must be ASCII: percent-encode other characters "
+              + "as UTF-8 (%C3%A9 for \u00e9)");
+        }
+      }
+    }
+    try {
+      return req.params();
+    } catch (IllegalArgumentException e) {
+      throw ApiError.of(400, "malformed_query", "The query string is not valid percent-encoding: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Every value of every parameter the handler reads must be storable text and valid UTF-8. Invalid
+   * UTF-8 is decoded to U+FFFD, which is therefore refused: two different invalid values would otherwise
+   * become one stored value (and one externalId).
+   */
+  static void checkValues(MultiMap params) {
+    for (String name : SIGNED_NAMES) {
+      for (String value : params.getAll(name)) {
+        String problem = StorableText.problem(value);
+        if (problem == null && value.indexOf(StorableText.REPLACEMENT) >= 0) {
+          problem = "is not valid UTF-8 (or holds U+FFFD)";
+        }
+        if (problem != null) {
+          throw ApiError.invalidField(name, name + " " + problem);
+        }
+      }
+    }
+  }
+
+  private void authenticate(Surface surface, String token, MultiMap params) {
+    Instant now = Instant.now();
     if (token != null) {
-      if (surface.postbackToken() == null || !MessageDigest.isEqual(
-          surface.postbackToken().getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
+      if (!surface.postbackTokenEnabled()) {
+        throw ApiError.of(401, "token_auth_disabled", "This surface accepts GET postbacks signed with ts and sig only; "
+            + "remove the token from the URL");
+      }
+      if (!surface.acceptsPostbackToken(token, now)) {
         throw ApiError.of(401, "bad_token", "The postback token is not this surface's token");
       }
       return;
     }
+    String sig = single(params, "sig");
     if (sig == null) {
-      throw ApiError.of(401, "missing_token", "Authenticate with token=<postback token> or with ts and sig "
-          + "(hex HMAC-SHA256 of \"<ts>.<query without sig>\")");
+      throw ApiError.of(401, "missing_token", (surface.postbackTokenEnabled() ? "Authenticate with token=<postback token> or"
+          : "Authenticate") + " with ts and sig (hex HMAC-SHA256 of \"<ts>.<canonical query>\", see docs/attribution.md)");
     }
-    Instant now = Instant.now();
-    signed.checkTimestamp(surface, ts, now);
-    byte[] signedBytes = withoutSig(rawQuery).getBytes(StandardCharsets.UTF_8);
-    if (!IngestRoutes.verify(surface, ts, signedBytes, sig, now)) {
+    String ts = single(params, "ts");
+    signed.checkTimestamp(surface, "ts", ts, now);
+    byte[] canonical = CanonicalQuery.of(params, SIGNED_NAMES).getBytes(StandardCharsets.UTF_8);
+    if (!IngestRoutes.verify(surface, ts, canonical, sig, now)) {
       throw ApiError.of(401, "bad_signature",
-          "sig does not match HMAC-SHA256(secret, \"<ts>.<raw query without the sig parameter>\")");
+          "sig does not match HMAC-SHA256(secret, \"<ts>.<canonical query>\"), see docs/attribution.md");
     }
   }
 
-  /** The raw query with the {@code sig} parameter taken out, the rest byte for byte as sent. */
-  static String withoutSig(String rawQuery) {
-    StringBuilder out = new StringBuilder(rawQuery.length());
-    for (String part : rawQuery.split("&")) {
-      if (part.startsWith("sig=") || part.equals("sig")) {
-        continue;
-      }
-      if (out.length() > 0) {
-        out.append('&');
-      }
-      out.append(part);
+  /** The one value of a credential parameter, or null; given twice it is refused (never a choice between two). */
+  private static String single(MultiMap params, String name) {
+    List<String> values = params.getAll(name);
+    if (values.size() > 1) {
+      throw ApiError.of(400, "duplicate_parameter", name + " is given " + values.size() + " times");
     }
-    return out.toString();
+    return values.isEmpty() || values.get(0).isEmpty() ? null : values.get(0);
   }
 
-  private static ConversionDraft draft(MultiMap params) {
+  static ConversionDraft draft(MultiMap params) {
     ConversionDraft d = new ConversionDraft();
     d.externalId = alias(params, "txid", EXTERNAL_ID);
     d.clickId = alias(params, "clickid", CLICK_ID);
@@ -139,7 +201,7 @@ public final class ClassicPostbackRoutes {
     d.eventType = event != null ? event : d.refundOf != null ? "refund" : amount != null ? "sale" : "lead";
     String status = alias(params, "status", STATUS);
     if (status != null) {
-      String mapped = STATUSES.get(status.toLowerCase());
+      String mapped = STATUSES.get(status.toLowerCase(Locale.ROOT));
       if (mapped == null) {
         throw ApiError.invalidField("status", "status must be one of approved, pending or rejected "
             + "(or a common synonym such as confirmed, hold, declined, 1, 0, -1)");
@@ -155,7 +217,7 @@ public final class ClassicPostbackRoutes {
     for (String name : names) {
       String v = params.get(name);
       if (v != null && !v.isEmpty()) {
-        return v.length() > ConversionDraft.MAX_EXTERNAL_ID ? v.substring(0, ConversionDraft.MAX_EXTERNAL_ID) : v;
+        return StorableText.clean(v, ConversionDraft.MAX_EXTERNAL_ID);
       }
     }
     return null;
@@ -178,8 +240,12 @@ public final class ClassicPostbackRoutes {
     return values.isEmpty() ? null : values.iterator().next();
   }
 
-  /** "49.99" USD → 4999; "500" JPY → 500: decimal major units to minor units of the currency. */
+  /** "49.99" USD → 4999; "500" JPY → 500: decimal major units to minor units of the currency, within the bound. */
   static long minorUnits(String amount, String currency) {
+    if (!DECIMAL.matcher(amount).matches()) {
+      throw ApiError.invalidField("amount", amount.startsWith("-") ? "amount must not be negative"
+          : "amount must be a decimal number in major units, such as 49.99");
+    }
     int digits = 2;
     if (currency != null) {
       try {
@@ -188,24 +254,15 @@ public final class ClassicPostbackRoutes {
         // the currency itself is refused by validation
       }
     }
-    BigDecimal value;
-    try {
-      value = new BigDecimal(amount);
-    } catch (NumberFormatException e) {
-      throw ApiError.invalidField("amount", "amount must be a decimal number in major units, such as 49.99");
-    }
-    if (value.signum() < 0) {
-      throw ApiError.invalidField("amount", "amount must not be negative");
-    }
-    BigDecimal minor = value.movePointRight(digits).stripTrailingZeros();
+    BigDecimal minor = new BigDecimal(amount).movePointRight(digits).stripTrailingZeros();
     if (minor.scale() > 0) {
       throw ApiError.invalidField("amount", "amount has more decimals than " + (currency == null ? "the currency" : currency)
           + " allows (" + digits + ")");
     }
-    try {
-      return minor.longValueExact();
-    } catch (ArithmeticException e) {
-      throw ApiError.invalidField("amount", "amount is too large");
+    if (minor.compareTo(BigDecimal.valueOf(ConversionDraft.MAX_GROSS_MINOR)) > 0) {
+      throw ApiError.invalidField("amount", "amount must be at most " + ConversionDraft.MAX_GROSS_MINOR
+          + " minor units of the currency");
     }
+    return minor.longValueExact();
   }
 }

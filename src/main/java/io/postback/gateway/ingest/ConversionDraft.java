@@ -1,6 +1,8 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.attribution.Commissions;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.text.StorableText;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -14,17 +16,25 @@ import java.util.stream.Collectors;
 /**
  * The fields of a conversion as received, before validation. Every inbound form fills one of these;
  * {@link #validate} holds the rules of SPEC §3.1 in one place and names the field that breaks them.
+ * Whatever it accepts can be stored: every text is {@link StorableText}, every number and instant is
+ * inside the bounds below, so no accepted value can fail the batch statement that carries it.
  */
 public final class ConversionDraft {
   public static final int MAX_EXTERNAL_ID = 255;
   public static final int MAX_TOKEN = 128;
   public static final int MAX_METADATA_BYTES = 8 * 1024;
+  /** The largest accepted {@code grossMinor} (10^14): commission arithmetic is exact inside it. */
+  public static final long MAX_GROSS_MINOR = Commissions.MAX_GROSS_MINOR;
+  /** No conversion happened before this; it also keeps timestamps far from Postgres' -infinity. */
+  public static final Instant MIN_OCCURRED_AT = Instant.parse("2000-01-01T00:00:00Z");
   /** Events that carry money and so must say how much. */
   public static final Set<String> MONEY_EVENTS = Set.of("sale", "subscribe", "deposit", "purchase");
   private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]{0,31}");
   private static final Set<String> CURRENCIES = Currency.getAvailableCurrencies().stream()
       .map(Currency::getCurrencyCode).collect(Collectors.toUnmodifiableSet());
-  private static final Duration MAX_FUTURE = Duration.ofHours(1);
+  /** How far ahead of the gateway's clock an occurredAt may lie (clock skew), so no original stretches its window. */
+  public static final Duration MAX_FUTURE = Duration.ofHours(1);
+  private static final int MAX_INSTANT_TEXT = 64;
 
   public String externalId;
   public String eventType;
@@ -38,44 +48,62 @@ public final class ConversionDraft {
   /** pending, approved or rejected; null = not stated (approved for a new conversion). */
   public String approval;
 
-  public ConversionRequest validate(String surfaceId, Instant now) {
+  /**
+   * Checks every field and answers the request to store, or throws a 400 naming the first bad field.
+   *
+   * @param receivedAt           when the gateway received the conversion (the bounds on occurredAt are relative to it)
+   * @param refundBackdateLimit  how far before {@code receivedAt} a refund's occurredAt may lie
+   */
+  public ConversionRequest validate(String surfaceId, Instant receivedAt, Duration refundBackdateLimit) {
     requireText("externalId", externalId, MAX_EXTERNAL_ID);
     requireText("eventType", eventType, 32);
     if (!EVENT_TYPE.matcher(eventType).matches()) {
       throw ApiError.invalidField("eventType", "eventType must be a lowercase token such as sale, signup or refund");
     }
+    boolean refund = "refund".equals(eventType);
     if (grossMinor == null && MONEY_EVENTS.contains(eventType)) {
       throw ApiError.invalidField("grossMinor", "grossMinor is required for " + eventType + " events");
     }
     if (grossMinor != null && grossMinor < 0) {
       throw ApiError.invalidField("grossMinor", "grossMinor must not be negative");
     }
+    if (grossMinor != null && grossMinor > MAX_GROSS_MINOR) {
+      throw ApiError.invalidField("grossMinor", "grossMinor must be at most " + MAX_GROSS_MINOR + " minor units");
+    }
     if (currency != null && !CURRENCIES.contains(currency)) {
       throw ApiError.invalidField("currency", "currency must be an ISO 4217 code such as USD or EUR");
     }
-    if (currency == null && grossMinor != null && grossMinor > 0) {
+    // A refund without a currency is in its original's currency (RefundWriter refuses any other).
+    if (currency == null && grossMinor != null && grossMinor > 0 && !refund) {
       throw ApiError.invalidField("currency", "currency is required when grossMinor is above 0");
     }
-    Instant occurred = now;
+    Instant occurred = receivedAt;
     if (occurredAt != null) {
       occurred = parseInstant(occurredAt);
-      if (occurred.isAfter(now.plus(MAX_FUTURE))) {
+      if (occurred.isAfter(receivedAt.plus(MAX_FUTURE))) {
         throw ApiError.invalidField("occurredAt", "occurredAt lies more than an hour in the future");
+      }
+      if (occurred.isBefore(MIN_OCCURRED_AT)) {
+        throw ApiError.invalidField("occurredAt", "occurredAt must not be before " + MIN_OCCURRED_AT);
+      }
+      // The refund window is judged by the refund's occurredAt: a backdated refund could claw back a
+      // commission whose window had closed.
+      if (refund && occurred.isBefore(receivedAt.minus(refundBackdateLimit))) {
+        throw ApiError.invalidField("occurredAt", "a refund's occurredAt may lie at most "
+            + refundBackdateLimit.toHours() + " h before the gateway receives it");
       }
     }
     optionalText("clickId", clickId, MAX_TOKEN);
     optionalText("promoCode", promoCode, MAX_TOKEN);
     optionalText("refundOf", refundOf, MAX_EXTERNAL_ID);
-    if ("refund".equals(eventType) && refundOf == null) {
+    if (refund && refundOf == null) {
       throw ApiError.invalidField("refundOf", "refundOf (the externalId of the original conversion) is required for refunds");
     }
-    if (!"refund".equals(eventType) && refundOf != null) {
+    if (!refund && refundOf != null) {
       throw ApiError.invalidField("refundOf", "refundOf is only allowed on refund events");
     }
-    if (metadata != null && (metadata.length() > MAX_METADATA_BYTES || metadata.contains("\\u0000"))) {
-      throw ApiError.invalidField("metadata", metadata.length() > MAX_METADATA_BYTES
-          ? "metadata must be at most " + MAX_METADATA_BYTES + " bytes of JSON"
-          : "metadata must not contain NUL characters");
+    if (metadata != null && metadata.length() > MAX_METADATA_BYTES) {
+      throw ApiError.invalidField("metadata", "metadata must be at most " + MAX_METADATA_BYTES + " bytes of JSON");
     }
     if (approval != null && !Set.of(ConversionRequest.PENDING, ConversionRequest.APPROVED, ConversionRequest.REJECTED)
         .contains(approval)) {
@@ -83,10 +111,13 @@ public final class ConversionDraft {
     }
     // A refund has no approval of its own: it is stored with the default.
     return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
-        promoCode, refundOf, metadata, "refund".equals(eventType) ? null : approval);
+        promoCode, refundOf, metadata, refund ? null : approval);
   }
 
   private static Instant parseInstant(String text) {
+    if (text.length() > MAX_INSTANT_TEXT) {
+      throw ApiError.invalidField("occurredAt", "occurredAt must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
+    }
     try {
       return OffsetDateTime.parse(text).toInstant();
     } catch (DateTimeParseException e) {
@@ -94,7 +125,7 @@ public final class ConversionDraft {
     }
   }
 
-  private static void requireText(String field, String value, int max) {
+  static void requireText(String field, String value, int max) {
     if (value == null || value.isEmpty()) {
       throw ApiError.invalidField(field, field + " is required");
     }
@@ -107,6 +138,10 @@ public final class ConversionDraft {
     }
     if (value.isEmpty() || value.length() > max) {
       throw ApiError.invalidField(field, field + " must be 1 to " + max + " characters");
+    }
+    String problem = StorableText.problem(value);
+    if (problem != null) {
+      throw ApiError.invalidField(field, field + " " + problem);
     }
     for (int i = 0; i < value.length(); i++) {
       if (Character.isISOControl(value.charAt(i))) {

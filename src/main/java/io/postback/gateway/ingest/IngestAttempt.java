@@ -8,6 +8,7 @@ import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.surface.Surface;
+import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
@@ -20,6 +21,8 @@ import io.vertx.ext.web.RoutingContext;
  * answers 503 first ({@link RequestDeadline}), a later outcome is not sent; if the conversion was
  * committed after all, the postback log shows that outcome with {@code "afterDeadline": true}, so the
  * integrator sees why the retry is answered as a duplicate.
+ * What the log shows of the request itself is cleaned ({@link StorableText#clean}) and clipped, since
+ * it is taken before validation: an entry can always be encoded, stored and shown.
  */
 final class IngestAttempt {
   private final RoutingContext ctx;
@@ -44,12 +47,8 @@ final class IngestAttempt {
 
   /** Remembers what the log should show of the postback, taken before validation so rejections show it too. */
   void track(ConversionDraft draft) {
-    externalId = clip(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
-    eventType = clip(draft.eventType, 32);
-  }
-
-  private static String clip(String value, int max) {
-    return value == null || value.length() <= max ? value : value.substring(0, max);
+    externalId = StorableText.clean(draft.externalId, ConversionDraft.MAX_EXTERNAL_ID);
+    eventType = StorableText.clean(draft.eventType, 32);
   }
 
   /** The client's address (ClientAddress: the socket peer, or what trusted proxies say). */

@@ -12,14 +12,23 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The signed forms: {@code POST /v1/conversions} (SPEC §3.1) and {@code POST /v1/track/{eventType}}
  * with an Idempotency-Key (SPEC §3.2). Checks run cheapest and most fundamental first: size and type,
  * surface, source address, timestamp, signature over the raw bytes, rate limit, and only then is the
- * body parsed. {@link #authenticate} is shared with the batch form.
+ * body parsed. {@link #authenticate} is shared with the batch form, {@link #validate} with every form.
+ *
+ * <p>A track call's signature covers the method, the route's path with the (decoded) event type and the
+ * Idempotency-Key as well as the body: {@code "<ts>.POST /v1/track/<eventType>\n<Idempotency-Key>\n<body>"},
+ * so one captured call cannot be replayed as another event or under another key.
  */
 public final class IngestRoutes {
   public static final String SURFACE_HEADER = "x-ea-surface";
@@ -27,6 +36,8 @@ public final class IngestRoutes {
   public static final String SIGNATURE_HEADER = "x-ea-signature";
   public static final String IDEMPOTENCY_KEY_HEADER = "idempotency-key";
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
+  /** x-ea-timestamp and ts: Unix milliseconds as plain decimal digits, bounded before any arithmetic. */
+  private static final int MAX_TIMESTAMP_DIGITS = 15;
 
   private final SurfaceRegistry surfaces;
   private final ConversionPipeline pipeline;
@@ -35,9 +46,10 @@ public final class IngestRoutes {
   private final PostbackLog log;
   private final Duration defaultTolerance;
   private final int bodyLimit;
+  private final Duration refundBackdateLimit;
 
   public IngestRoutes(SurfaceRegistry surfaces, ConversionPipeline pipeline, GatewayMetrics metrics, SurfaceGuard guard,
-                      PostbackLog log, Duration defaultTolerance, int bodyLimit) {
+                      PostbackLog log, Duration defaultTolerance, int bodyLimit, Duration refundBackdateLimit) {
     this.surfaces = surfaces;
     this.pipeline = pipeline;
     this.metrics = metrics;
@@ -45,6 +57,7 @@ public final class IngestRoutes {
     this.log = log;
     this.defaultTolerance = defaultTolerance;
     this.bodyLimit = bodyLimit;
+    this.refundBackdateLimit = refundBackdateLimit;
   }
 
   public void mount(Router router) {
@@ -70,8 +83,13 @@ public final class IngestRoutes {
     attempt.finish(authenticate(ctx.request(), body, attempt).compose(surface -> {
       ConversionDraft draft = JsonConversionParser.parse(body);
       attempt.track(draft);
-      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
+      return pipeline.submit(surface, validate(draft, surface, Instant.now()));
     }));
+  }
+
+  /** The one validation of every form, with the gateway's bounds. */
+  ConversionRequest validate(ConversionDraft draft, Surface surface, Instant receivedAt) {
+    return draft.validate(surface.id(), receivedAt, refundBackdateLimit);
   }
 
   /** SPEC §3.2: the path names the event, the Idempotency-Key header is the externalId; the body is optional. */
@@ -82,18 +100,58 @@ public final class IngestRoutes {
       attempt.fail(ApiError.of(415, "unsupported_media_type", "Send content-type: application/json"));
       return;
     }
-    attempt.finish(authenticate(ctx.request(), body, attempt).compose(surface -> {
-      String key = ctx.request().getHeader(IDEMPOTENCY_KEY_HEADER);
-      if (key == null || key.isEmpty()) {
-        throw ApiError.invalidField("Idempotency-Key", "The Idempotency-Key header is required: it is the conversion's "
-            + "externalId, so that a retried call is recognised");
-      }
+    List<String> keys = ctx.request().headers().getAll(IDEMPOTENCY_KEY_HEADER);
+    if (keys.size() > 1) {
+      attempt.fail(ApiError.invalidField("Idempotency-Key", "Send one Idempotency-Key header, not " + keys.size()));
+      return;
+    }
+    // Header values arrive as bytes, one char each: their ISO-8859-1 encoding gives back the bytes sent.
+    byte[] keyBytes = keys.isEmpty() ? new byte[0] : keys.get(0).getBytes(StandardCharsets.ISO_8859_1);
+    String eventType = ctx.pathParam("eventType");
+    byte[] signedContent = trackSignedContent(eventType, keyBytes, body);
+    attempt.finish(authenticate(ctx.request(), signedContent, attempt).compose(surface -> {
+      String key = idempotencyKey(keyBytes);
       ConversionDraft draft = JsonConversionParser.parse(body.length == 0 ? EMPTY_OBJECT : body);
       draft.externalId = key;
-      draft.eventType = ctx.pathParam("eventType");
+      draft.eventType = eventType;
       attempt.track(draft);
-      return pipeline.submit(surface, draft.validate(surface.id(), Instant.now()));
+      return pipeline.submit(surface, validate(draft, surface, Instant.now()));
     }));
+  }
+
+  /**
+   * What a track call's signature covers after {@code "<ts>."}: {@code "POST /v1/track/<eventType>\n"}, the
+   * Idempotency-Key's bytes as sent, {@code "\n"}, the raw body. The event type is the decoded path
+   * segment (the value that takes effect), so the form does not depend on how a client or proxy
+   * percent-encodes the path, nor on a prefix a proxy mounts the gateway under.
+   */
+  static byte[] trackSignedContent(String eventType, byte[] idempotencyKey, byte[] body) {
+    byte[] head = ("POST /v1/track/" + eventType + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[head.length + idempotencyKey.length + 1 + body.length];
+    System.arraycopy(head, 0, out, 0, head.length);
+    System.arraycopy(idempotencyKey, 0, out, head.length, idempotencyKey.length);
+    out[head.length + idempotencyKey.length] = '\n';
+    System.arraycopy(body, 0, out, head.length + idempotencyKey.length + 1, body.length);
+    return out;
+  }
+
+  /** The Idempotency-Key as text: required, valid UTF-8, and a valid externalId, or a 400 naming the header. */
+  private static String idempotencyKey(byte[] raw) {
+    if (raw.length == 0) {
+      throw ApiError.invalidField("Idempotency-Key", "The Idempotency-Key header is required: it is the conversion's "
+          + "externalId, so that a retried call is recognised");
+    }
+    String key;
+    try {
+      key = StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(raw)).toString();
+    } catch (CharacterCodingException e) {
+      throw ApiError.invalidField("Idempotency-Key", "The Idempotency-Key header is not valid UTF-8");
+    }
+    ConversionDraft.requireText("Idempotency-Key", key, ConversionDraft.MAX_EXTERNAL_ID);
+    return key;
   }
 
   /**
@@ -101,8 +159,8 @@ public final class IngestRoutes {
    * takes a rate-limit token. Shared by every signed form; the future fails with the error to answer.
    * The rate limit comes last so that forged requests cannot use up a merchant's budget.
    */
-  Future<Surface> authenticate(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
-    return verify(req, body, attempt).map(surface -> {
+  Future<Surface> authenticate(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
+    return verify(req, signedContent, attempt).map(surface -> {
       guard.checkRate(surface);
       return surface;
     });
@@ -112,11 +170,12 @@ public final class IngestRoutes {
    * {@link #authenticate} without the rate limit, for the batch form: it is charged one token per item
    * once its items are counted (SurfaceGuard#checkRate(Surface, int)).
    */
-  Future<Surface> verify(HttpServerRequest req, byte[] body, IngestAttempt attempt) {
+  Future<Surface> verify(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
     return plausible(req, attempt).map(surface -> {
-      if (!verify(surface, req.getHeader(TIMESTAMP_HEADER), body, req.getHeader(SIGNATURE_HEADER), Instant.now())) {
-        throw ApiError.of(401, "bad_signature",
-            "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")");
+      if (!verify(surface, req.getHeader(TIMESTAMP_HEADER), signedContent, req.getHeader(SIGNATURE_HEADER), Instant.now())) {
+        throw ApiError.of(401, "bad_signature", "The signature does not match HMAC-SHA256(secret, \"<timestamp>."
+            + (req.path().startsWith("/v1/track/") ? "POST /v1/track/<eventType>\\n<Idempotency-Key>\\n" : "")
+            + "<raw body>\")");
       }
       return surface;
     });
@@ -133,6 +192,9 @@ public final class IngestRoutes {
     if (surfaceId == null || surfaceId.isEmpty()) {
       return Future.failedFuture(ApiError.of(401, "unknown_surface", "The x-ea-surface header is missing"));
     }
+    if (!Surface.validId(surfaceId)) {
+      return Future.failedFuture(ApiError.of(401, "unknown_surface", "No surface has that id"));
+    }
     String timestamp = req.getHeader(TIMESTAMP_HEADER);
     String signature = req.getHeader(SIGNATURE_HEADER);
     return surfaces.find(surfaceId).map(surface -> {
@@ -141,7 +203,7 @@ public final class IngestRoutes {
       }
       attempt.surface = surface;
       guard.checkSource(surface, attempt.clientAddress());
-      checkTimestamp(surface, timestamp, Instant.now());
+      checkTimestamp(surface, TIMESTAMP_HEADER, timestamp, Instant.now());
       if (signature == null || signature.isEmpty()) {
         throw ApiError.of(401, "missing_signature", "The x-ea-signature header is missing");
       }
@@ -161,22 +223,21 @@ public final class IngestRoutes {
     return valid;
   }
 
-  void checkTimestamp(Surface surface, String timestamp, Instant now) {
+  /** The timestamp ({@code name}: the header or parameter it came in) must be near the server clock. */
+  void checkTimestamp(Surface surface, String name, String timestamp, Instant now) {
     if (timestamp == null || timestamp.isEmpty()) {
-      throw ApiError.of(401, "missing_timestamp", "The x-ea-timestamp header is missing");
+      throw ApiError.of(401, "missing_timestamp", name + " is missing");
     }
-    long millis;
-    try {
-      millis = Long.parseLong(timestamp);
-    } catch (NumberFormatException e) {
-      throw ApiError.of(401, "invalid_timestamp", "x-ea-timestamp must be Unix time in milliseconds");
+    if (timestamp.length() > MAX_TIMESTAMP_DIGITS || !timestamp.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw ApiError.of(401, "invalid_timestamp", name + " must be Unix time in milliseconds (decimal digits)");
     }
+    long millis = Long.parseLong(timestamp);
     Duration tolerance = surface.timestampTolerance() != null ? surface.timestampTolerance() : defaultTolerance;
     // Compared as a window around now, never as |now - ts|: that difference overflows for a ts near
     // Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) is negative, i.e. "fresh".
     long nowMs = now.toEpochMilli();
     if (millis < nowMs - tolerance.toMillis() || millis > nowMs + tolerance.toMillis()) {
-      throw ApiError.of(401, "stale_timestamp", "x-ea-timestamp is more than " + tolerance.toSeconds()
+      throw ApiError.of(401, "stale_timestamp", name + " is more than " + tolerance.toSeconds()
           + " s away from the server clock; sign each request (and each retry) with the current time");
     }
   }

@@ -2,6 +2,7 @@ package io.postback.gateway.ops;
 
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.store.Ids;
+import io.postback.gateway.surface.Surface;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Route;
@@ -39,7 +40,10 @@ public final class AccessLog implements Handler<RoutingContext> {
       Route route = ctx.currentRoute();
       String surface = req.getHeader("x-ea-surface");
       if (surface == null) {
-        surface = req.getParam("surface");
+        surface = queryParam(req, "surface");
+      }
+      if (!Surface.validId(surface)) {
+        surface = null;   // only well-formed ids are logged: the value is the client's
       }
       LOG.info("{} {} {}", req.method(), route != null && route.getPath() != null ? route.getPath() : "(unmatched)",
           ctx.response().getStatusCode(),
@@ -50,5 +54,14 @@ public final class AccessLog implements Handler<RoutingContext> {
           kv("ip", ClientAddress.of(ctx)));
     });
     ctx.next();
+  }
+
+  /** A query parameter, or null when the query is not valid percent-encoding (that request got its 400). */
+  private static String queryParam(HttpServerRequest req, String name) {
+    try {
+      return req.getParam(name);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 }

@@ -17,6 +17,7 @@ import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -31,8 +32,11 @@ import java.util.List;
  * ({@code SELECT ... FOR UPDATE}). Refunds of one original are thereby applied one at a time, and the
  * reversals of an original never add up to more than its commission.
  *
- * <p>A refund whose original is unknown is stored as {@code refund_pending_original}. When the original
- * arrives, the batch insert reports pending refunds and {@link #applyPending} applies them right after
+ * <p>A refund is in its original's currency: one that names another is refused (400 {@code currency}),
+ * one that names none is stored with the original's. A refund whose original is unknown is stored as
+ * {@code refund_pending_original}; if, when the original arrives, it names another currency than the
+ * original, it becomes {@code refund_currency_mismatch} and reverses nothing (money is never pro-rated
+ * across currencies). When the original arrives, the batch insert reports pending refunds and {@link #applyPending} applies them right after
  * the original's commit (the answer to the original waits for it). If that step fails, or the two
  * raced (each committed without seeing the other), {@link #sweep} finds and applies them.
  */
@@ -41,10 +45,11 @@ public final class RefundWriter {
   public static final String REFUNDED = "refunded";
   public static final String OUTSIDE_WINDOW = "refund_outside_window";
   public static final String PENDING_ORIGINAL = "refund_pending_original";
+  public static final String CURRENCY_MISMATCH = "refund_currency_mismatch";
 
   /** Taken with {@link #lockKey}; approval transitions (ApprovalWriter) take the same lock. */
   static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7331))";
-  private static final String ORIGINAL = "SELECT id, event_type, gross_minor, occurred_at, affiliate_id, "
+  private static final String ORIGINAL = "SELECT id, event_type, gross_minor, currency, occurred_at, affiliate_id, "
       + "commission_minor, commission_currency, approval FROM conversions WHERE surface_id = $1 AND external_id = $2 FOR UPDATE";
   // What earlier refunds (and rejections) of the original already did: the reversed total, the refunded
   // gross, and the net ledger sum of the original (commission minus every reversal).
@@ -59,16 +64,21 @@ public final class RefundWriter {
       + "ON CONFLICT (surface_id, external_id) DO NOTHING RETURNING id";
   private static final String EXISTING = "SELECT id, status, affiliate_id, commission_minor, commission_currency, approval "
       + "FROM conversions WHERE surface_id = $1 AND external_id = $2";
-  private static final String PENDING_OF = "SELECT id, external_id, gross_minor, occurred_at FROM conversions "
+  private static final String PENDING_OF = "SELECT id, external_id, gross_minor, currency, occurred_at FROM conversions "
       + "WHERE surface_id = $1 AND refund_of = $2 AND status = 'refund_pending_original' ORDER BY received_at, id";
   private static final String SETTLE_PENDING = "UPDATE conversions SET status = $2, affiliate_id = $3, "
-      + "commission_minor = $4, commission_currency = $5 WHERE id = $1";
+      + "commission_minor = $4, commission_currency = $5, currency = COALESCE(currency, $6) WHERE id = $1";
   private static final String STRANDED = "SELECT DISTINCT r.surface_id, r.refund_of FROM conversions r "
       + "JOIN conversions o ON o.surface_id = r.surface_id AND o.external_id = r.refund_of "
       + "WHERE r.status = 'refund_pending_original' AND r.received_at < now() - interval '2 seconds' LIMIT 100";
 
-  private record Original(String id, String externalId, String eventType, Long grossMinor, Instant occurredAt, String affiliateId,
-                          long commissionMinor, String commissionCurrency, String approval) {
+  private record Original(String id, String externalId, String eventType, Long grossMinor, String currency,
+                          Instant occurredAt, String affiliateId, long commissionMinor, String commissionCurrency,
+                          String approval) {
+    /** True when a refund in {@code refundCurrency} (null: the original's) is in this original's currency. */
+    boolean sameCurrency(String refundCurrency) {
+      return refundCurrency == null || currency == null || currency.equals(refundCurrency);
+    }
   }
 
   /** What a refund does: its status and the amount it reverses now (positive, or 0). */
@@ -92,11 +102,16 @@ public final class RefundWriter {
           if (original != null && "refund".equals(original.eventType())) {
             throw ApiError.invalidField("refundOf", "refundOf names a refund; name the original conversion");
           }
+          if (original != null && !original.sameCurrency(r.currency())) {
+            throw ApiError.invalidField("currency", "A refund is in its original's currency (" + original.currency()
+                + "); this one names " + r.currency());
+          }
+          String currency = r.currency() != null || original == null ? r.currency() : original.currency();
           Future<Decision> decision = original == null
               ? Future.succeededFuture(new Decision(PENDING_ORIGINAL, null, 0, null))
-              : decide(tx, surface, original, refundId, r.grossMinor(), r.occurredAt());
+              : decide(tx, surface, original, refundId, r.grossMinor(), currency, r.occurredAt());
           return decision.compose(d -> tx.preparedQuery(INSERT_REFUND).execute(Tuple.from(Arrays.asList(
-                  refundId, surface.id(), r.externalId(), r.eventType(), r.grossMinor(), r.currency(),
+                  refundId, surface.id(), r.externalId(), r.eventType(), r.grossMinor(), currency,
                   OffsetDateTime.ofInstant(r.occurredAt(), ZoneOffset.UTC), r.clickId(), r.promoCode(), r.refundOf(),
                   r.metadata(), d.status(), d.affiliateId(), -d.reversalMinor(),
                   d.reversalMinor() == 0 ? null : d.currency())))
@@ -107,7 +122,7 @@ public final class RefundWriter {
                 // Like every conversion row, a refund has its conversion.created event.
                 return EventOutbox.append(tx, "conversion.created", surface.id(), d.affiliateId(), new JsonObject()
                         .put("conversionId", refundId).put("surfaceId", surface.id()).put("externalId", r.externalId())
-                        .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", r.currency())
+                        .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", currency)
                         .put("occurredAt", r.occurredAt().toString()).put("refundOf", r.refundOf())
                         .put("status", d.status()).put("affiliateId", d.affiliateId())
                         .put("commissionMinor", -d.reversalMinor())
@@ -130,12 +145,13 @@ public final class RefundWriter {
           String refundId = row.getString("id");
           String refundExternalId = row.getString("external_id");
           Long gross = row.getLong("gross_minor");
+          String currency = row.getString("currency");
           Instant occurred = row.getOffsetDateTime("occurred_at").toInstant();
           // One after the other: each decision must see the reversals of the ones before it.
-          chain = chain.compose(n -> decide(tx, surface, original, refundId, gross, occurred)
+          chain = chain.compose(n -> decide(tx, surface, original, refundId, gross, currency, occurred)
               .compose(d -> tx.preparedQuery(SETTLE_PENDING)
                   .execute(Tuple.of(refundId, d.status(), d.affiliateId(), -d.reversalMinor(),
-                      d.reversalMinor() == 0 ? null : d.currency()))
+                      d.reversalMinor() == 0 ? null : d.currency(), original.currency()))
                   .compose(u -> record(tx, surface, original, refundId, refundExternalId, gross, d)))
               .map(n + 1));
         }
@@ -176,7 +192,7 @@ public final class RefundWriter {
           }
           Row o = rows.iterator().next();
           return new Original(o.getString("id"), originalExternalId, o.getString("event_type"), o.getLong("gross_minor"),
-              o.getOffsetDateTime("occurred_at").toInstant(), o.getString("affiliate_id"),
+              o.getString("currency"), o.getOffsetDateTime("occurred_at").toInstant(), o.getString("affiliate_id"),
               o.getLong("commission_minor"), o.getString("commission_currency"), o.getString("approval"));
         });
   }
@@ -187,7 +203,13 @@ public final class RefundWriter {
   }
 
   private Future<Decision> decide(SqlConnection tx, Surface surface, Original original, String refundId,
-                                  Long refundGross, Instant refundOccurredAt) {
+                                  Long refundGross, String refundCurrency, Instant refundOccurredAt) {
+    if (!original.sameCurrency(refundCurrency)) {
+      // Only a refund that waited for its original gets here: it was answered before the original was known.
+      LOG.warn("refund {} names {} but its original {} is in {}: nothing reversed", refundId, refundCurrency,
+          original.id(), original.currency());
+      return Future.succeededFuture(new Decision(CURRENCY_MISMATCH, original.affiliateId(), 0, null));
+    }
     if (refundOccurredAt.isAfter(original.occurredAt().plus(surface.refundWindow()))) {
       return Future.succeededFuture(new Decision(OUTSIDE_WINDOW, original.affiliateId(), 0, null));
     }
@@ -200,7 +222,9 @@ public final class RefundWriter {
         .map(rows -> {
           Row p = rows.iterator().next();
           long reversed = p.getLong("reversed");
-          Long refundedSoFar = refundGross == null ? null : p.getLong("refunded_gross") + refundGross;
+          // Each gross is bounded, their sum is not: anything at or above the original's gross is a full refund.
+          Long refundedSoFar = refundGross == null ? null : p.getBigDecimal("refunded_gross")
+              .add(BigDecimal.valueOf(refundGross)).min(BigDecimal.valueOf(Long.MAX_VALUE)).longValueExact();
           long target = Commissions.reversalTarget(original.commissionMinor(), original.grossMinor(), refundedSoFar);
           long reversal = Math.max(0, Math.min(target, original.commissionMinor()) - reversed);
           // Never below zero: a refund reverses at most what the original still stands at in the ledger.

@@ -4,9 +4,11 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * One merchant integration as the hot path needs it: immutable, replaced whole when it changes.
@@ -19,6 +21,9 @@ import java.util.List;
  * @param refundWindow             how long after the original a refund claws the commission back
  * @param minClickToConversion     a conversion sooner than this after its click is flagged; null: no check
  * @param postbackToken            token of the classic GET postback (SPEC §3.3), or null
+ * @param postbackTokenEnabled     false: the GET postback is accepted with its HMAC only, never with a token
+ * @param previousPostbackToken    the token before the last renewal, or null
+ * @param previousPostbackTokenValidUntil when the previous token stops authenticating
  * @param ipAllowlist              source addresses allowed to post; empty: any
  * @param rateLimitPerSecond       sustained postbacks per second per instance; null: unlimited
  * @param rateLimitBurst           token-bucket size; null: one second's worth
@@ -38,10 +43,19 @@ public record Surface(
     String postbackToken,
     List<Cidr> ipAllowlist,
     Integer rateLimitPerSecond,
-    Integer rateLimitBurst) {
+    Integer rateLimitBurst,
+    boolean postbackTokenEnabled,
+    String previousPostbackToken,
+    Instant previousPostbackTokenValidUntil) {
 
   public static final Duration DEFAULT_ATTRIBUTION_WINDOW = Duration.ofDays(30);
   public static final Duration DEFAULT_REFUND_WINDOW = Duration.ofDays(30);
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+  /** The shape of every surface id: anything else names no surface, and is never looked up. */
+  public static boolean validId(String id) {
+    return id != null && ID.matcher(id).matches();
+  }
 
   public byte[] secretKey() {
     return secret.getBytes(StandardCharsets.UTF_8);
@@ -53,6 +67,22 @@ public record Surface(
       return null;
     }
     return previousSecret.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * True when token authentication is on and {@code token} is the postback token, or the previous one
+   * inside its grace time. Comparisons run in constant time.
+   */
+  public boolean acceptsPostbackToken(String token, Instant now) {
+    if (!postbackTokenEnabled || token == null) {
+      return false;
+    }
+    byte[] given = token.getBytes(StandardCharsets.UTF_8);
+    boolean current = postbackToken != null && MessageDigest.isEqual(postbackToken.getBytes(StandardCharsets.UTF_8), given);
+    boolean previous = previousPostbackToken != null && previousPostbackTokenValidUntil != null
+        && now.isBefore(previousPostbackTokenValidUntil)
+        && MessageDigest.isEqual(previousPostbackToken.getBytes(StandardCharsets.UTF_8), given);
+    return current || previous;
   }
 
   /** True when {@code address} may post to this surface. */
@@ -69,7 +99,7 @@ public record Surface(
     return false;
   }
 
-  /** The admin view: never the secrets nor the postback token. */
+  /** The admin view: never the secrets nor a postback token. */
   public JsonObject toAdminJson() {
     JsonObject json = new JsonObject()
         .put("id", id)
@@ -82,12 +112,16 @@ public record Surface(
         .put("ipAllowlist", new JsonArray(ipAllowlist.stream().map(Cidr::toString).toList()))
         .put("rateLimitPerSecond", rateLimitPerSecond)
         .put("rateLimitBurst", rateLimitBurst)
-        .put("postbackTokenSet", postbackToken != null);
+        .put("postbackTokenSet", postbackToken != null)
+        .put("postbackTokenEnabled", postbackTokenEnabled);
     if (timestampTolerance != null) {
       json.put("timestampToleranceMs", timestampTolerance.toMillis());
     }
     if (previousSecretValidUntil != null) {
       json.put("previousSecretValidUntil", previousSecretValidUntil.toString());
+    }
+    if (previousPostbackTokenValidUntil != null) {
+      json.put("previousPostbackTokenValidUntil", previousPostbackTokenValidUntil.toString());
     }
     return json;
   }

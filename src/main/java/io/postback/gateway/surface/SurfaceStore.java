@@ -18,7 +18,8 @@ public final class SurfaceStore {
   private static final String COLUMNS =
       "id, name, secret, previous_secret, previous_secret_valid_until, timestamp_tolerance_ms, created_at, updated_at, "
           + "attribution_window_ms, refund_window_ms, min_click_to_conversion_ms, postback_token, ip_allowlist, "
-          + "rate_limit_per_second, rate_limit_burst";
+          + "rate_limit_per_second, rate_limit_burst, postback_token_enabled, previous_postback_token, "
+          + "previous_postback_token_valid_until";
   private static final String INSERT = "INSERT INTO surfaces (id, name, secret, timestamp_tolerance_ms, postback_token) "
       + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING " + COLUMNS;
   private static final String FIND = "SELECT " + COLUMNS + " FROM surfaces WHERE id = $1";
@@ -32,13 +33,16 @@ public final class SurfaceStore {
       + "ip_allowlist = COALESCE($7, ip_allowlist), "
       + "rate_limit_per_second = CASE WHEN $8 = 0 THEN NULL ELSE COALESCE($8, rate_limit_per_second) END, "
       + "rate_limit_burst = CASE WHEN $9 = 0 THEN NULL ELSE COALESCE($9, rate_limit_burst) END, "
+      + "postback_token_enabled = COALESCE($10, postback_token_enabled), "
       + "updated_at = now() WHERE id = $1 RETURNING " + COLUMNS;
   // The previous secret keeps verifying until the grace time; the old previous one is dropped.
   private static final String ROTATE = "UPDATE surfaces SET previous_secret = secret, secret = $2, "
       + "previous_secret_valid_until = now() + make_interval(secs => $3), updated_at = now() "
       + "WHERE id = $1 RETURNING " + COLUMNS;
-  private static final String SET_TOKEN = "UPDATE surfaces SET postback_token = $2, updated_at = now() "
-      + "WHERE id = $1 RETURNING " + COLUMNS;
+  // Like ROTATE: the previous token keeps authenticating until the grace time (0: not at all).
+  private static final String ROTATE_TOKEN = "UPDATE surfaces SET previous_postback_token = postback_token, "
+      + "postback_token = $2, previous_postback_token_valid_until = now() + make_interval(secs => $3), "
+      + "updated_at = now() WHERE id = $1 RETURNING " + COLUMNS;
 
   /**
    * A change to a surface's settings; null fields stay as they are. {@code minClickToConversionMs} below
@@ -46,7 +50,7 @@ public final class SurfaceStore {
    */
   public record SurfaceChange(String name, Duration tolerance, Duration attributionWindow, Duration refundWindow,
                               Long minClickToConversionMs, List<Cidr> ipAllowlist, Integer rateLimitPerSecond,
-                              Integer rateLimitBurst) {
+                              Integer rateLimitBurst, Boolean postbackTokenEnabled) {
   }
 
   private final Pool pool;
@@ -89,7 +93,8 @@ public final class SurfaceStore {
             .addValue(change.minClickToConversionMs())
             .addValue(allowlist)
             .addValue(change.rateLimitPerSecond())
-            .addValue(change.rateLimitBurst()))
+            .addValue(change.rateLimitBurst())
+            .addValue(change.postbackTokenEnabled()))
         .map(SurfaceStore::first);
   }
 
@@ -99,8 +104,10 @@ public final class SurfaceStore {
         .map(SurfaceStore::first);
   }
 
-  public Future<Surface> setPostbackToken(String id, String token) {
-    return pool.preparedQuery(SET_TOKEN).execute(Tuple.of(id, token)).map(SurfaceStore::first);
+  public Future<Surface> rotatePostbackToken(String id, String newToken, Duration grace) {
+    return pool.preparedQuery(ROTATE_TOKEN)
+        .execute(Tuple.of(id, newToken, (double) grace.toMillis() / 1000.0))
+        .map(SurfaceStore::first);
   }
 
   private static Long millis(Duration d) {
@@ -114,6 +121,7 @@ public final class SurfaceStore {
   private static Surface toSurface(Row r) {
     Long toleranceMs = r.getLong("timestamp_tolerance_ms");
     OffsetDateTime validUntil = r.getOffsetDateTime("previous_secret_valid_until");
+    OffsetDateTime tokenValidUntil = r.getOffsetDateTime("previous_postback_token_valid_until");
     Long attributionMs = r.getLong("attribution_window_ms");
     Long refundMs = r.getLong("refund_window_ms");
     Long minClickMs = r.getLong("min_click_to_conversion_ms");
@@ -139,6 +147,9 @@ public final class SurfaceStore {
         r.getString("postback_token"),
         List.copyOf(cidrs),
         r.getInteger("rate_limit_per_second"),
-        r.getInteger("rate_limit_burst"));
+        r.getInteger("rate_limit_burst"),
+        r.getBoolean("postback_token_enabled"),
+        r.getString("previous_postback_token"),
+        tokenValidUntil == null ? null : tokenValidUntil.toInstant());
   }
 }

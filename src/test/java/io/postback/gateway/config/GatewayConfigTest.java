@@ -102,6 +102,17 @@ class GatewayConfigTest {
   void shippedConfigFileIsValid() {
     GatewayConfig c = GatewayConfig.load(Map.of("GATEWAY_CONFIG", "config/gateway.json"));
     assertThat(c.httpPort()).isEqualTo(8080);
+    assertThat(c.ingest().refundBackdateLimit()).isEqualTo(Duration.ofDays(7));
+  }
+
+  @Test
+  void refundBackdateLimitDefaultsToAWeekAndIsBounded() {
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of()).ingest().refundBackdateLimit()).isEqualTo(Duration.ofDays(7));
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_REFUND_BACKDATE_LIMIT", "36h")).ingest()
+        .refundBackdateLimit()).isEqualTo(Duration.ofHours(36));
+    assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_REFUND_BACKDATE_LIMIT", "400d")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("GATEWAY_REFUND_BACKDATE_LIMIT");
   }
 
   @Test

@@ -44,23 +44,23 @@ class InboundFormsTest {
   @Test
   void trackCallUsesTheIdempotencyKeyAsExternalIdAndIsAttributed() {
     String body = "{\"grossMinor\":2000,\"currency\":\"USD\",\"clickId\":\"" + clickId + "\"}";
-    Reply r = client.signedPost("/v1/track/sale", surface, "application/json", body, "Idempotency-Key", "order-77");
+    Reply r = client.track(surface, "sale", "order-77", body);
 
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.json().getString("status")).isEqualTo("attributed");
     assertThat(r.json().getLong("commissionMinor")).isEqualTo(200);
     assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ? AND external_id = 'order-77' "
         + "AND event_type = 'sale'", surface.id())).isEqualTo(1);
-    Reply again = client.signedPost("/v1/track/sale", surface, "application/json", body, "Idempotency-Key", "order-77");
+    Reply again = client.track(surface, "sale", "order-77", body);
     assertThat(again.json().getBoolean("duplicate")).isTrue();
     assertThat(again.json().getString("conversionId")).isEqualTo(r.json().getString("conversionId"));
   }
 
   @Test
   void trackCallWithoutBodyAndWithoutIdempotencyKey() {
-    Reply signup = client.signedPost("/v1/track/signup", surface, "application/json", "", "Idempotency-Key", "user-1");
+    Reply signup = client.track(surface, "signup", "user-1", "");
     assertThat(signup.status()).isEqualTo(200);
-    Reply missing = client.signedPost("/v1/track/signup", surface, "application/json", "");
+    Reply missing = client.track(surface, "signup", null, "");
     assertThat(missing.status()).isEqualTo(400);
     assertThat(missing.json().getString("field")).isEqualTo("Idempotency-Key");
   }
@@ -116,11 +116,11 @@ class InboundFormsTest {
   @Test
   void getPostbackSignedWithAnHmacOfTheQuery() {
     String ts = String.valueOf(System.currentTimeMillis());
-    String query = "surface=" + surface.id() + "&txid=hmac-1&amount=10.00&currency=EUR&ts=" + ts;
-    String sig = GatewayClient.sign(surface.secret(), ts, query);
+    String query = GatewayClient.signedQuery(surface.secret(), ts, ClassicPostbackRoutes.SIGNED_NAMES,
+        "surface", surface.id(), "txid", "hmac-1", "amount", "10.00", "currency", "EUR", "utm_source", "tracker");
 
-    assertThat(client.get("/v1/postback?" + query + "&sig=" + sig).status()).isEqualTo(200);
-    Reply tampered = client.get("/v1/postback?" + query.replace("10.00", "1000.00") + "&sig=" + sig);
+    assertThat(client.get("/v1/postback?" + query).status()).isEqualTo(200);
+    Reply tampered = client.get("/v1/postback?" + query.replace("10.00", "1000.00"));
     assertThat(tampered.status()).isEqualTo(401);
     assertThat(tampered.error()).isEqualTo("bad_signature");
   }

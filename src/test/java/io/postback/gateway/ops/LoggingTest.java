@@ -111,4 +111,21 @@ class LoggingTest {
       assertThat(j.getDouble("latencyMs")).isNotNull();
     });
   }
+
+  @Test
+  void aHostileQueryGetsItsAccessLineAndNoErrorLine() throws Exception {
+    try (RunningGateway gateway = RunningGateway.start()) {
+      Reply r = gateway.client().rawRequest(("GET /v1/postback?surface=x&txid=%zz HTTP/1.1\r\nhost: gw\r\n"
+          + "x-request-id: hostile-query-1\r\n").getBytes(StandardCharsets.US_ASCII), new byte[0]);
+      assertThat(r.status()).isEqualTo(400);
+      Thread.sleep(200);
+    }
+    List<JsonObject> logged = lines.stream().map(JsonObject::new).toList();
+    assertThat(logged).noneMatch(j -> "ERROR".equals(j.getString("level")));
+    assertThat(logged).anySatisfy(j -> {
+      assertThat(j.getString("logger_name")).isEqualTo("access");
+      assertThat(j.getString("requestId")).isEqualTo("hostile-query-1");
+      assertThat(j.getInteger("status")).isEqualTo(400);
+    });
+  }
 }

@@ -4,13 +4,20 @@ import io.postback.gateway.ingest.SignatureVerifier;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -123,18 +130,69 @@ public final class GatewayClient {
 
   /** A correctly signed POST of {@code body} to any signed route, with extra headers as name, value pairs. */
   public Reply signedPost(String path, TestSurface surface, String contentType, String body, String... headers) {
+    return join(signedPostAsync(path, surface, contentType, bytes(body), headers));
+  }
+
+  /** A correctly signed POST of any bytes (invalid UTF-8 included). */
+  public CompletableFuture<Reply> signedPostAsync(String path, TestSurface surface, String contentType, byte[] body,
+                                                  String... headers) {
     String ts = String.valueOf(System.currentTimeMillis());
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(Duration.ofSeconds(30))
         .header("content-type", contentType)
         .header("x-ea-surface", surface.id())
         .header("x-ea-timestamp", ts)
-        .header("x-ea-signature", SignatureVerifier.signHex(surface.secret(), ts, bytes(body)))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+        .header("x-ea-signature", SignatureVerifier.signHex(surface.secret(), ts, body))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
     }
+    return sendAsync(b.build());
+  }
+
+  /**
+   * A correctly signed track call (SPEC §3.2): HMAC over "<ts>.POST /v1/track/<eventType>\n<key>\n<body>",
+   * written out here from the documented form rather than with the gateway's own code.
+   */
+  public Reply track(TestSurface surface, String eventType, String idempotencyKey, String body) {
+    String ts = String.valueOf(System.currentTimeMillis());
+    String signed = "POST /v1/track/" + eventType + "\n" + (idempotencyKey == null ? "" : idempotencyKey) + "\n" + body;
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/track/" + eventType))
+        .timeout(timeout)
+        .header("content-type", "application/json")
+        .header("x-ea-surface", surface.id())
+        .header("x-ea-timestamp", ts)
+        .header("x-ea-signature", sign(surface.secret(), ts, signed))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(body)));
+    if (idempotencyKey != null) {
+      b.header("idempotency-key", idempotencyKey);
+    }
     return send(b.build());
+  }
+
+  /**
+   * The query of a GET postback signed with ts and sig over the documented canonical form: every
+   * parameter the gateway reads, RFC 3986-encoded, sorted, joined with '&' (see docs/attribution.md).
+   * {@code params} are name, value pairs sent in this order; {@code unsigned} names are sent but not
+   * signed (trackers' own parameters). Written from the documentation, not with the gateway's code.
+   */
+  public static String signedQuery(String secret, String ts, List<String> signedNames, String... params) {
+    List<String> canonical = new ArrayList<>();
+    StringBuilder query = new StringBuilder();
+    for (int i = 0; i < params.length; i += 2) {
+      if (signedNames.contains(params[i].toLowerCase(Locale.ROOT))) {
+        canonical.add(rfc3986(params[i].toLowerCase(Locale.ROOT)) + "=" + rfc3986(params[i + 1]));
+      }
+      query.append(query.length() == 0 ? "" : "&").append(rfc3986(params[i])).append('=').append(rfc3986(params[i + 1]));
+    }
+    Collections.sort(canonical);
+    String sig = sign(secret, ts, String.join("&", canonical));
+    return query + "&ts=" + ts + "&sig=" + sig;
+  }
+
+  /** RFC 3986 percent-encoding (UTF-8; A-Z a-z 0-9 - . _ ~ kept), from the JDK's form encoder. */
+  public static String rfc3986(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("*", "%2A").replace("%7E", "~");
   }
 
   /** A correctly signed postback, timestamped now. */
@@ -168,6 +226,32 @@ public final class GatewayClient {
 
   public static String sign(String secret, String timestamp, String body) {
     return SignatureVerifier.signHex(secret, timestamp, bytes(body));
+  }
+
+  public static String sign(String secret, String timestamp, byte[] content) {
+    return SignatureVerifier.signHex(secret, timestamp, content);
+  }
+
+  /**
+   * Sends {@code head} (request line and headers, as bytes: any byte a hostile client may send) and
+   * {@code body} over a plain socket, with content-length and connection: close added.
+   */
+  public Reply rawRequest(byte[] head, byte[] body) {
+    URI uri = URI.create(base);
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout((int) timeout.toMillis());
+      OutputStream out = socket.getOutputStream();
+      out.write(head);
+      out.write(("content-length: " + body.length + "\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body);
+      out.flush();
+      String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      int status = Integer.parseInt(response.substring(9, 12));
+      int split = response.indexOf("\r\n\r\n");
+      return new Reply(status, split < 0 ? "" : response.substring(split + 4), null, null);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private HttpRequest.Builder signed(String surfaceId, String ts, String signature, String body) {
