@@ -21,6 +21,7 @@ import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
+import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.http.ReadDeadline;
@@ -142,6 +143,10 @@ public final class HttpVerticle extends VerticleBase {
     router.route("/v1/reports/*").subRouter(reports);
 
     router.route().failureHandler(ErrorResponder::handle);
+    // The router itself answers 400 for a path it cannot decode (a broken %-escape): JSON like every
+    // other error, and no ERROR line per hostile request.
+    router.errorHandler(400, ctx -> ErrorResponder.send(ctx, ApiError.of(400, "malformed_request",
+        "The request path cannot be decoded (a broken percent-escape)")));
     router.errorHandler(404, ErrorResponder::handle);
     router.errorHandler(405, ErrorResponder::handle);
 

@@ -128,4 +128,19 @@ class LoggingTest {
       assertThat(j.getInteger("status")).isEqualTo(400);
     });
   }
+
+  @Test
+  void anUndecodablePathIsAJsonBadRequestAndNoErrorLine() throws Exception {
+    try (RunningGateway gateway = RunningGateway.start()) {
+      for (String path : new String[] {"/v1/track/%zz", "/c/%zz", "/v1/postback/%zz/x"}) {
+        String method = path.startsWith("/v1/track") ? "POST" : "GET";
+        Reply r = gateway.client().rawRequest((method + " " + path + " HTTP/1.1\r\nhost: gw\r\n")
+            .getBytes(StandardCharsets.US_ASCII), new byte[0]);
+        assertThat(r.status()).as(path).isEqualTo(400);
+        assertThat(r.json().getString("error")).as(path).isEqualTo("malformed_request");
+      }
+      Thread.sleep(200);
+    }
+    assertThat(lines.stream().map(JsonObject::new)).noneMatch(j -> "ERROR".equals(j.getString("level")));
+  }
 }
