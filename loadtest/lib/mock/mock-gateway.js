@@ -1,4 +1,5 @@
-// Stand-in for the gateway, used ONLY to test the harness itself (loadtest/selftest.sh).
+// Stand-in for the gateway (and, with MOCK_SURFACES, for the lean reference), used ONLY to test the
+// harness itself (bash loadtest/run.sh --selftest).
 // Implements the parts of the contract run.sh relies on:
 //   GET  /health/ready, /health/live          -> 200
 //   POST /admin/surfaces (Bearer token)       -> 201 {"id","name","secret"}
@@ -25,6 +26,12 @@ const loseEvery = Number(process.env.MOCK_LOSE_EVERY || 0);
 const unrecordedEvery = Number(process.env.MOCK_CLICK_UNRECORDED_EVERY || 0);
 
 const surfaces = new Map(); // id -> secret
+// MOCK_SURFACES="id:secret,..." pre-registers surfaces (the lean reference's fixed s1 when the mock
+// stands in for it)
+for (const kv of (process.env.MOCK_SURFACES || '').split(',').filter(Boolean)) {
+  const i = kv.indexOf(':');
+  surfaces.set(kv.slice(0, i), kv.slice(i + 1));
+}
 const seen = new Map();     // externalId -> conversionId
 const affiliates = new Map(); // id -> { id, name, status }
 const links = new Map();    // code -> { code, surfaceId, affiliateId, destinationUrl }
