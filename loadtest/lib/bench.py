@@ -72,6 +72,7 @@ class Settings:
         self.soak_rate = env_float("SOAK_RATE", 0)
         self.soak_flat_mb = env_float("SOAK_FLAT_MB", 8)
         self.profile = env("PROFILE", "")
+        self.profile_seconds = env_int("PROFILE_SECONDS", 30, 3)
         self.java_opts = env("JAVA_OPTS", "-Xms256m -Xmx256m")
         self.gateway_jar = env("GATEWAY_JAR", os.path.join(ROOT, "target", "postback-gateway.jar"))
         self.gateway_cmd = env("GATEWAY_CMD", "")
@@ -113,7 +114,7 @@ class Settings:
             raise HarnessError(f"PROFILE must be one of {', '.join(PROFILABLE)}")
         if self.duration < self.skip + 1.5:
             raise HarnessError("DURATION must be at least WINDOW_SKIP + 1.5 s")
-        if self.duration + self.drain > 240 or self.warmup + self.drain > 240 or self.soak_phase > 240:
+        if max(self.duration, self.warmup, self.soak_phase, self.profile_seconds) + self.drain > 240:
             raise HarnessError("a phase may last at most 240 s: signed timestamps expire after 5 minutes")
         if self.connections < self.threads:
             raise HarnessError("CONNECTIONS must be >= THREADS")
@@ -411,12 +412,13 @@ class Bench:
         self.pg.query("postgres", "CHECKPOINT")
         time.sleep(0.5)
 
-    def postbacks(self, t, name, send_s, measured, file=None, rate=0, receiver=False, on_snapshot=None):
+    def postbacks(self, t, name, send_s, measured, file=None, rate=0, receiver=False, on_snapshot=None,
+                  settle=True):
         s = self.s
         if file is None:
             count = (rate * 1.05 + 200 if rate else s.rate_hint) * send_s
             file = self.gen_requests(t, count, name)
-        if measured:
+        if measured and settle:
             self.quiet()
         res = self.wrk.run(f"{t.name}-{name}", t.url, os.path.join(WRK_DIR, "postback.lua"),
                            {"file": file, "surface": t.surface, "mode": "unique"}, send_s,
@@ -579,7 +581,7 @@ class Bench:
         self.write_events(name, events)
         t0 = time.monotonic()
         res = self.postbacks(self.gw, name, s.duration, True, file=file, receiver=True,
-                             on_snapshot=lambda i: self.receiver_stats())
+                             on_snapshot=lambda i: self.receiver_stats(), settle=False)
         self.drop(file)
         got = res["hook2"]["distinct"] - res["hook1"]["distinct"]
         res["dlv_rate"] = got / res["window_s"]
@@ -655,20 +657,21 @@ class Bench:
         s, scen = self.s, self.s.profile
         pid = str(self.gw.service.pid)
         jfr = os.path.join(s.out, f"profile-{scen}.jfr")
+        secs = s.profile_seconds
         if scen == "duplicate":
-            src = self.postbacks(self.gw, "profile-src", s.duration, False)
+            src = self.postbacks(self.gw, "profile-src", secs, False)
         log(f"JFR recording of the gateway during {scen} -> {jfr}")
         procs.run(["jcmd", pid, "JFR.start", "name=bench", "settings=profile", f"filename={jfr}"])
         try:
             if scen == "postback":
-                res = self.postbacks(self.gw, "profile-postback", s.duration, True)
+                res = self.postbacks(self.gw, "profile-postback", secs, True)
                 self.drop(res["file"])
             elif scen == "duplicate":
-                res = self.duplicates(self.gw, "profile-duplicate", src, s.duration, True)
+                res = self.duplicates(self.gw, "profile-duplicate", src, secs, True)
             elif scen == "click":
-                res = self.clicks("profile-click", s.duration, True)
+                res = self.clicks("profile-click", secs, True)
             elif scen == "health":
-                res = self.health("profile-health", s.duration, True)
+                res = self.health("profile-health", secs, True)
             elif scen == "delivery":
                 res = self.delivery("profile-delivery", s.delivery_events, True)
             else:
@@ -683,7 +686,7 @@ class Bench:
             self.drop(src["file"])
         import jfr_summary
         txt = os.path.join(s.out, f"profile-{scen}.txt")
-        jfr_summary.write(jfr, txt, f"gateway, scenario {scen}, {s.duration} s, wrk -t{s.threads} -c{s.connections}")
+        jfr_summary.write(jfr, txt, f"gateway, scenario {scen}, {secs} s, wrk -t{s.threads} -c{s.connections}")
         log(f"profile summary: {txt}")
         self.results["profile"] = {"scenario": scen, "jfr": jfr, "summary": txt, "phase": res}
 

@@ -4,6 +4,7 @@ gateway's own method nearest each sample, threads, and allocation by class and b
 usage: python3 jfr_summary.py RECORDING.jfr OUT.txt [title]"""
 import collections
 import json
+import re
 import subprocess
 import sys
 
@@ -16,10 +17,14 @@ def frames(ev):
     return st.get("frames") or []
 
 
+LAMBDA = re.compile(r"\$\$Lambda\$\d+(\+0x[0-9a-f]+)?(/0x[0-9a-f]+|/\d+)?")
+RECORDER_THREADS = ("Attach Listener", "JFR ")  # the recording's own work, not the gateway's
+
+
 def method_name(fr):
     m = fr.get("method") or {}
-    t = (m.get("type") or {}).get("name", "?")
-    return f"{t}.{m.get('name', '?')}"
+    t = (m.get("type") or {}).get("name", "?").replace("/", ".")
+    return LAMBDA.sub("$$Lambda", f"{t}.{m.get('name', '?')}")
 
 
 def package(name, parts=3):
@@ -43,26 +48,32 @@ def write(jfr, out_path, title=""):
     hot, pkgs, own, threads = (collections.Counter() for _ in range(4))
     alloc_cls, alloc_own = collections.Counter(), collections.Counter()
     samples = alloc_total = 0
+    alloc_at = collections.Counter()
     for ev in events:
         fs = frames(ev)
-        if not fs:
+        thread = (ev["values"].get("sampledThread") or ev["values"].get("eventThread") or {}).get("javaName") or "?"
+        if not fs or thread.startswith(RECORDER_THREADS):
             continue
-        nearest = next((method_name(f) for f in fs if method_name(f).startswith(OWN)), "(no gateway frame in the top "
-                                                                                        f"{DEPTH})")
+        names = [method_name(f) for f in fs]
+        nearest = next((n for n in names if n.startswith(OWN) and "$$Lambda" not in n),
+                       f"(no gateway frame in the top {DEPTH})")
         if ev["type"] == "jdk.ExecutionSample":
             samples += 1
-            name = method_name(fs[0])
-            hot[name] += 1
-            pkgs[package(name)] += 1
+            hot[names[0]] += 1
+            pkgs[package(names[0])] += 1
             own[nearest] += 1
-            threads[((ev["values"].get("sampledThread") or {}).get("javaName") or "?")] += 1
+            threads[thread] += 1
         else:
             w = ev["values"].get("weight") or 0
             alloc_total += w
-            alloc_cls[(ev["values"].get("objectClass") or {}).get("name", "?")] += w
+            alloc_cls[(ev["values"].get("objectClass") or {}).get("name", "?").replace("/", ".")] += w
             alloc_own[nearest] += w
-    L = [f"JFR profile summary: {title}", f"recording: {jfr}", ""]
-    L += [f"CPU: {samples} execution samples (Java code running on a CPU, every ~10-20 ms per thread)", "",
+            alloc_at[names[0]] += w
+    L = [f"JFR profile summary: {title}", f"recording: {jfr}  (open it in JDK Mission Control for flame graphs)",
+         "Lambda class names are shortened to $$Lambda; 'nearest gateway method' is the first io.postback frame"
+         " below the sampled one.", ""]
+    L += [f"CPU: {samples} execution samples of the gateway's threads (Java code on a CPU; JFR 'profile'"
+          " settings sample every 10 ms per thread)", "",
           "Hot methods (top frame, self time):"] + top(hot, max(1, samples), 30)
     L += ["", "Hot packages (top frame):"] + top(pkgs, max(1, samples), 15)
     L += ["", f"Gateway method nearest to the sampled frame (within {DEPTH} frames):"] + top(own, max(1, samples), 25)
@@ -70,6 +81,8 @@ def write(jfr, out_path, title=""):
     mb = collections.Counter({k: round(v / 1048576) for k, v in alloc_cls.items()})
     L += ["", f"Allocation (jdk.ObjectAllocationSample, weighted): {alloc_total / 1048576:.0f} MB sampled",
           "By class (MB):"] + top(mb, max(1, sum(mb.values())), 20, " MB")
+    mba = collections.Counter({k: round(v / 1048576) for k, v in alloc_at.items()})
+    L += ["", "By allocating method (MB):"] + top(mba, max(1, sum(mba.values())), 20, " MB")
     mbo = collections.Counter({k: round(v / 1048576) for k, v in alloc_own.items()})
     L += ["", "By nearest gateway method (MB):"] + top(mbo, max(1, sum(mbo.values())), 20, " MB")
     L += ["", "jfr summary:", summary]
