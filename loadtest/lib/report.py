@@ -143,6 +143,8 @@ class Report:
         self.p(f"gateway    {b.gateway_cmd}  (commit {commit()})")
         if b.ref:
             self.p(f"reference  {b.ref_cmd}  (from {b.ref_source})")
+        self.p(f"postgres   {s.pg_host}:{s.pg_port}, synchronous_commit {b.synchronous_commit}, autovacuum "
+               f"{b.autovacuum}; the harness runs VACUUM ANALYZE on both databases before each round")
         self.p("benchmark sets: " + (fmt_env(notes.get("sets", {})) or "ports and credentials only"))
         self.p("benchmark raises limits: " + (fmt_env(notes.get("limits", {})) or "none"))
         if notes.get("inherited"):
