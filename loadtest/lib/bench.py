@@ -66,6 +66,7 @@ class Settings:
         self.scenarios = env("SCENARIOS", " ".join(ALL_SCENARIOS)).split()
         self.delivery_events = env_int("DELIVERY_EVENTS", 25000, 1)
         self.endpoints = env_int("DELIVERY_ENDPOINTS", 4, 1)
+        self.mixed_deliveries = env_int("MIXED_DELIVERIES", 0)
         self.soak_seconds = env_int("SOAK_SECONDS", 300, 1)
         self.soak_phase = env_int("SOAK_PHASE", 30, 5)
         self.soak_load = env_float("SOAK_LOAD", 1.0)
@@ -103,12 +104,10 @@ class Settings:
         for s in self.scenarios:
             if s not in ALL_SCENARIOS:
                 raise HarnessError(f"unknown scenario '{s}' (have: {' '.join(ALL_SCENARIOS)})")
-        need = {"duplicate": "postback", "mixed": "delivery"}
-        for s, dep in need.items():
-            if s in self.scenarios and dep not in self.scenarios:
-                raise HarnessError(f"scenario {s} needs {dep} in SCENARIOS (it replays / compares with it)")
-        if "mixed" in self.scenarios and "postback" not in self.scenarios:
-            raise HarnessError("scenario mixed needs postback in SCENARIOS (solo postback rate)")
+        if "duplicate" in self.scenarios and "postback" not in self.scenarios:
+            raise HarnessError("scenario duplicate needs postback in SCENARIOS (it replays what was accepted)")
+        if "mixed" in self.scenarios and "delivery" not in self.scenarios:
+            raise HarnessError("scenario mixed needs delivery in SCENARIOS (it sizes its backlog from it)")
         if "soak" in self.scenarios and "postback" not in self.scenarios and not self.soak_rate:
             raise HarnessError("scenario soak needs postback in SCENARIOS or SOAK_RATE")
         if self.profile and self.profile not in PROFILABLE:
@@ -584,16 +583,41 @@ class Bench:
             + (f", {steady:.0f}/s steady" if steady else ""))
         return res
 
-    def mixed(self, name, solo_post, solo_dlv):
-        """Postbacks and a delivery backlog at the same time, measured in the same window."""
+    def mixed(self, name, dlv_rate):
+        """Postbacks while a delivery backlog drains, against the same backlog draining alone.
+
+        The gateway's delivery rate depends on the backlog's size, so the solo figure is not the big
+        delivery batch: a batch of exactly the mixed backlog's size is drained alone first and its
+        deliveries counted over the same offsets from its outbox commit as the mixed window has
+        (WINDOW_SKIP .. DURATION - 0.2 s), and a postback phase runs alone right before the mixed one:
+        solo and mixed figures are taken minutes apart at most, as the machine's load drifts."""
         s = self.s
-        backlog = solo_dlv * (s.duration + s.drain + 5) * 1.2
-        events = max(1000, math.ceil(backlog / s.endpoints))
+        # A small backlog drains faster than the big batch did: twice the need, at least 20,000.
+        backlog = s.mixed_deliveries or max(20000, 2 * dlv_rate * (s.duration + s.drain + 5))
+        events = max(1, math.ceil(backlog / s.endpoints))
         expected = events * s.endpoints
+
+        r0, s0 = self.receiver_stats(), self.delivery_counts()[0]
+        self.quiet()
+        log(f"mixed [{name}]: {expected} deliveries alone, then the same backlog with postbacks")
+        self.write_events(name + "-solo", events)
+        t0 = time.monotonic()
+        time.sleep(max(0.0, t0 + s.skip - time.monotonic()))
+        a = (time.monotonic(), self.receiver_stats()["distinct"])
+        time.sleep(max(0.0, t0 + s.duration - 0.2 - time.monotonic()))
+        b = (time.monotonic(), self.receiver_stats()["distinct"])
+        solo_dlv = (b[1] - a[1]) / (b[0] - a[0])
+        if b[1] - r0["distinct"] >= expected:
+            self.invalid.append(f"{name}: the solo delivery backlog ran out inside the window")
+        self.drain_deliveries(name + "-solo", r0, s0, expected, t0)
+
+        solo = self.postbacks(self.gw, name + "-solo", s.duration, True)
+        self.drop(solo["file"])
+        solo_post = solo["rate"]
+
         file = self.gen_requests(self.gw, s.rate_hint * s.duration, name)
         r0, s0 = self.receiver_stats(), self.delivery_counts()[0]
         self.quiet()
-        log(f"mixed [{name}]: backlog of {expected} deliveries, then postbacks")
         self.write_events(name, events)
         t0 = time.monotonic()
         res = self.postbacks(self.gw, name, s.duration, True, file=file, receiver=True,
@@ -604,10 +628,11 @@ class Bench:
         if res["hook2"]["distinct"] - r0["distinct"] >= expected:
             self.invalid.append(f"{name}: the delivery backlog ran out inside the window")
         self.drain_deliveries(name, r0, s0, expected, t0)
+        res["backlog"] = expected
         res["post_solo"], res["dlv_solo"] = solo_post, solo_dlv
-        res["score"] = res["rate"] / solo_post + res["dlv_rate"] / solo_dlv
+        res["score"] = res["rate"] / solo_post + (res["dlv_rate"] / solo_dlv if solo_dlv else 0)
         log(f"mixed [{name}]: postbacks {res['rate']:.0f}/s (solo {solo_post:.0f}), deliveries "
-            f"{res['dlv_rate']:.0f}/s (solo {solo_dlv:.0f}) -> {res['score']:.2f}")
+            f"{res['dlv_rate']:.0f}/s (solo, same backlog {solo_dlv:.0f}) -> {res['score']:.2f}")
         return res
 
     # -- heap ----------------------------------------------------------------------------------------
@@ -673,8 +698,7 @@ class Bench:
             rd["gateway"]["delivery"] = self.delivery(f"r{r}-delivery", s.delivery_events, True)
         if "mixed" in s.scenarios:
             d = rd["gateway"]["delivery"]
-            rd["gateway"]["mixed"] = self.mixed(f"r{r}-mixed", rd["gateway"]["postback"]["rate"],
-                                                d["steady"] or d["rate"])
+            rd["gateway"]["mixed"] = self.mixed(f"r{r}-mixed", d["steady"] or d["rate"])
         return rd
 
     def profile(self):
@@ -701,10 +725,9 @@ class Bench:
                 res = self.delivery("profile-delivery", s.delivery_events, True)
             else:
                 rounds = self.results["rounds"]
-                post = statistics.median(r["gateway"]["postback"]["rate"] for r in rounds) if rounds else 5000
                 dl = statistics.median(r["gateway"]["delivery"]["steady"] or r["gateway"]["delivery"]["rate"]
-                                       for r in rounds) if rounds else 5000
-                res = self.mixed("profile-mixed", post, dl)
+                                       for r in rounds) if rounds and "delivery" in s.scenarios else 5000
+                res = self.mixed("profile-mixed", dl)
         finally:
             procs.run(["jcmd", pid, "JFR.stop", "name=bench"], check=False)
         if scen == "duplicate":

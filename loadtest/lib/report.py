@@ -181,9 +181,10 @@ class Report:
         if self.rounds and any(get(rd, "gateway", "mixed", "score") for rd in self.rounds):
             self.header("mixed: postbacks while a delivery backlog drains (same window)")
             self.row("postbacks/s mixed", self.series("gateway", "mixed", "rate"), f0)
-            self.row("postbacks/s solo (this round)", self.series("gateway", "mixed", "post_solo"), f0)
+            self.row("postbacks/s solo (just before)", self.series("gateway", "mixed", "post_solo"), f0)
             self.row("deliveries/s mixed", self.series("gateway", "mixed", "dlv_rate"), f0)
-            self.row("deliveries/s solo steady (this round)", self.series("gateway", "mixed", "dlv_solo"), f0)
+            self.row("deliveries/s solo (same backlog)", self.series("gateway", "mixed", "dlv_solo"), f0)
+            self.row("backlog (deliveries)", self.series("gateway", "mixed", "backlog"), f0)
             self.row("post÷solo + deliveries÷solo", self.series("gateway", "mixed", "score"), f2)
         soak = b.results.get("soak")
         if soak:
