@@ -3,7 +3,6 @@
 (usage and method: loadtest/README.md). Exit codes: 0 ok; 1 setup/run error; 3 a check failed
 (rows != 200s, lost or doubled deliveries, ...); 4 a result is invalid (request file or delivery
 backlog exhausted); 5 a target not met with ENFORCE_TARGETS=1; 130/143 interrupted."""
-import datetime
 import glob
 import json
 import math

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests the harness itself, without the gateway: bash loadtest/run.sh --selftest  (~4 min).
+"""Tests the harness itself, without the gateway: bash loadtest/run.sh --selftest  (~6 min).
 
 Unit checks of the pieces (signing vs openssl, process-title parsing, window counting, CPU deltas,
 click Location rule), the wrk scripts against lib/mock/mock-gateway.js (node: implements the
