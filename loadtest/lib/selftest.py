@@ -62,7 +62,7 @@ def base_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(LT_OUT=OUT, GATEWAY_PORT=str(PORT), REF_PORT=str(REF_PORT), PG_DB="gateway_selftest",
                REF_DB="lean_selftest", REDIS_DB="14", REF_REDIS_DB="15", GATEWAY_CMD=f"node {MOCK}",
-               REFERENCE_CMD=f"env MOCK_SURFACES={REF_SURFACE} node {MOCK}", RATE_HINT="8000", ROUNDS="1",
+               REFERENCE_CMD=f"env MOCK_SURFACES={REF_SURFACE} node {MOCK}", RATE_HINT="40000", ROUNDS="1",
                DURATION="3", WARMUP="0", WINDOW_SKIP="1")
     env.update(extra)
     return env
