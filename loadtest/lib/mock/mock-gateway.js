@@ -1,4 +1,5 @@
-// Stand-in for the gateway, used ONLY to test the harness itself (loadtest/selftest.sh).
+// Stand-in for the gateway (and, with MOCK_SURFACES, for the lean reference), used ONLY to test the
+// harness itself (bash loadtest/run.sh --selftest).
 // Implements the parts of the contract run.sh relies on:
 //   GET  /health/ready, /health/live          -> 200
 //   POST /admin/surfaces (Bearer token)       -> 201 {"id","name","secret"}
@@ -12,7 +13,8 @@
 // MOCK_LOSE_EVERY=k answers 200 / 302 but drops every k-th conversion row and every k-th click row
 // (to prove the count checks can FAIL). MOCK_CLICK_UNRECORDED_EVERY=k redirects every k-th click to
 // the bare destination without a clickId and without a row (the real gateway's degraded mode when
-// Postgres cannot take a click).
+// Postgres cannot take a click). MOCK_DELAY_MS=n answers new postbacks n ms after their commit (a slow
+// gateway, to prove that a missed target fails an enforced run).
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
@@ -23,8 +25,15 @@ const token = process.env.GATEWAY_ADMIN_TOKEN || 'bench-admin-token';
 const pgUrl = process.env.GATEWAY_PG_URL || 'postgresql://postgres@127.0.0.1:5432/gateway_bench';
 const loseEvery = Number(process.env.MOCK_LOSE_EVERY || 0);
 const unrecordedEvery = Number(process.env.MOCK_CLICK_UNRECORDED_EVERY || 0);
+const delayMs = Number(process.env.MOCK_DELAY_MS || 0);
 
 const surfaces = new Map(); // id -> secret
+// MOCK_SURFACES="id:secret,..." pre-registers surfaces (the lean reference's fixed s1 when the mock
+// stands in for it)
+for (const kv of (process.env.MOCK_SURFACES || '').split(',').filter(Boolean)) {
+  const i = kv.indexOf(':');
+  surfaces.set(kv.slice(0, i), kv.slice(i + 1));
+}
 const seen = new Map();     // externalId -> conversionId
 const affiliates = new Map(); // id -> { id, name, status }
 const links = new Map();    // code -> { code, surfaceId, affiliateId, destinationUrl }
@@ -52,6 +61,7 @@ psql.stdout.on('data', (chunk) => {
     inflight.delete(Number(m[1]));
     for (const e of entries) {
       if (e.location) redirect(e.res, e.location);
+      else if (delayMs > 0) setTimeout(() => send(e.res, 200, e.payload), delayMs);
       else send(e.res, 200, e.payload);
     }
   }

@@ -16,7 +16,7 @@ import javax.crypto.spec.SecretKeySpec;
  * zero-padded), so the wrk script can slice the file by byte offset without scanning it.
  *
  * <pre>
- * LT_SECRET=... java GenRequests.java --count 600000 --prefix bench-RUN-m --out reqs.tsv [--timestamp MILLIS]
+ * LT_SECRET=... java loadtest/lib/GenRequests.java --count 600000 --prefix bench-RUN-m --out reqs.tsv [--timestamp MILLIS]
  * </pre>
  *
  * The secret is read from the environment variable LT_SECRET (or --secret, which shows in ps).
@@ -64,9 +64,13 @@ public final class GenRequests {
         long t0 = System.nanoTime();
 
         // Body template; the sequence number and the amount are patched in place for each request.
+        // occurredAt is accepted by the gateway and required by the lean reference, so one body
+        // shape serves both (same bytes to verify and parse).
+        String occurredAt = java.time.Instant.ofEpochMilli(timestamp).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .toString();
         String head = "{\"externalId\":\"" + prefix + "-";
         String mid = "\",\"eventType\":\"sale\",\"grossMinor\":";
-        String tail = ",\"currency\":\"USD\"}";
+        String tail = ",\"currency\":\"USD\",\"occurredAt\":\"" + occurredAt + "\"}";
         byte[] body = (head + "0".repeat(width) + mid + "0000" + tail).getBytes(StandardCharsets.US_ASCII);
         int seqPos = head.length();
         int amountPos = seqPos + width + mid.length();
