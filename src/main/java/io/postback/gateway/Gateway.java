@@ -4,8 +4,10 @@ import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.GatewayConfig;
-import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.http.ApiContract;
+import io.postback.gateway.http.ApiDocs;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
@@ -20,7 +22,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.Label;
+import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -28,6 +33,9 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
@@ -44,6 +52,7 @@ public final class Gateway {
   private final Pool controlPool;
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
+  private final AtomicReference<Router> publicRouter = new AtomicReference<>();
 
   private Gateway(Vertx vertx, GatewayConfig config, Backends backends, GatewayMetrics metrics, Pool controlPool,
                   SurfaceRegistry surfaces, ProgramCatalog catalog) {
@@ -98,6 +107,8 @@ public final class Gateway {
     ClickLimits clickLimits = new ClickLimits(config.edge());
     RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
+    ApiContract contract = ApiContract.load();
+    ApiDocs docs = ApiDocs.load(contract);
 
     return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
         .compose(migrated -> {
@@ -116,10 +127,13 @@ public final class Gateway {
           // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
           PostgresProbe probe = new PostgresProbe(metrics);
           vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
-          return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
-              new DeploymentOptions().setInstances(eventLoops));
+          // The admin operations' contract is checked and resolved once; every HTTP verticle mounts from it.
+          return OpenAPIContract.from(vertx, contract.adminOperations());
         })
+        .compose(adminContract -> vertx.deployVerticle(
+            () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, adminContract, docs,
+                gateway::publicRouter),
+            new DeploymentOptions().setInstances(eventLoops)))
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
@@ -173,6 +187,16 @@ public final class Gateway {
 
   public Pool controlPool() {
     return controlPool;
+  }
+
+  /** The routes of the public port (every HTTP verticle mounts the same), e.g. to check them against the document. */
+  public List<Route> publicRoutes() {
+    Router router = publicRouter.get();
+    return router == null ? List.of() : router.getRoutes();
+  }
+
+  private void publicRouter(Router router) {
+    publicRouter.compareAndSet(null, router);
   }
 
   /** Stops accepting, lets in-flight requests finish, closes pools. */

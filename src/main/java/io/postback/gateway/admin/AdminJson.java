@@ -9,6 +9,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.openapi.router.OpenAPIRoute;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 
 import java.util.List;
 import java.util.function.Function;
@@ -116,6 +118,21 @@ public final class AdminJson {
       throw ApiError.invalidField(name, name + " " + problem);
     }
     return v;
+  }
+
+  /**
+   * Serves the document's operation {@code operationId} with {@code handler}, answering {@code status}. The
+   * router builder puts the contract's request validation in front of it.
+   */
+  public static void mount(RouterBuilder api, String operationId, int status,
+                           Function<RoutingContext, Future<JsonObject>> handler) {
+    OpenAPIRoute route = api.getRoute(operationId);
+    if (route == null) {
+      throw new IllegalStateException("The OpenAPI document has no operation " + operationId);
+    }
+    // The admin token is checked by AdminGate before any admin route (and before a body is read), so the
+    // builder's own security handlers are not used.
+    route.setDoSecurity(false).addHandler(ctx -> respond(ctx, status, handler));
   }
 
   /**

@@ -8,7 +8,7 @@ import io.postback.gateway.store.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -39,12 +39,12 @@ public final class AffiliateAdmin {
     this.pool = pool;
   }
 
-  public void mount(Router admin) {
-    admin.post("/affiliates").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/affiliates").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/affiliates/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.patch("/affiliates/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
-    admin.get("/affiliates/:id/commissions").handler(ctx -> AdminJson.respond(ctx, 200, this::ledger));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createAffiliate", 201, this::create);
+    AdminJson.mount(api, "listAffiliates", 200, this::list);
+    AdminJson.mount(api, "getAffiliate", 200, this::get);
+    AdminJson.mount(api, "updateAffiliate", 200, this::update);
+    AdminJson.mount(api, "getAffiliateLedger", 200, this::ledger);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {

@@ -8,7 +8,7 @@ import io.postback.gateway.store.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.pgclient.PgException;
 
@@ -32,9 +32,9 @@ public final class CommissionRuleAdmin {
     this.catalog = catalog;
   }
 
-  public void mount(Router admin) {
-    admin.post("/commission-rules").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/commission-rules").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createCommissionRule", 201, this::create);
+    AdminJson.mount(api, "listCommissionRules", 200, this::list);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {

@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -49,10 +49,10 @@ public final class DeliveryAdmin {
     this.queue = queue;
   }
 
-  public void mount(Router admin) {
-    admin.get("/deliveries").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/deliveries/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.post("/deliveries/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "listDeliveries", 200, this::list);
+    AdminJson.mount(api, "getDelivery", 200, this::get);
+    AdminJson.mount(api, "replayDelivery", 202, this::replay);
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {

@@ -9,7 +9,7 @@ import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 
 import java.net.URI;
@@ -34,10 +34,10 @@ public final class LinkAdmin {
     this.surfaces = surfaces;
   }
 
-  public void mount(Router admin) {
-    admin.post("/links").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/links").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/links/:code").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createLink", 201, this::create);
+    AdminJson.mount(api, "listLinks", 200, this::list);
+    AdminJson.mount(api, "getLink", 200, this::get);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {

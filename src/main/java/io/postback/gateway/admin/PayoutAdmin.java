@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -41,11 +41,11 @@ public final class PayoutAdmin {
     this.pool = pool;
   }
 
-  public void mount(Router admin) {
-    admin.post("/payouts").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/payouts").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/payouts/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.patch("/payouts/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::settle));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createPayout", 201, this::create);
+    AdminJson.mount(api, "listPayouts", 200, this::list);
+    AdminJson.mount(api, "getPayout", 200, this::get);
+    AdminJson.mount(api, "settlePayout", 200, this::settle);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {

@@ -10,7 +10,7 @@ import io.postback.gateway.surface.SurfaceStore.SurfaceChange;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 
 import java.time.Duration;
@@ -36,13 +36,13 @@ public final class SurfaceAdmin {
     this.defaultGrace = defaultGrace;
   }
 
-  public void mount(Router admin) {
-    admin.post("/surfaces").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/surfaces").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.patch("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
-    admin.post("/surfaces/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
-    admin.post("/surfaces/:id/postback-token").handler(ctx -> AdminJson.respond(ctx, 201, this::renewToken));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createSurface", 201, this::create);
+    AdminJson.mount(api, "listSurfaces", 200, this::list);
+    AdminJson.mount(api, "getSurface", 200, this::get);
+    AdminJson.mount(api, "updateSurface", 200, this::update);
+    AdminJson.mount(api, "rotateSurfaceSecret", 201, this::rotate);
+    AdminJson.mount(api, "renewPostbackToken", 201, this::renewToken);
   }
 
   /** Creates a surface with a fresh secret; also used to create the demo surface at start. */

@@ -10,7 +10,7 @@ import io.postback.gateway.store.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -108,17 +108,17 @@ public final class WebhookEndpointAdmin {
     this.defaultGrace = defaultGrace;
   }
 
-  public void mount(Router admin) {
-    admin.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.patch("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
-    admin.delete("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::delete));
-    admin.post("/webhook-endpoints/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
-    admin.post("/webhook-endpoints/:id/test").handler(ctx -> AdminJson.respond(ctx, 202, this::test));
-    admin.get("/webhook-endpoints/:id/attempts").handler(ctx -> AdminJson.respond(ctx, 200, this::attempts));
-    admin.get("/webhook-endpoints/:id/health").handler(ctx -> AdminJson.respond(ctx, 200, this::health));
-    admin.post("/webhook-endpoints/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createWebhookEndpoint", 201, this::create);
+    AdminJson.mount(api, "listWebhookEndpoints", 200, this::list);
+    AdminJson.mount(api, "getWebhookEndpoint", 200, this::get);
+    AdminJson.mount(api, "updateWebhookEndpoint", 200, this::update);
+    AdminJson.mount(api, "deleteWebhookEndpoint", 200, this::delete);
+    AdminJson.mount(api, "rotateWebhookSecret", 201, this::rotate);
+    AdminJson.mount(api, "testWebhookEndpoint", 202, this::test);
+    AdminJson.mount(api, "listDeliveryAttempts", 200, this::attempts);
+    AdminJson.mount(api, "getWebhookEndpointHealth", 200, this::health);
+    AdminJson.mount(api, "replayWebhookEndpoint", 202, this::replay);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {

@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -34,9 +34,9 @@ public final class ReportRoutes {
     this.pool = pool;
   }
 
-  public void mount(Router reports) {
-    reports.post("/attribution").handler(ctx -> AdminJson.respond(ctx, 202, this::create));
-    reports.get("/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createAttributionReport", 202, this::create);
+    AdminJson.mount(api, "getReport", 200, this::get);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {
