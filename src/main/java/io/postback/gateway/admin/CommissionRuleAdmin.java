@@ -39,15 +39,15 @@ public final class CommissionRuleAdmin {
 
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String surfaceId = AdminJson.requiredString(body, "surfaceId", 64);
-    String eventType = AdminJson.requiredString(body, "eventType", 32);
+    String surfaceId = AdminJson.requiredString(body, "surfaceId");
+    String eventType = AdminJson.requiredString(body, "eventType");
     if (!EVENT_TYPE.matcher(eventType).matches() || "refund".equals(eventType)) {
       throw ApiError.invalidField("eventType", "eventType must be a lowercase token such as sale or signup (not refund)");
     }
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 64);
-    Long flat = AdminJson.optionalLong(body, "flatMinor", 0, 1_000_000_000_000L);
-    Long bps = AdminJson.optionalLong(body, "percentBps", 0, 10_000);
-    String currency = AdminJson.optionalString(body, "currency", 3);
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
+    Long flat = AdminJson.optionalLong(body, "flatMinor");
+    Long bps = AdminJson.optionalLong(body, "percentBps");
+    String currency = AdminJson.optionalString(body, "currency");
     if ((flat == null) == (bps == null)) {
       throw ApiError.invalidField("flatMinor", "give exactly one of flatMinor (flat amount) or percentBps (percentage)");
     }

@@ -1,6 +1,5 @@
 package io.postback.gateway.admin;
 
-import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.delivery.WebhookSigner;
@@ -123,14 +122,14 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String url = AdminJson.requiredString(body, "url", 2000);
-    String description = AdminJson.optionalString(body, "description", 500);
+    String url = AdminJson.requiredString(body, "url");
+    String description = AdminJson.optionalString(body, "description");
     String[] types = eventTypes(body);
     Integer timeout = timeoutMs(body);
     Integer maxInFlight = maxInFlight(body);
     Boolean enabled = body.getValue("enabled") instanceof Boolean b ? b : null;
-    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
+    String surfaceId = AdminJson.optionalString(body, "surfaceId");
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
     String secret = WebhookSigner.newSecret();
     return checkUrl(url)
         .compose(v -> checkScope(surfaceId, affiliateId))
@@ -158,8 +157,8 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> update(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String url = AdminJson.optionalString(body, "url", 2000);
-    String description = AdminJson.optionalString(body, "description", 500);
+    String url = AdminJson.optionalString(body, "url");
+    String description = AdminJson.optionalString(body, "description");
     boolean typesGiven = body.containsKey("eventTypes");
     String[] types = eventTypes(body);
     Integer timeout = timeoutMs(body);
@@ -171,9 +170,9 @@ public final class WebhookEndpointAdmin {
     Boolean enabled = (Boolean) enabledValue;
     // Present with null clears that half of the scope; absent keeps it.
     boolean surfaceGiven = body.containsKey("surfaceId");
-    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
+    String surfaceId = AdminJson.optionalString(body, "surfaceId");
     boolean affiliateGiven = body.containsKey("affiliateId");
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
     Future<Void> checked = url == null ? Future.succeededFuture() : checkUrl(url);
     return checked.compose(v -> checkScope(surfaceId, affiliateId))
         .compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
@@ -199,7 +198,7 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> rotate(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds", 0, Duration.ofDays(30).toSeconds());
+    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds");
     double grace = graceSeconds == null ? defaultGrace.toSeconds() : graceSeconds;
     String secret = WebhookSigner.newSecret();
     return pool.preparedQuery(ROTATE).execute(Tuple.of(ctx.pathParam("id"), secret, grace))
@@ -358,12 +357,12 @@ public final class WebhookEndpointAdmin {
   }
 
   private static Integer timeoutMs(JsonObject body) {
-    Long v = AdminJson.optionalLong(body, "timeoutMs", 100, DeliverySettings.MAX_TIMEOUT.toMillis());
+    Long v = AdminJson.optionalLong(body, "timeoutMs");
     return v == null ? null : v.intValue();
   }
 
   private static Integer maxInFlight(JsonObject body) {
-    Long v = AdminJson.optionalLong(body, "maxInFlight", 1, 10_000);
+    Long v = AdminJson.optionalLong(body, "maxInFlight");
     return v == null ? null : v.intValue();
   }
 

@@ -49,7 +49,7 @@ public final class ReportRoutes {
     if (ChronoUnit.DAYS.between(start, end) > MAX_DAYS) {
       throw ApiError.invalidField("end_date", "start_date and end_date may be at most " + MAX_DAYS + " days apart");
     }
-    String campaign = AdminJson.optionalString(body, "campaign_id", 64);
+    String campaign = AdminJson.optionalString(body, "campaign_id");
     String id = Ids.timeOrdered("rpt");
     return pool.preparedQuery(INSERT).execute(Tuple.of(id, start, end, campaign))
         .map(rows -> {
@@ -82,7 +82,7 @@ public final class ReportRoutes {
   }
 
   private static LocalDate date(JsonObject body, String field) {
-    String raw = AdminJson.requiredString(body, field, 10);
+    String raw = AdminJson.requiredString(body, field);
     try {
       return LocalDate.parse(raw);
     } catch (DateTimeParseException e) {
