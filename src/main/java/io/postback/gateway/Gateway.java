@@ -201,6 +201,13 @@ public final class Gateway {
 
   /** Stops accepting, lets in-flight requests finish, closes pools. */
   public Future<Void> close() {
-    return vertx.close();
+    LOG.info("gateway stopping: no new connections; in-flight requests and deliveries finish");
+    return vertx.close().onComplete(ar -> {
+      if (ar.succeeded()) {
+        LOG.info("gateway stopped");
+      } else {
+        LOG.warn("gateway stopped with a failure: {}", ar.cause().toString());
+      }
+    });
   }
 }

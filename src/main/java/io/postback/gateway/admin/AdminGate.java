@@ -80,7 +80,15 @@ public final class AdminGate implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    if (!isAdminPath(ctx.normalizedPath())) {
+    String path;
+    try {
+      path = ctx.normalizedPath();
+    } catch (IllegalArgumentException undecodable) {
+      // A broken %-escape: no route can match it; the router answers 400.
+      ctx.next();
+      return;
+    }
+    if (!isAdminPath(path)) {
       ctx.next();
       return;
     }

@@ -28,10 +28,8 @@ public final class AdminJson {
 
   /** The request body, a JSON object by contract; an absent body is an empty object. */
   public static JsonObject body(RoutingContext ctx) {
-    if (ctx.body() == null || ctx.body().length() == 0) {
-      return new JsonObject();
-    }
-    return ctx.body().asJsonObject();
+    JsonObject json = ctx.body() == null || ctx.body().length() <= 0 ? null : ctx.body().asJsonObject();
+    return json == null ? new JsonObject() : json;
   }
 
   /** A text field, refused when blank or not storable (a control character, an unpaired surrogate). */
