@@ -1,6 +1,7 @@
 package io.postback.gateway.http;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.postback.gateway.conversion.InvalidConversion;
 import io.vertx.core.VertxException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpHeaders;
@@ -63,6 +64,9 @@ public final class ErrorResponder {
       // The OpenAPI router's validation fails a request with a 400 that wraps what the contract refused.
       return http.getCause() instanceof ValidatorException refused ? ContractViolation.of(refused)
           : forStatus(http.getStatusCode());
+    }
+    if (failure instanceof InvalidConversion invalid) {
+      return ApiError.invalidField(invalid.field(), invalid.getMessage());
     }
     if (isDependencyFailure(failure)) {
       LOG.warn("dependency failure: {}", failure.toString());
