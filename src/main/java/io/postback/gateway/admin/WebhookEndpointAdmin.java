@@ -4,6 +4,7 @@ import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.delivery.WebhookSigner;
+import io.postback.gateway.events.Event.EndpointTest;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
@@ -64,7 +65,6 @@ public final class WebhookEndpointAdmin {
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
              secret = $2, updated_at = now() WHERE id = $1 RETURNING\s""" + COLUMNS;
-  private static final String TEST_EVENT = "INSERT INTO events (id, type, data, fanned_out) VALUES ($1, 'endpoint.test', $2, true)";
   private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
       + "RETURNING next_attempt_at";
   private static final String ATTEMPTS = """
@@ -212,11 +212,11 @@ public final class WebhookEndpointAdmin {
     String endpointId = ctx.pathParam("id");
     String eventId = EventOutbox.newEventId();
     String deliveryId = Ids.timeOrdered("dlv");
-    JsonObject data = new JsonObject().put("endpointId", endpointId).put("message", "This is a test event.");
+    EndpointTest event = new EndpointTest(endpointId, "This is a test event.");
     return pool.preparedQuery(FIND).execute(Tuple.of(endpointId))
         .compose(rows -> {
           one(ctx, rows);
-          return pool.withTransaction(tx -> tx.preparedQuery(TEST_EVENT).execute(Tuple.of(eventId, data))
+          return pool.withTransaction(tx -> EventOutbox.appendAddressed(tx, eventId, event)
               .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))));
         })
         .compose(rows -> scheduleNow(List.of(new DeliveryQueue.Entry(deliveryId,

@@ -1,8 +1,8 @@
 package io.postback.gateway.delivery;
 
+import io.postback.gateway.events.Event.EndpointDisabled;
 import io.postback.gateway.events.EventOutbox;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -261,8 +261,7 @@ public final class DeliveryStore {
             return Future.succeededFuture(false);
           }
           return tx.preparedQuery(KILL_PENDING).execute(Tuple.of(endpointId, "endpoint disabled: " + reason))
-              .compose(killed -> EventOutbox.append(tx, "endpoint.disabled", null, null, new JsonObject()
-                  .put("endpointId", endpointId).put("reason", reason)))
+              .compose(killed -> EventOutbox.append(tx, new EndpointDisabled(endpointId, reason)))
               .map(true);
         }));
   }
