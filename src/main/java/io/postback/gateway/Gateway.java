@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
- * registry and program catalog (affiliates, links, rules), and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
+ * registry and program catalog (affiliates, links, rules), and its verticles: the periodic work
+ * ({@link MaintenanceVerticle}), the HTTP verticles (one per event loop), the management port, the
+ * delivery verticles and report generation. Used by {@link Main} and by the tests.
  */
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
