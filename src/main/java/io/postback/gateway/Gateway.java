@@ -5,6 +5,8 @@ import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.http.ApiContract;
+import io.postback.gateway.http.ApiDocs;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
@@ -20,7 +22,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.ext.web.Route;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.Label;
+import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -28,6 +33,9 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
@@ -45,6 +53,7 @@ public final class Gateway {
   private final Pool controlPool;
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
+  private final AtomicReference<Router> publicRouter = new AtomicReference<>();
 
   private Gateway(Vertx vertx, GatewayConfig config, Backends backends, GatewayMetrics metrics, Pool controlPool,
                   SurfaceRegistry surfaces, ProgramCatalog catalog) {
@@ -98,6 +107,8 @@ public final class Gateway {
     SurfaceGuard guard = new SurfaceGuard();
     ClickLimits clickLimits = new ClickLimits(config.edge());
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
+    ApiContract contract = ApiContract.load();
+    ApiDocs docs = ApiDocs.load(contract);
 
     return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
         .compose(migrated -> {
@@ -109,8 +120,11 @@ public final class Gateway {
         .compose(loaded -> {
           return vertx.deployVerticle(new MaintenanceVerticle(config, backends, metrics, surfaces, catalog, controlPool));
         })
-        .compose(deployment -> vertx.deployVerticle(
-            () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
+        // The admin operations' contract is checked and resolved once; every HTTP verticle mounts from it.
+        .compose(deployment -> OpenAPIContract.from(vertx, contract.adminOperations()))
+        .compose(adminContract -> vertx.deployVerticle(
+            () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, adminContract, docs,
+                gateway::publicRouter),
             new DeploymentOptions().setInstances(eventLoops)))
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
@@ -166,8 +180,25 @@ public final class Gateway {
     return controlPool;
   }
 
+  /** The routes of the public port (every HTTP verticle mounts the same), e.g. to check them against the document. */
+  public List<Route> publicRoutes() {
+    Router router = publicRouter.get();
+    return router == null ? List.of() : router.getRoutes();
+  }
+
+  private void publicRouter(Router router) {
+    publicRouter.compareAndSet(null, router);
+  }
+
   /** Stops accepting, lets in-flight requests finish, closes pools. */
   public Future<Void> close() {
-    return vertx.close();
+    LOG.info("gateway stopping: no new connections; in-flight requests and deliveries finish");
+    return vertx.close().onComplete(ar -> {
+      if (ar.succeeded()) {
+        LOG.info("gateway stopped");
+      } else {
+        LOG.warn("gateway stopped with a failure: {}", ar.cause().toString());
+      }
+    });
   }
 }

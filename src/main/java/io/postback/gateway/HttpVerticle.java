@@ -1,6 +1,6 @@
 package io.postback.gateway;
 
-import io.postback.gateway.admin.AdminAuth;
+import io.postback.gateway.admin.AdminGate;
 import io.postback.gateway.admin.AffiliateAdmin;
 import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
@@ -21,6 +21,7 @@ import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
+import io.postback.gateway.http.ApiDocs;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
@@ -50,13 +51,16 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
+import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * One instance per event loop. Everything a request needs is built here once: its own Postgres pool
@@ -71,12 +75,16 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final SurfaceGuard guard;
   private final ClickLimits clickLimits;
+  private final OpenAPIContract adminContract;
+  private final ApiDocs docs;
+  private final Consumer<Router> routes;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics) {
+                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics, OpenAPIContract adminContract,
+                      ApiDocs docs, Consumer<Router> routes) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
@@ -84,6 +92,9 @@ public final class HttpVerticle extends VerticleBase {
     this.guard = guard;
     this.clickLimits = clickLimits;
     this.metrics = metrics;
+    this.adminContract = adminContract;
+    this.docs = docs;
+    this.routes = routes;
   }
 
   @Override
@@ -102,11 +113,23 @@ public final class HttpVerticle extends VerticleBase {
     ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
-    Router router = Router.router(vertx);
-    router.route().handler(new ClientAddress(config.edge().trustedProxies()));
-    router.route().handler(new AccessLog());
-    router.route().handler(new RequestDeadline(vertx, waits.requestDeadline()));
+    // The admin API is mounted from the OpenAPI document: the router builder validates each admin request
+    // against it before the handler runs. Root handlers run for every route, the hand-written ones too.
+    RouterBuilder api = RouterBuilder.create(vertx, adminContract, AdminGate.requests());
+    api.rootHandler(new ClientAddress(config.edge().trustedProxies()));
+    api.rootHandler(new AccessLog());
+    api.rootHandler(new RequestDeadline(vertx, waits.requestDeadline()));
+    api.rootHandler(new AdminGate(backends.adminToken(), config.bodyLimitBytes()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
+    mountAdmin(api, postbackLog);
+    List<String> unmounted = api.getRoutes().stream().filter(r -> r.getHandlers().isEmpty())
+        .map(r -> r.getOperation().getOperationId()).toList();
+    if (!unmounted.isEmpty()) {
+      return Future.failedFuture(new IllegalStateException("Documented but not mounted: " + unmounted));
+    }
+    Router router = api.createRouter();
+
+    // The hand-written routes: the ingest and click hot paths, health, metrics, the document itself.
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
         config.bodyLimitBytes(), config.ingest().refundBackdateLimit());
     signed.mount(router);
@@ -118,30 +141,7 @@ public final class HttpVerticle extends VerticleBase {
     if (config.edge().managementPort() == 0) {
       new MetricsEndpoint(vertx, metrics).mount(router);
     }
-
-    Router admin = Router.router(vertx);
-    admin.route().handler(new AdminAuth(backends.adminToken()));
-    admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
-    new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
-    new ConversionAdmin(pool).mount(admin);
-    ProgramStore program = new ProgramStore(pool);
-    new AffiliateAdmin(program, catalog, pool).mount(admin);
-    new LinkAdmin(program, catalog, surfaces).mount(admin);
-    new CommissionRuleAdmin(program, catalog).mount(admin);
-    new PostbackLogAdmin(postbackLog).mount(admin);
-    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
-    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
-        config.secretGracePeriod()).mount(admin);
-    new DeliveryAdmin(pool, deliveryQueue).mount(admin);
-    new PayoutAdmin(pool).mount(admin);
-    router.route("/admin/*").subRouter(admin);
-
-    // Reports export attributed conversions: the admin bearer token guards them too.
-    Router reports = Router.router(vertx);
-    reports.route().handler(new AdminAuth(backends.adminToken()));
-    reports.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
-    new ReportRoutes(pool).mount(reports);
-    router.route("/v1/reports/*").subRouter(reports);
+    docs.mount(router);
 
     router.route().failureHandler(ErrorResponder::handle);
     // The router itself answers 400 for a path it cannot decode (a broken %-escape): JSON like every
@@ -150,7 +150,28 @@ public final class HttpVerticle extends VerticleBase {
         "The request path cannot be decoded (a broken percent-escape)")));
     router.errorHandler(404, ErrorResponder::handle);
     router.errorHandler(405, ErrorResponder::handle);
+    routes.accept(router);
+    return listen(router, waits);
+  }
 
+  private void mountAdmin(RouterBuilder api, PostbackLog postbackLog) {
+    new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(api);
+    new ConversionAdmin(pool).mount(api);
+    ProgramStore program = new ProgramStore(pool);
+    new AffiliateAdmin(program, catalog, pool).mount(api);
+    new LinkAdmin(program, catalog, surfaces).mount(api);
+    new CommissionRuleAdmin(program, catalog).mount(api);
+    new PostbackLogAdmin(postbackLog).mount(api);
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
+    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
+        config.secretGracePeriod()).mount(api);
+    new DeliveryAdmin(pool, deliveryQueue).mount(api);
+    new PayoutAdmin(pool).mount(api);
+    // Reports export attributed conversions: the admin bearer token guards them too.
+    new ReportRoutes(pool).mount(api);
+  }
+
+  private Future<HttpServer> listen(Router router, GatewayConfig.WaitLimits waits) {
     server = vertx.createHttpServer(new HttpServerOptions()
         .setPort(config.httpPort())
         .setHost("0.0.0.0")
@@ -182,7 +203,7 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     // Stop accepting first; in-flight requests finish on the open pool and Redis connection.
-    return server.shutdown()
+    return (server == null ? Future.<Void>succeededFuture() : server.shutdown())
         .eventually(() -> pool.close())
         .eventually(() -> {
           redis.close();

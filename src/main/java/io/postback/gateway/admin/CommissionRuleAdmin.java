@@ -9,7 +9,7 @@ import io.postback.gateway.program.ProgramStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.pgclient.PgException;
 
@@ -33,22 +33,22 @@ public final class CommissionRuleAdmin {
     this.catalog = catalog;
   }
 
-  public void mount(Router admin) {
-    admin.post("/commission-rules").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/commission-rules").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createCommissionRule", 201, this::create);
+    AdminJson.mount(api, "listCommissionRules", 200, this::list);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String surfaceId = AdminJson.requiredString(body, "surfaceId", 64);
-    String eventType = AdminJson.requiredString(body, "eventType", 32);
+    String surfaceId = AdminJson.requiredString(body, "surfaceId");
+    String eventType = AdminJson.requiredString(body, "eventType");
     if (!EVENT_TYPE.matcher(eventType).matches() || "refund".equals(eventType)) {
       throw ApiError.invalidField("eventType", "eventType must be a lowercase token such as sale or signup (not refund)");
     }
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 64);
-    Long flat = AdminJson.optionalLong(body, "flatMinor", 0, 1_000_000_000_000L);
-    Long bps = AdminJson.optionalLong(body, "percentBps", 0, 10_000);
-    String currency = AdminJson.optionalString(body, "currency", 3);
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
+    Long flat = AdminJson.optionalLong(body, "flatMinor");
+    Long bps = AdminJson.optionalLong(body, "percentBps");
+    String currency = AdminJson.optionalString(body, "currency");
     if ((flat == null) == (bps == null)) {
       throw ApiError.invalidField("flatMinor", "give exactly one of flatMinor (flat amount) or percentBps (percentage)");
     }

@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -38,8 +38,8 @@ public final class ConversionAdmin {
     this.pool = pool;
   }
 
-  public void mount(Router admin) {
-    admin.get("/conversions").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "listConversions", 200, this::list);
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {

@@ -10,20 +10,17 @@ import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.regex.Pattern;
 
 /**
  * {@code /admin/links}: a tracking link of an affiliate on a surface to a destination URL, with an
  * optional custom code and an optional promo code; answers the code and the tracking URL.
  */
 public final class LinkAdmin {
-  private static final Pattern CODE = Pattern.compile("[A-Za-z0-9_-]{3,64}");
-  private static final Pattern PROMO = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
   private final ProgramStore store;
   private final ProgramCatalog catalog;
@@ -35,25 +32,19 @@ public final class LinkAdmin {
     this.surfaces = surfaces;
   }
 
-  public void mount(Router admin) {
-    admin.post("/links").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/links").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/links/:code").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createLink", 201, this::create);
+    AdminJson.mount(api, "listLinks", 200, this::list);
+    AdminJson.mount(api, "getLink", 200, this::get);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String surfaceId = AdminJson.requiredString(body, "surfaceId", 64);
-    String affiliateId = AdminJson.requiredString(body, "affiliateId", 64);
-    String destination = destination(AdminJson.requiredString(body, "destinationUrl", 2_000));
-    String code = AdminJson.optionalString(body, "code", 64);
-    if (code != null && !CODE.matcher(code).matches()) {
-      throw ApiError.invalidField("code", "code may hold 3 to 64 letters, digits, '_' and '-'");
-    }
-    String promoCode = AdminJson.optionalString(body, "promoCode", 64);
-    if (promoCode != null && !PROMO.matcher(promoCode).matches()) {
-      throw ApiError.invalidField("promoCode", "promoCode may hold letters, digits, '_' and '-' (at most 64)");
-    }
+    String surfaceId = AdminJson.requiredString(body, "surfaceId");
+    String affiliateId = AdminJson.requiredString(body, "affiliateId");
+    String destination = destination(AdminJson.requiredString(body, "destinationUrl"));
+    String code = AdminJson.optionalString(body, "code");
+    String promoCode = AdminJson.optionalString(body, "promoCode");
     String linkCode = code != null ? code : Ids.secret("", 6);
     return surfaces.find(surfaceId)
         .compose(surface -> {

@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ingest.PostbackLog;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 
 /** {@code GET /admin/postback-log?surfaceId=&limit=}: a surface's recent inbound postbacks, newest first. */
@@ -16,8 +16,8 @@ public final class PostbackLogAdmin {
     this.log = log;
   }
 
-  public void mount(Router admin) {
-    admin.get("/postback-log").handler(ctx -> AdminJson.respond(ctx, 200, this::recent));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "getPostbackLog", 200, this::recent);
   }
 
   private Future<JsonObject> recent(RoutingContext ctx) {

@@ -1,6 +1,5 @@
 package io.postback.gateway.admin;
 
-import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.delivery.DestinationGuard;
@@ -13,7 +12,7 @@ import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -97,29 +96,29 @@ public final class WebhookEndpointAdmin {
     this.defaultGrace = defaultGrace;
   }
 
-  public void mount(Router admin) {
-    admin.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
-    admin.get("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
-    admin.get("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
-    admin.patch("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
-    admin.delete("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::delete));
-    admin.post("/webhook-endpoints/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
-    admin.post("/webhook-endpoints/:id/test").handler(ctx -> AdminJson.respond(ctx, 202, this::test));
-    admin.get("/webhook-endpoints/:id/attempts").handler(ctx -> AdminJson.respond(ctx, 200, this::attempts));
-    admin.get("/webhook-endpoints/:id/health").handler(ctx -> AdminJson.respond(ctx, 200, this::health));
-    admin.post("/webhook-endpoints/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createWebhookEndpoint", 201, this::create);
+    AdminJson.mount(api, "listWebhookEndpoints", 200, this::list);
+    AdminJson.mount(api, "getWebhookEndpoint", 200, this::get);
+    AdminJson.mount(api, "updateWebhookEndpoint", 200, this::update);
+    AdminJson.mount(api, "deleteWebhookEndpoint", 200, this::delete);
+    AdminJson.mount(api, "rotateWebhookSecret", 201, this::rotate);
+    AdminJson.mount(api, "testWebhookEndpoint", 202, this::test);
+    AdminJson.mount(api, "listDeliveryAttempts", 200, this::attempts);
+    AdminJson.mount(api, "getWebhookEndpointHealth", 200, this::health);
+    AdminJson.mount(api, "replayWebhookEndpoint", 202, this::replay);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String url = AdminJson.requiredString(body, "url", 2000);
-    String description = AdminJson.optionalString(body, "description", 500);
+    String url = AdminJson.requiredString(body, "url");
+    String description = AdminJson.optionalString(body, "description");
     String[] types = eventTypes(body);
     Integer timeout = timeoutMs(body);
     Integer maxInFlight = maxInFlight(body);
     Boolean enabled = body.getValue("enabled") instanceof Boolean b ? b : null;
-    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
+    String surfaceId = AdminJson.optionalString(body, "surfaceId");
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
     String secret = WebhookSigner.newSecret();
     return checkUrl(url)
         .compose(v -> checkScope(surfaceId, affiliateId))
@@ -147,8 +146,8 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> update(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    String url = AdminJson.optionalString(body, "url", 2000);
-    String description = AdminJson.optionalString(body, "description", 500);
+    String url = AdminJson.optionalString(body, "url");
+    String description = AdminJson.optionalString(body, "description");
     boolean typesGiven = body.containsKey("eventTypes");
     String[] types = eventTypes(body);
     Integer timeout = timeoutMs(body);
@@ -160,9 +159,9 @@ public final class WebhookEndpointAdmin {
     Boolean enabled = (Boolean) enabledValue;
     // Present with null clears that half of the scope; absent keeps it.
     boolean surfaceGiven = body.containsKey("surfaceId");
-    String surfaceId = AdminJson.optionalString(body, "surfaceId", 128);
+    String surfaceId = AdminJson.optionalString(body, "surfaceId");
     boolean affiliateGiven = body.containsKey("affiliateId");
-    String affiliateId = AdminJson.optionalString(body, "affiliateId", 128);
+    String affiliateId = AdminJson.optionalString(body, "affiliateId");
     Future<Void> checked = url == null ? Future.succeededFuture() : checkUrl(url);
     return checked.compose(v -> checkScope(surfaceId, affiliateId))
         .compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
@@ -188,7 +187,7 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> rotate(RoutingContext ctx) {
     JsonObject body = AdminJson.body(ctx);
-    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds", 0, Duration.ofDays(30).toSeconds());
+    Long graceSeconds = AdminJson.optionalLong(body, "graceSeconds");
     double grace = graceSeconds == null ? defaultGrace.toSeconds() : graceSeconds;
     String secret = WebhookSigner.newSecret();
     return pool.preparedQuery(ROTATE).execute(Tuple.of(ctx.pathParam("id"), secret, grace))
@@ -341,12 +340,12 @@ public final class WebhookEndpointAdmin {
   }
 
   private static Integer timeoutMs(JsonObject body) {
-    Long v = AdminJson.optionalLong(body, "timeoutMs", 100, DeliverySettings.MAX_TIMEOUT.toMillis());
+    Long v = AdminJson.optionalLong(body, "timeoutMs");
     return v == null ? null : v.intValue();
   }
 
   private static Integer maxInFlight(JsonObject body) {
-    Long v = AdminJson.optionalLong(body, "maxInFlight", 1, 10_000);
+    Long v = AdminJson.optionalLong(body, "maxInFlight");
     return v == null ? null : v.intValue();
   }
 

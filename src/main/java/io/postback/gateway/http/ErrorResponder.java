@@ -7,6 +7,8 @@ import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
+import io.vertx.openapi.validation.ValidatorException;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.ClosedConnectionException;
 import org.slf4j.Logger;
@@ -57,6 +59,11 @@ public final class ErrorResponder {
   public static ApiError classify(Throwable failure) {
     if (failure instanceof ApiError api) {
       return api;
+    }
+    if (failure instanceof HttpException http) {
+      // The OpenAPI router's validation fails a request with a 400 that wraps what the contract refused.
+      return http.getCause() instanceof ValidatorException refused ? ContractViolation.of(refused)
+          : forStatus(http.getStatusCode());
     }
     if (failure instanceof InvalidConversion invalid) {
       return ApiError.invalidField(invalid.field(), invalid.getMessage());

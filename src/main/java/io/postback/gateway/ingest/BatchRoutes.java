@@ -53,7 +53,8 @@ public final class BatchRoutes {
     router.post("/v1/conversions/batch").handler(this::plausible);
     router.post("/v1/conversions/batch")
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
-        .handler(this::batch);
+        .handler(this::batch)
+        .failureHandler(ctx -> IngestRoutes.tooLarge(ctx, () -> ctx.get(ATTEMPT), bodyLimit));
   }
 
   /** Checks the headers while the body waits (the request is paused); reads it only if they pass. */

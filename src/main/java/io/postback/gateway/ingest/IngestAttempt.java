@@ -8,6 +8,7 @@ import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.surface.Surface;
+import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
@@ -29,16 +30,18 @@ final class IngestAttempt {
   private final String form;
   private final GatewayMetrics metrics;
   private final PostbackLog log;
+  private final SurfaceRegistry surfaces;
   Surface surface;
   String externalId;
   String eventType;
   private boolean expired;
 
-  IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log) {
+  IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log, SurfaceRegistry surfaces) {
     this.ctx = ctx;
     this.form = form;
     this.metrics = metrics;
     this.log = log;
+    this.surfaces = surfaces;
     RequestDeadline.onExpiry(ctx, error -> {
       expired = true;
       fail(error);
@@ -121,9 +124,17 @@ final class IngestAttempt {
   }
 
   private void record(JsonObject entry) {
-    // Only verified-to-exist surfaces get a log: junk traffic cannot create keys.
-    if (surface != null) {
-      log.record(surface.id(), entry);
+    // Only surfaces known to exist get a log: junk traffic cannot create keys. A postback refused before
+    // its surface was looked up (413, 415) is logged under the surface it names, if the gateway knows it.
+    Surface known = surface != null ? surface : named();
+    if (known != null) {
+      log.record(known.id(), entry);
     }
+  }
+
+  /** The surface the request names in x-ea-surface, if it is in memory. */
+  private Surface named() {
+    String id = ctx.request().getHeader(IngestRoutes.SURFACE_HEADER);
+    return id == null || !Surface.validId(id) ? null : surfaces.cached(id);
   }
 }

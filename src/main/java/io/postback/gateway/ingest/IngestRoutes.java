@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The signed forms: {@code POST /v1/conversions} (SPEC §3.1) and {@code POST /v1/track/{eventType}}
@@ -66,14 +67,28 @@ public final class IngestRoutes {
   public void mount(Router router) {
     router.post("/v1/conversions")
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
-        .handler(this::conversion);
+        .handler(this::conversion)
+        .failureHandler(ctx -> tooLarge(ctx, () -> attempt(ctx, "conversions"), bodyLimit));
     router.post("/v1/track/:eventType")
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
-        .handler(this::track);
+        .handler(this::track)
+        .failureHandler(ctx -> tooLarge(ctx, () -> attempt(ctx, "track"), bodyLimit));
   }
 
   IngestAttempt attempt(RoutingContext ctx, String form) {
-    return new IngestAttempt(ctx, form, metrics, log);
+    return new IngestAttempt(ctx, form, metrics, log, surfaces);
+  }
+
+  /**
+   * The body handler refuses a body over the limit (413) before any handler of the form runs: answered
+   * here like every other rejection, so it shows in the postback log and gateway_postbacks_total.
+   */
+  static void tooLarge(RoutingContext ctx, Supplier<IngestAttempt> attempt, long limit) {
+    if (ctx.statusCode() != 413 || ctx.failure() != null) {
+      ctx.next();
+      return;
+    }
+    attempt.get().fail(ApiError.of(413, "body_too_large", "The request body is larger than the limit of " + limit + " bytes"));
   }
 
   private void conversion(RoutingContext ctx) {

@@ -5,7 +5,7 @@ import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -34,9 +34,9 @@ public final class ReportRoutes {
     this.pool = pool;
   }
 
-  public void mount(Router reports) {
-    reports.post("/attribution").handler(ctx -> AdminJson.respond(ctx, 202, this::create));
-    reports.get("/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
+  public void mount(RouterBuilder api) {
+    AdminJson.mount(api, "createAttributionReport", 202, this::create);
+    AdminJson.mount(api, "getReport", 200, this::get);
   }
 
   private Future<JsonObject> create(RoutingContext ctx) {
@@ -49,7 +49,7 @@ public final class ReportRoutes {
     if (ChronoUnit.DAYS.between(start, end) > MAX_DAYS) {
       throw ApiError.invalidField("end_date", "start_date and end_date may be at most " + MAX_DAYS + " days apart");
     }
-    String campaign = AdminJson.optionalString(body, "campaign_id", 64);
+    String campaign = AdminJson.optionalString(body, "campaign_id");
     String id = Ids.timeOrdered("rpt");
     return pool.preparedQuery(INSERT).execute(Tuple.of(id, start, end, campaign))
         .map(rows -> {
@@ -82,7 +82,7 @@ public final class ReportRoutes {
   }
 
   private static LocalDate date(JsonObject body, String field) {
-    String raw = AdminJson.requiredString(body, field, 10);
+    String raw = AdminJson.requiredString(body, field);
     try {
       return LocalDate.parse(raw);
     } catch (DateTimeParseException e) {

@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
@@ -12,9 +13,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -257,21 +262,45 @@ class SignedPostbackTest {
   }
 
   @Test
-  void bodyOverTheLimitIsA413() {
+  void bodyOverTheLimitIsA413ShownLikeEveryRejection() {
+    GatewayClient.TestSurface own = client.createSurface();
+    double before = rejected("body_too_large");
     String body = "{\"externalId\":\"big\",\"eventType\":\"signup\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}";
-    Reply r = client.postback(surface, body);
+    Reply r = client.postback(own, body);
     assertThat(r.status()).isEqualTo(413);
     assertThat(r.error()).isEqualTo("body_too_large");
     assertThat(rows("big")).isZero();
+    assertThat(rejected("body_too_large")).isEqualTo(before + 1);
+    assertThat(lastLogged(own)).containsEntry("httpStatus", 413).containsEntry("error", "body_too_large");
   }
 
   @Test
-  void wrongContentTypeIsA415() {
+  void wrongContentTypeIsA415ShownLikeEveryRejection() {
+    GatewayClient.TestSurface own = client.createSurface();
+    double before = rejected("unsupported_media_type");
     String ts = now();
-    Reply r = client.raw("/v1/conversions", surface.id(), ts, GatewayClient.sign(surface.secret(), ts, sale("o-ct")),
+    Reply r = client.raw("/v1/conversions", own.id(), ts, GatewayClient.sign(own.secret(), ts, sale("o-ct")),
         "text/plain", sale("o-ct"));
     assertThat(r.status()).isEqualTo(415);
     assertThat(r.error()).isEqualTo("unsupported_media_type");
+    assertThat(rejected("unsupported_media_type")).isEqualTo(before + 1);
+    assertThat(lastLogged(own)).containsEntry("httpStatus", 415).containsEntry("error", "unsupported_media_type");
+  }
+
+  /** gateway_postbacks_total{outcome="rejected",reason=...} from a scrape (0 before the first). */
+  private double rejected(String reason) {
+    Matcher m = Pattern.compile("^" + Pattern.quote(
+            "gateway_postbacks_total{outcome=\"rejected\",reason=\"" + reason + "\"}") + " ([0-9.eE+-]+)$",
+        Pattern.MULTILINE).matcher(client.get("/metrics").body());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  /** The newest entry of the surface's postback log (written asynchronously: waited for). */
+  private Map<String, Object> lastLogged(GatewayClient.TestSurface own) {
+    Await.until("a postback log entry", Duration.ofSeconds(5), () -> !client.admin("GET",
+        "/admin/postback-log?surfaceId=" + own.id(), null).json().getJsonArray("items").isEmpty());
+    return client.admin("GET", "/admin/postback-log?surfaceId=" + own.id(), null).json().getJsonArray("items")
+        .getJsonObject(0).getMap();
   }
 
   @Test

@@ -58,6 +58,8 @@ class SigtermShutdownTest {
       }
     }
     assertThat(gateway.waitFor(60, TimeUnit.SECONDS)).as("the process exits after SIGTERM").isTrue();
+    // An operator reading the log sees the stop begin and end.
+    assertThat(Files.readString(log)).contains("gateway stopping").contains("gateway stopped");
 
     List<String> acknowledged = new ArrayList<>();
     for (CompletableFuture<Reply> f : fires) {
