@@ -4,8 +4,8 @@ import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.GatewayConfig;
-import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
@@ -93,8 +93,8 @@ public final class Gateway {
         new UnknownIdLookups("surface", lookups, metrics));
     ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool),
         new UnknownIdLookups("link", lookups, metrics));
-    // One set of rate-limit buckets for the instance, shared by its verticles.
-    SurfaceGuard guard = new SurfaceGuard();
+    // Surface rate limits live in Redis; the instance's local shares (Redis down) are shared by its verticles.
+    SharedRateLimit rateLimit = new SharedRateLimit(config.edge().expectedInstances(), metrics);
     ClickLimits clickLimits = new ClickLimits(config.edge());
     RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
@@ -117,7 +117,7 @@ public final class Gateway {
           PostgresProbe probe = new PostgresProbe(metrics);
           vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, rateLimit, clickLimits, metrics),
               new DeploymentOptions().setInstances(eventLoops));
         })
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()

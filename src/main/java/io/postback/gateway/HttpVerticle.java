@@ -33,6 +33,7 @@ import io.postback.gateway.ingest.IngestRoutes;
 import io.postback.gateway.ops.AccessLog;
 import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
+import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.ops.MetricsEndpoint;
@@ -68,19 +69,19 @@ public final class HttpVerticle extends VerticleBase {
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
-  private final SurfaceGuard guard;
+  private final SharedRateLimit rateLimit;
   private final ClickLimits clickLimits;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics) {
+                      SharedRateLimit rateLimit, ClickLimits clickLimits, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
     this.catalog = catalog;
-    this.guard = guard;
+    this.rateLimit = rateLimit;
     this.clickLimits = clickLimits;
     this.metrics = metrics;
   }
@@ -106,6 +107,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(new AccessLog());
     router.route().handler(new RequestDeadline(vertx, waits.requestDeadline()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
+    SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
     IngestRoutes signed = new IngestRoutes(surfaces, pipeline, metrics, guard, postbackLog, config.timestampTolerance(),
         config.bodyLimitBytes(), config.ingest().refundBackdateLimit());
     signed.mount(router);

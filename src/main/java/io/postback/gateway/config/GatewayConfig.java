@@ -207,6 +207,8 @@ public record GatewayConfig(
    * @param clickLinkBurst            clicks one link may take at once
    * @param unknownIdLookupsPerSecond Postgres look-ups per second of surface ids (and, apart, of link codes)
    *                                  not known in memory; past it they are answered unknown without a query
+   * @param expectedInstances         gateway instances sharing the surfaces' rate limits: while Redis does not
+   *                                  answer, each admits this fraction of a limit
    */
   public record EdgeSettings(
       int managementPort,
@@ -216,7 +218,8 @@ public record GatewayConfig(
       int clickIpBurst,
       int clickLinkRatePerSecond,
       int clickLinkBurst,
-      int unknownIdLookupsPerSecond) {
+      int unknownIdLookupsPerSecond,
+      int expectedInstances) {
   }
 
   private static EdgeSettings edgeSettings(Source src, int httpPort) {
@@ -235,7 +238,8 @@ public record GatewayConfig(
         ipBurst,
         linkRate,
         linkBurst,
-        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000));
+        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000),
+        src.integer("expectedInstances", 1, 1, 1_000));
   }
 
   private static List<Cidr> parseCidrs(String text) {

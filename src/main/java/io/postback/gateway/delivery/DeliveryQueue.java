@@ -1,6 +1,7 @@
 package io.postback.gateway.delivery;
 
 import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.store.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
@@ -22,7 +23,7 @@ public final class DeliveryQueue {
 
   // Expired leases (a crashed or frozen claimer) go back to the schedule first; then up to ARGV[3] due
   // ids move from the schedule to the leased set, scored by the lease expiry.
-  private static final String CLAIM = """
+  private static final RedisScript CLAIM = new RedisScript("""
       local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
       for _, m in ipairs(expired) do
         redis.call('ZREM', KEYS[2], m)
@@ -34,10 +35,10 @@ public final class DeliveryQueue {
         redis.call('ZADD', KEYS[2], ARGV[2], m)
       end
       return due
-      """;
+      """);
   // Finishes claimed ids: ARGV holds pairs (id, score); score -1 drops the id, any other score puts it
   // back on the schedule at that time. Removing the lease and rescheduling are one step.
-  private static final String FINISH = """
+  private static final RedisScript FINISH = new RedisScript("""
       for i = 1, #ARGV, 2 do
         redis.call('ZREM', KEYS[2], ARGV[i])
         if ARGV[i + 1] ~= '-1' then
@@ -45,12 +46,12 @@ public final class DeliveryQueue {
         end
       end
       return #ARGV / 2
-      """;
+      """);
   // Re-adds ids that Postgres has due and unleased: those on neither set (Redis restarted empty,
   // FLUSHALL, a lost ZADD), and orphans in the leased set: leases scored (expiry) below ARGV[1], i.e.
   // taken so long before Postgres was read that Postgres would show the lease if the claim had leased
   // them there (a claim script that ran late, after its caller had given up on it).
-  private static final String RESTORE = """
+  private static final RedisScript RESTORE = new RedisScript("""
       local added = 0
       for i = 2, #ARGV, 2 do
         local leased = redis.call('ZSCORE', KEYS[2], ARGV[i])
@@ -63,7 +64,9 @@ public final class DeliveryQueue {
         end
       end
       return added
-      """;
+      """);
+
+  private static final String[] KEYS = {SCHEDULE, LEASED};
 
   private final RedisChannel redis;
 
@@ -93,9 +96,7 @@ public final class DeliveryQueue {
 
   /** Atomically claims up to {@code limit} due ids, leasing them until {@code leaseUntil}. */
   public Future<List<String>> claim(long now, long leaseUntil, int limit) {
-    Request eval = Request.cmd(Command.EVAL).arg(CLAIM).arg(2).arg(SCHEDULE).arg(LEASED)
-        .arg(now).arg(leaseUntil).arg(limit);
-    return redis.send(eval).map(DeliveryQueue::strings);
+    return CLAIM.run(redis, KEYS, now, leaseUntil, limit).map(DeliveryQueue::strings);
   }
 
   /** Finishes claimed ids: an entry's time reschedules it; a negative time drops it. */
@@ -103,11 +104,12 @@ public final class DeliveryQueue {
     if (entries.isEmpty()) {
       return Future.succeededFuture();
     }
-    Request eval = Request.cmd(Command.EVAL).arg(FINISH).arg(2).arg(SCHEDULE).arg(LEASED);
-    for (Entry e : entries) {
-      eval.arg(e.deliveryId()).arg(e.atMillis() < 0 ? -1 : e.atMillis());
+    Object[] args = new Object[entries.size() * 2];
+    for (int i = 0; i < entries.size(); i++) {
+      args[2 * i] = entries.get(i).deliveryId();
+      args[2 * i + 1] = entries.get(i).atMillis() < 0 ? -1 : entries.get(i).atMillis();
     }
-    return redis.send(eval).mapEmpty();
+    return FINISH.run(redis, KEYS, args).mapEmpty();
   }
 
   /**
@@ -119,11 +121,13 @@ public final class DeliveryQueue {
     if (entries.isEmpty()) {
       return Future.succeededFuture(0L);
     }
-    Request eval = Request.cmd(Command.EVAL).arg(RESTORE).arg(2).arg(SCHEDULE).arg(LEASED).arg(orphanedBefore);
-    for (Entry e : entries) {
-      eval.arg(e.deliveryId()).arg(e.atMillis());
+    Object[] args = new Object[1 + entries.size() * 2];
+    args[0] = orphanedBefore;
+    for (int i = 0; i < entries.size(); i++) {
+      args[1 + 2 * i] = entries.get(i).deliveryId();
+      args[2 + 2 * i] = entries.get(i).atMillis();
     }
-    return redis.send(eval).map(Response::toLong);
+    return RESTORE.run(redis, KEYS, args).map(Response::toLong);
   }
 
   /** How many deliveries are leased right now (in flight somewhere). */

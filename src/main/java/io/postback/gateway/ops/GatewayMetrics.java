@@ -55,6 +55,7 @@ public final class GatewayMetrics {
       postbackCounter("rejected", reason);
     }
     redisFallbackCounter("dedupe_claim");
+    redisFallbackCounter("rate_limit");
     for (String dependency : new String[] {"postgres", "redis"}) {
       AtomicInteger up = new AtomicInteger(1);
       dependencyUp.put(dependency, up);
