@@ -109,10 +109,12 @@ public final class RedisChannel {
       return connection;
     }
     nextConnectAttempt = now + RECONNECT_BACKOFF_MS;
-    Future<RedisConnection> attempt = client.connect().map(c -> {
+    Future<RedisConnection> attempt = client.connect().compose(c -> {
       c.exceptionHandler(e -> reset(c, e));
       c.endHandler(v -> reset(c, null));
-      return c;
+      List<Request> scripts = RedisScript.loadAll();
+      return scripts.isEmpty() ? Future.succeededFuture(c) : c.batch(scripts).map(loaded -> c)
+          .onFailure(e -> c.close());
     });
     connection = attempt;
     return attempt;
