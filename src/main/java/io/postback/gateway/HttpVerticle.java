@@ -41,6 +41,7 @@ import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.store.ReadReplica;
 import io.postback.gateway.store.RedisChannel;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -72,6 +73,7 @@ public final class HttpVerticle extends VerticleBase {
   private final SharedRateLimit rateLimit;
   private final ClickLimits clickLimits;
   private Pool pool;
+  private ReadReplica reads;
   private RedisChannel redis;
   private HttpServer server;
 
@@ -89,11 +91,13 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     GatewayConfig.WaitLimits waits = config.waits();
+    int instance = INSTANCES.getAndIncrement();
     pool = PgBuilder.pool()
-        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
+        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + instance))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
         .using(vertx)
         .build();
+    reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 2, "postgres-read-http-" + instance, metrics);
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
@@ -124,7 +128,7 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(new AdminAuth(backends.adminToken()));
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
-    new ConversionAdmin(pool).mount(admin);
+    new ConversionAdmin(pool, reads).mount(admin);
     ProgramStore program = new ProgramStore(pool);
     new AffiliateAdmin(program, catalog, pool).mount(admin);
     new LinkAdmin(program, catalog, surfaces).mount(admin);
@@ -133,8 +137,8 @@ public final class HttpVerticle extends VerticleBase {
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
     new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
         config.secretGracePeriod()).mount(admin);
-    new DeliveryAdmin(pool, deliveryQueue).mount(admin);
-    new PayoutAdmin(pool).mount(admin);
+    new DeliveryAdmin(pool, reads, deliveryQueue).mount(admin);
+    new PayoutAdmin(pool, reads).mount(admin);
     router.route("/admin/*").subRouter(admin);
 
     // Reports export attributed conversions: the admin bearer token guards them too.
@@ -185,6 +189,7 @@ public final class HttpVerticle extends VerticleBase {
     // Stop accepting first; in-flight requests finish on the open pool and Redis connection.
     return server.shutdown()
         .eventually(() -> pool.close())
+        .eventually(() -> reads.close())
         .eventually(() -> {
           redis.close();
           return Future.succeededFuture();

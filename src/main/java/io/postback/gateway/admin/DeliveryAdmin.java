@@ -2,6 +2,7 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -42,10 +43,12 @@ public final class DeliveryAdmin {
       """;
 
   private final Pool pool;
+  private final ReadReplica reads;
   private final DeliveryQueue queue;
 
-  public DeliveryAdmin(Pool pool, DeliveryQueue queue) {
+  public DeliveryAdmin(Pool pool, ReadReplica reads, DeliveryQueue queue) {
     this.pool = pool;
+    this.reads = reads;
     this.queue = queue;
   }
 
@@ -61,8 +64,8 @@ public final class DeliveryAdmin {
       throw ApiError.invalidField("status", "status must be pending, succeeded, dead or skipped");
     }
     int limit = AdminJson.limit(ctx);
-    return pool.preparedQuery(PAGE)
-        .execute(Tuple.of(status, ctx.queryParams().get("endpointId"), ctx.queryParams().get("cursor"), limit))
+    Tuple args = Tuple.of(status, ctx.queryParams().get("endpointId"), ctx.queryParams().get("cursor"), limit);
+    return reads.read(db -> db.preparedQuery(PAGE).execute(args))
         .map(rows -> {
           JsonArray items = new JsonArray();
           String last = null;

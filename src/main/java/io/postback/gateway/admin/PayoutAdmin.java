@@ -3,6 +3,7 @@ package io.postback.gateway.admin;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.Ids;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -36,9 +37,11 @@ public final class PayoutAdmin {
       + "WHERE id = $1 AND status = 'initiated' RETURNING " + COLUMNS;
 
   private final Pool pool;
+  private final ReadReplica reads;
 
-  public PayoutAdmin(Pool pool) {
+  public PayoutAdmin(Pool pool, ReadReplica reads) {
     this.pool = pool;
+    this.reads = reads;
   }
 
   public void mount(Router admin) {
@@ -81,8 +84,8 @@ public final class PayoutAdmin {
       throw ApiError.invalidField("status", "status must be initiated, completed or failed");
     }
     int limit = AdminJson.limit(ctx);
-    return pool.preparedQuery(PAGE)
-        .execute(Tuple.of(AdminJson.query(ctx, "affiliateId", 128), status, AdminJson.query(ctx, "cursor", 64), limit))
+    Tuple args = Tuple.of(AdminJson.query(ctx, "affiliateId", 128), status, AdminJson.query(ctx, "cursor", 64), limit);
+    return reads.read(db -> db.preparedQuery(PAGE).execute(args))
         .map(rows -> {
           List<JsonObject> page = new ArrayList<>(rows.size());
           rows.forEach(r -> page.add(toJson(r)));

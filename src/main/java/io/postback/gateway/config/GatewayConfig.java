@@ -22,6 +22,7 @@ import java.util.function.Function;
  * UPPER_SNAKE: {@code pgUrl} → {@code GATEWAY_PG_URL}).
  *
  * @param pgUrl             {@code postgresql://user[:pass]@host:port/db}, or null to start an embedded Postgres
+ * @param pgReadUrl         a streaming replica of {@code pgUrl} for heavy reads (reports, admin lists), or null
  * @param redisUrl          {@code redis://host:port[/db]}, or null to start an embedded Redis
  * @param adminToken        bearer token of the admin API; null means "generate one" (embedded mode only)
  * @param dataDir           where embedded servers and generated credentials live
@@ -39,6 +40,7 @@ import java.util.function.Function;
 public record GatewayConfig(
     int httpPort,
     String pgUrl,
+    String pgReadUrl,
     String redisUrl,
     String adminToken,
     Path dataDir,
@@ -97,6 +99,12 @@ public record GatewayConfig(
       src.check("pgUrl", pgUrl.startsWith("postgresql://") || pgUrl.startsWith("postgres://"),
           "must look like postgresql://user[:pass]@host:port/db");
     }
+    String pgReadUrl = src.string("pgReadUrl", null);
+    if (pgReadUrl != null) {
+      src.check("pgReadUrl", pgReadUrl.startsWith("postgresql://") || pgReadUrl.startsWith("postgres://"),
+          "must look like postgresql://user[:pass]@host:port/db");
+      src.check("pgReadUrl", pgUrl != null, "needs pgUrl: a replica of the embedded Postgres cannot exist");
+    }
     String redisUrl = src.string("redisUrl", null);
     if (redisUrl != null) {
       src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"),
@@ -111,6 +119,7 @@ public record GatewayConfig(
     return new GatewayConfig(
         port,
         pgUrl,
+        pgReadUrl,
         redisUrl,
         adminToken,
         Path.of(src.string("dataDir", "data")),

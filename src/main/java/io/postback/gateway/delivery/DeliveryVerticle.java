@@ -6,6 +6,7 @@ import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.report.ReportGenerator;
 import io.postback.gateway.store.PostgresUrl;
+import io.postback.gateway.store.ReadReplica;
 import io.postback.gateway.store.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -31,6 +32,7 @@ public final class DeliveryVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final boolean leader;
   private Pool pool;
+  private ReadReplica reads;
   private RedisChannel redis;
   private WebhookSender sender;
   private DeliveryWorker worker;
@@ -71,7 +73,8 @@ public final class DeliveryVerticle extends VerticleBase {
       relay.run();
       worker.poll();
     }));
-    reports = new ReportGenerator(vertx, pool);
+    reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 1, "postgres-read-delivery-" + INSTANCES.get(), metrics);
+    reports = new ReportGenerator(vertx, pool, reads);
     timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
       ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
@@ -93,6 +96,7 @@ public final class DeliveryVerticle extends VerticleBase {
         .eventually(() -> reports.stop())
         .eventually(() -> sender.close())
         .eventually(() -> pool.close())
+        .eventually(() -> reads.close())
         .eventually(() -> {
           redis.close();
           return Future.succeededFuture();
