@@ -23,7 +23,8 @@ import java.util.function.Function;
  *
  * @param pgUrl             {@code postgresql://user[:pass]@host:port/db}, or null to start an embedded Postgres
  * @param pgReadUrl         a streaming replica of {@code pgUrl} for heavy reads (reports, admin lists), or null
- * @param redisUrl          {@code redis://host:port[/db]}, or null to start an embedded Redis
+ * @param redisUrl          {@code redis://host:port[/db]}, {@code redis-cluster://host:port,host:port} (some
+ *                          nodes of a Redis Cluster), or null to start an embedded Redis
  * @param adminToken        bearer token of the admin API; null means "generate one" (embedded mode only)
  * @param dataDir           where embedded servers and generated credentials live
  * @param httpInstances     HTTP verticle instances; 0 means one per event loop (= cores)
@@ -107,8 +108,9 @@ public record GatewayConfig(
     }
     String redisUrl = src.string("redisUrl", null);
     if (redisUrl != null) {
-      src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"),
-          "must look like redis://host:port[/db]");
+      src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://")
+              || redisUrl.matches("redis-cluster://[^,/]+:\\d+(,[^,/]+:\\d+)*"),
+          "must look like redis://host:port[/db], or redis-cluster://host:port,host:port for a Redis Cluster");
     }
     String adminToken = src.string("adminToken", null);
     if (adminToken != null) {
