@@ -1,7 +1,7 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.store.RedisChannel;
-import io.postback.gateway.store.RedisScript;
+import io.postback.gateway.redis.RedisChannel;
+import io.postback.gateway.redis.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;

@@ -1,13 +1,11 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.Backends;
-import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
-import io.postback.gateway.ops.GatewayMetrics;
-import io.postback.gateway.report.ReportGenerator;
-import io.postback.gateway.store.PostgresUrl;
-import io.postback.gateway.store.ReadReplica;
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.pgclient.PgBuilder;
@@ -22,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The delivery side, separate from the HTTP verticles: its own Postgres pool, Redis connection and
  * HTTP client. It relays the outbox into deliveries, claims and sends due deliveries, rebuilds a lost
- * Redis schedule, refreshes the queue-depth gauges and generates attribution reports. Any number of
+ * Redis schedule and refreshes the queue-depth gauges. Any number of
  * these, in any number of gateways, share one queue.
  */
 public final class DeliveryVerticle extends VerticleBase {
@@ -32,11 +30,9 @@ public final class DeliveryVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final boolean leader;
   private Pool pool;
-  private ReadReplica reads;
   private RedisChannel redis;
   private WebhookSender sender;
   private DeliveryWorker worker;
-  private ReportGenerator reports;
   private final List<Long> timers = new ArrayList<>();
 
   /** {@code leader}: this instance also runs the gateway-wide chores (gauges, reconciliation). */
@@ -73,9 +69,6 @@ public final class DeliveryVerticle extends VerticleBase {
       relay.run();
       worker.poll();
     }));
-    reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 1, "postgres-read-delivery-" + INSTANCES.get(), metrics);
-    reports = new ReportGenerator(vertx, pool, reads);
-    timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
       ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
       timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
@@ -93,10 +86,8 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> stop() {
     timers.forEach(vertx::cancelTimer);
     return worker.stop(config.delivery().stopGrace())
-        .eventually(() -> reports.stop())
         .eventually(() -> sender.close())
         .eventually(() -> pool.close())
-        .eventually(() -> reads.close())
         .eventually(() -> {
           redis.close();
           return Future.succeededFuture();

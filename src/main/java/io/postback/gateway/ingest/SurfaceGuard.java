@@ -3,7 +3,7 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.limit.TokenBucket;
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 

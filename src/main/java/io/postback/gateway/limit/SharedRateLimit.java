@@ -1,8 +1,8 @@
 package io.postback.gateway.limit;
 
-import io.postback.gateway.ops.GatewayMetrics;
-import io.postback.gateway.store.RedisChannel;
-import io.postback.gateway.store.RedisScript;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
+import io.postback.gateway.redis.RedisScript;
 import io.vertx.core.Future;
 
 import java.util.Map;

@@ -1,6 +1,7 @@
 package io.postback.gateway.store;
 
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;

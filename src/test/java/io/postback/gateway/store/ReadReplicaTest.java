@@ -1,6 +1,6 @@
 package io.postback.gateway.store;
 
-import io.postback.gateway.Backends;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;

@@ -1,4 +1,4 @@
-package io.postback.gateway.store;
+package io.postback.gateway.redis;
 
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
