@@ -25,8 +25,8 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * SPEC §9 / GATEWAY_PG_READ_URL against a real streaming replica: lists are read from it, look-ups
- * from the primary, and when it dies the primary serves the lists and the metrics say so.
+ * SPEC §9 / GATEWAY_PG_READ_URL against a real streaming replica: lists and report matches are read
+ * from it, look-ups from the primary, and when it dies the primary serves the lists and the metrics say so.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReadReplicaTest {
@@ -85,6 +85,29 @@ class ReadReplicaTest {
 
   @Test
   @Order(2)
+  void aReportCountsTheMatchesTheReplicaHas() {
+    seed("early", 3);
+    Await.until("the replica has the early matches", Duration.ofSeconds(20), () -> "3".equals(servers.queryReplica(
+        "SELECT count(*) FROM conversions WHERE surface_id = '" + surface.id() + "'")));
+    servers.pauseReplay();
+    try {
+      seed("late", 2);
+      Reply created = client.admin("POST", "/v1/reports/attribution", new JsonObject()
+          .put("start_date", "2026-01-01").put("end_date", "2026-01-31").put("campaign_id", surface.id()));
+      assertThat(created.status()).isEqualTo(202);
+      String id = created.json().getString("id");
+
+      Await.until("report completed", Duration.ofSeconds(30),
+          () -> "completed".equals(client.admin("GET", "/v1/reports/" + id, null).json().getString("status")));
+      // The matches were read from the replica, which stopped before the late ones.
+      assertThat(client.admin("GET", "/v1/reports/" + id, null).json().getInteger("total_matches")).isEqualTo(3);
+    } finally {
+      servers.resumeReplay();
+    }
+  }
+
+  @Test
+  @Order(3)
   void aDeadReplicaLeavesTheListsToThePrimaryAndTheMetricsSaySo() {
     servers.stopReplica();
 
@@ -94,6 +117,13 @@ class ReadReplicaTest {
     assertThat(client.admin("GET", "/admin/deliveries", null).status()).isEqualTo(200);
     assertThat(fallbacks()).isPositive();
     assertThat(replicaUp()).isZero();
+  }
+
+  private void seed(String prefix, int n) {
+    servers.executeOnPrimary("INSERT INTO conversions (id, surface_id, external_id, event_type, occurred_at, status, "
+        + "affiliate_id, commission_minor) SELECT 'cv_" + prefix + "_" + surface.id() + "_' || g, '" + surface.id() + "', '"
+        + prefix + "-' || g, 'sale', timestamptz '2026-01-05T12:00:00Z', 'attributed', 'aff_replica', 0 "
+        + "FROM generate_series(1, " + n + ") g");
   }
 
   private int post(String externalId) {

@@ -101,6 +101,21 @@ public final class StreamingReplica implements AutoCloseable {
     }
   }
 
+  /** Runs a statement on the primary. */
+  public void executeOnPrimary(String sql) {
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + primaryPort + "/postgres", "postgres", "");
+         Statement st = c.createStatement()) {
+      st.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A single value read on the replica, as text. */
+  public String queryReplica(String sql) {
+    return replicaSql(sql);
+  }
+
   private String replicaSql(String sql) {
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + replicaPort + "/postgres", "postgres", "");
          Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
