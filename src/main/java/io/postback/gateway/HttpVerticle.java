@@ -135,7 +135,7 @@ public final class HttpVerticle extends VerticleBase {
     new LinkAdmin(program, catalog, surfaces).mount(admin);
     new CommissionRuleAdmin(program, catalog).mount(admin);
     new PostbackLogAdmin(postbackLog).mount(admin);
-    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
     new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
         config.secretGracePeriod()).mount(admin);
     new DeliveryAdmin(pool, reads, deliveryQueue).mount(admin);

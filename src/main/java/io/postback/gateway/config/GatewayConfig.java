@@ -160,6 +160,8 @@ public record GatewayConfig(
    * @param instances           delivery verticles per gateway
    * @param stopGrace           how long a stopping gateway waits for in-flight sends before handing them back
    * @param queueDepthInterval  how often the queue-depth gauges are refreshed
+   * @param queuePartitions     hash-tagged partitions of the Redis delivery schedule (more than 1 spreads it
+   *                            over a Redis Cluster's masters)
    */
   public record DeliverySettings(
       Duration timeout,
@@ -172,7 +174,8 @@ public record GatewayConfig(
       Duration retryAfterMax,
       int instances,
       Duration stopGrace,
-      Duration queueDepthInterval) {
+      Duration queueDepthInterval,
+      int queuePartitions) {
     public static final Duration MAX_TIMEOUT = Duration.ofSeconds(30);
   }
 
@@ -203,7 +206,8 @@ public record GatewayConfig(
         src.duration("retryAfterMax", "6h"),
         src.integer("deliveryInstances", 1, 0, 64),
         src.duration("deliveryStopGrace", "5s"),
-        depth);
+        depth,
+        src.integer("deliveryQueuePartitions", 1, 1, 1_024));
   }
 
   /**

@@ -16,8 +16,15 @@ import java.util.List;
  * Lua script, so a delivery is in at most one of them and only one claimer ever gets it. Both keys
  * share a hash tag, so the scripts also run on Redis Cluster. Postgres stays the truth: anything
  * Redis loses is re-added from there by {@link #restore}.
+ *
+ * <p>On a cluster the pair is split into {@code partitions} pairs ({@code {gw:dlv:<n>}}), each in its
+ * own slot, so the schedule spreads over the masters: a delivery lives in the partition its id hashes
+ * to, and a claim walks the partitions from a different one each time, so none is starved. With one
+ * partition (the default) the keys are {@link #SCHEDULE} and {@link #LEASED}. Changing the count leaves the old keys
+ * behind; the reconciler re-adds from Postgres whatever was due in them.
  */
 public final class DeliveryQueue {
+  /** The keys with one partition. */
   public static final String SCHEDULE = "{gw:dlv}:schedule";
   public static final String LEASED = "{gw:dlv}:leased";
 
@@ -66,12 +73,38 @@ public final class DeliveryQueue {
       return added
       """);
 
-  private static final String[] KEYS = {SCHEDULE, LEASED};
-
   private final RedisChannel redis;
+  private final String[][] keys;
+  private int nextClaim;
 
-  public DeliveryQueue(RedisChannel redis) {
+  public DeliveryQueue(RedisChannel redis, int partitions) {
     this.redis = redis;
+    this.keys = new String[partitions][];
+    for (int p = 0; p < partitions; p++) {
+      keys[p] = partitions == 1 ? new String[] {SCHEDULE, LEASED}
+          : new String[] {"{gw:dlv:" + p + "}:schedule", "{gw:dlv:" + p + "}:leased"};
+    }
+  }
+
+  /** The schedule and leased keys of partition {@code p}. */
+  public String[] keys(int p) {
+    return keys[p].clone();
+  }
+
+  /** The partition of a delivery: String.hashCode is the same in every JVM, so every instance agrees. */
+  int partitionOf(String deliveryId) {
+    return Math.floorMod(deliveryId.hashCode(), keys.length);
+  }
+
+  private List<List<Entry>> byPartition(List<Entry> entries) {
+    List<List<Entry>> out = new ArrayList<>(keys.length);
+    for (int p = 0; p < keys.length; p++) {
+      out.add(new ArrayList<>());
+    }
+    for (Entry e : entries) {
+      out.get(partitionOf(e.deliveryId())).add(e);
+    }
+    return out;
   }
 
   /** A delivery id and its next-attempt time (epoch ms). */
@@ -83,20 +116,42 @@ public final class DeliveryQueue {
     if (entries.isEmpty()) {
       return Future.succeededFuture();
     }
-    List<Request> batch = new ArrayList<>();
-    for (int from = 0; from < entries.size(); from += 500) {
-      Request zadd = Request.cmd(Command.ZADD).arg(SCHEDULE);
-      for (Entry e : entries.subList(from, Math.min(entries.size(), from + 500))) {
-        zadd.arg(e.atMillis()).arg(e.deliveryId());
+    // One batch per partition: a cluster refuses a batch whose keys span slots.
+    List<Future<?>> sent = new ArrayList<>();
+    List<List<Entry>> partitioned = byPartition(entries);
+    for (int p = 0; p < keys.length; p++) {
+      List<Entry> part = partitioned.get(p);
+      List<Request> batch = new ArrayList<>();
+      for (int from = 0; from < part.size(); from += 500) {
+        Request zadd = Request.cmd(Command.ZADD).arg(keys[p][0]);
+        for (Entry e : part.subList(from, Math.min(part.size(), from + 500))) {
+          zadd.arg(e.atMillis()).arg(e.deliveryId());
+        }
+        batch.add(zadd);
       }
-      batch.add(zadd);
+      if (!batch.isEmpty()) {
+        sent.add(redis.batch(batch));
+      }
     }
-    return redis.batch(batch).mapEmpty();
+    return Future.all(sent).mapEmpty();
   }
 
   /** Atomically claims up to {@code limit} due ids, leasing them until {@code leaseUntil}. */
   public Future<List<String>> claim(long now, long leaseUntil, int limit) {
-    return CLAIM.run(redis, KEYS, now, leaseUntil, limit).map(DeliveryQueue::strings);
+    int start = nextClaim;
+    nextClaim = (nextClaim + 1) % keys.length;
+    return claimFrom(start, 0, now, leaseUntil, limit, new ArrayList<>());
+  }
+
+  private Future<List<String>> claimFrom(int start, int walked, long now, long leaseUntil, int limit, List<String> claimed) {
+    if (walked == keys.length || claimed.size() >= limit) {
+      return Future.succeededFuture(claimed);
+    }
+    int p = (start + walked) % keys.length;
+    return CLAIM.run(redis, keys[p], now, leaseUntil, limit - claimed.size()).compose(r -> {
+      claimed.addAll(strings(r));
+      return claimFrom(start, walked + 1, now, leaseUntil, limit, claimed);
+    });
   }
 
   /** Finishes claimed ids: an entry's time reschedules it; a negative time drops it. */
@@ -104,12 +159,21 @@ public final class DeliveryQueue {
     if (entries.isEmpty()) {
       return Future.succeededFuture();
     }
-    Object[] args = new Object[entries.size() * 2];
-    for (int i = 0; i < entries.size(); i++) {
-      args[2 * i] = entries.get(i).deliveryId();
-      args[2 * i + 1] = entries.get(i).atMillis() < 0 ? -1 : entries.get(i).atMillis();
+    List<Future<?>> sent = new ArrayList<>();
+    List<List<Entry>> partitioned = byPartition(entries);
+    for (int p = 0; p < keys.length; p++) {
+      List<Entry> part = partitioned.get(p);
+      if (part.isEmpty()) {
+        continue;
+      }
+      Object[] args = new Object[part.size() * 2];
+      for (int i = 0; i < part.size(); i++) {
+        args[2 * i] = part.get(i).deliveryId();
+        args[2 * i + 1] = part.get(i).atMillis() < 0 ? -1 : part.get(i).atMillis();
+      }
+      sent.add(FINISH.run(redis, keys[p], args));
     }
-    return FINISH.run(redis, KEYS, args).mapEmpty();
+    return Future.all(sent).mapEmpty();
   }
 
   /**
@@ -121,18 +185,35 @@ public final class DeliveryQueue {
     if (entries.isEmpty()) {
       return Future.succeededFuture(0L);
     }
-    Object[] args = new Object[1 + entries.size() * 2];
-    args[0] = orphanedBefore;
-    for (int i = 0; i < entries.size(); i++) {
-      args[1 + 2 * i] = entries.get(i).deliveryId();
-      args[2 + 2 * i] = entries.get(i).atMillis();
+    List<Future<Long>> sent = new ArrayList<>();
+    List<List<Entry>> partitioned = byPartition(entries);
+    for (int p = 0; p < keys.length; p++) {
+      List<Entry> part = partitioned.get(p);
+      if (part.isEmpty()) {
+        continue;
+      }
+      Object[] args = new Object[1 + part.size() * 2];
+      args[0] = orphanedBefore;
+      for (int i = 0; i < part.size(); i++) {
+        args[1 + 2 * i] = part.get(i).deliveryId();
+        args[2 + 2 * i] = part.get(i).atMillis();
+      }
+      sent.add(RESTORE.run(redis, keys[p], args).map(Response::toLong));
     }
-    return RESTORE.run(redis, KEYS, args).map(Response::toLong);
+    return sum(sent);
   }
 
   /** How many deliveries are leased right now (in flight somewhere). */
   public Future<Long> leasedCount() {
-    return redis.send(Request.cmd(Command.ZCARD).arg(LEASED)).map(Response::toLong);
+    List<Future<Long>> counts = new ArrayList<>();
+    for (String[] k : keys) {
+      counts.add(redis.send(Request.cmd(Command.ZCARD).arg(k[1])).map(Response::toLong));
+    }
+    return sum(counts);
+  }
+
+  private static Future<Long> sum(List<Future<Long>> parts) {
+    return Future.all(parts).map(all -> parts.stream().mapToLong(Future::result).sum());
   }
 
   private static List<String> strings(Response r) {

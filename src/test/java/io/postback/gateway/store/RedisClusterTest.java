@@ -1,6 +1,7 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.config.Backends;
+import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
@@ -32,6 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * doubles nothing.
  */
 class RedisClusterTest {
+  private static final int PARTITIONS = 6;
   private static RedisCluster cluster;
   private static RunningGateway gateway;
   private static WebhookReceiver receiver;
@@ -48,7 +50,8 @@ class RedisClusterTest {
         "GATEWAY_REDIS_URL", cluster.url(),
         "GATEWAY_DELIVERY_POLL_INTERVAL", "20ms",
         "GATEWAY_DELIVERY_RECONCILE_INTERVAL", "500ms",
-        "GATEWAY_RETRY_SCHEDULE", "100ms,200ms,300ms,1s,1s,1s"));
+        "GATEWAY_RETRY_SCHEDULE", "100ms,200ms,300ms,1s,1s,1s",
+        "GATEWAY_DELIVERY_QUEUE_PARTITIONS", String.valueOf(PARTITIONS)));
     gateway = RunningGateway.start(new Backends(TestBackends.get().pgUrl(), cluster.url(), TestBackends.ADMIN_TOKEN), env);
   }
 
@@ -157,6 +160,21 @@ class RedisClusterTest {
         + "%d of %d events delivered, %d delivered twice%n", total, notFirstTime, lost, doubled, distinctDelivered(path).size(),
         total, perEvent.values().stream().filter(n -> n > 1).count());
 
+    // Every delivery finished: none left scheduled or leased in any partition (other tests' may be).
+    java.util.Set<String> ours = new java.util.HashSet<>(TestBackends.queryStrings(
+        "SELECT id FROM deliveries WHERE endpoint_id = ?", endpoint.json().getString("id")));
+    assertThat(ours).hasSize(total);
+    Await.until("no delivery of this test left in the schedule", Duration.ofSeconds(30), () -> {
+      for (int p = 0; p < PARTITIONS; p++) {
+        for (String key : new DeliveryQueue(null, PARTITIONS).keys(p)) {
+          if (java.util.Arrays.stream(cluster.command("ZRANGE", key, "0", "-1").split("\n")).anyMatch(ours::contains)) {
+            return false;
+          }
+        }
+      }
+      return true;
+    });
+
     // Reconnected by itself: a new postback's outcome is in the cluster again, and its repeat answered from there.
     cluster.awaitHealthy();
     Await.until("dedupe through the cluster again", Duration.ofSeconds(30), () -> {
@@ -164,6 +182,20 @@ class RedisClusterTest {
       return client.postback(surface, sale(id, null)).status() == 200
           && !cluster.command("GET", "dd:" + surface.id() + ":" + id).isEmpty();
     });
+  }
+
+  @Test
+  void theDeliveryScheduleSpreadsOverTheThreeMasters() {
+    DeliveryQueue queue = new DeliveryQueue(null, PARTITIONS);
+    java.util.Set<Integer> thirds = new java.util.HashSet<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      String[] keys = queue.keys(p);
+      int slot = Integer.parseInt(cluster.command("CLUSTER", "KEYSLOT", keys[0]));
+      assertThat(cluster.command("CLUSTER", "KEYSLOT", keys[1])).isEqualTo(String.valueOf(slot));
+      // redis-cli --cluster create gives each of the three masters a third of the 16,384 slots.
+      thirds.add(slot * 3 / 16_384);
+    }
+    assertThat(thirds).containsExactlyInAnyOrder(0, 1, 2);
   }
 
   private java.util.Set<String> distinctDelivered(String path) {
