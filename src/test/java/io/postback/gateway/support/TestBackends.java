@@ -73,24 +73,6 @@ public final class TestBackends {
     }
   }
 
-  /** A one-column result as strings. */
-  public static java.util.List<String> queryStrings(String sql, Object... args) {
-    try (Connection c = jdbc(); var st = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        st.setObject(i + 1, args[i]);
-      }
-      java.util.List<String> out = new java.util.ArrayList<>();
-      try (ResultSet rs = st.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   public static void execute(String sql) {
     try (Connection c = jdbc(); Statement st = c.createStatement()) {
       st.execute(sql);
