@@ -7,7 +7,7 @@ import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.http.ApiContract;
 import io.postback.gateway.http.ApiDocs;
-import io.postback.gateway.ingest.SurfaceGuard;
+import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
@@ -103,8 +103,8 @@ public final class Gateway {
         new UnknownIdLookups("surface", lookups, metrics));
     ProgramCatalog catalog = new ProgramCatalog(new ProgramStore(controlPool),
         new UnknownIdLookups("link", lookups, metrics));
-    // One set of rate-limit buckets for the instance, shared by its verticles.
-    SurfaceGuard guard = new SurfaceGuard();
+    // Surface rate limits live in Redis; the instance's local shares (Redis down) are shared by its verticles.
+    SharedRateLimit rateLimit = new SharedRateLimit(config.edge().expectedInstances(), metrics);
     ClickLimits clickLimits = new ClickLimits(config.edge());
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
     ApiContract contract = ApiContract.load();
@@ -123,13 +123,13 @@ public final class Gateway {
         // The admin operations' contract is checked and resolved once; every HTTP verticle mounts from it.
         .compose(deployment -> OpenAPIContract.from(vertx, contract.adminOperations()))
         .compose(adminContract -> vertx.deployVerticle(
-            () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, adminContract, docs,
+            () -> new HttpVerticle(config, backends, surfaces, catalog, rateLimit, clickLimits, metrics, adminContract, docs,
                 gateway::publicRouter),
             new DeploymentOptions().setInstances(eventLoops)))
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
-        .compose(deployment -> vertx.deployVerticle(new ReportVerticle(config, backends)))
+        .compose(deployment -> vertx.deployVerticle(new ReportVerticle(config, backends, metrics)))
         .map(deployment -> {
           LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s), {} transport",
               config.httpPort(), eventLoops, config.delivery().instances(),

@@ -33,6 +33,7 @@ import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.IngestRoutes;
 import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
+import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.AccessLog;
 import io.postback.gateway.ops.HealthRoutes;
@@ -43,6 +44,7 @@ import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
+import io.postback.gateway.store.ReadReplica;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
@@ -73,23 +75,24 @@ public final class HttpVerticle extends VerticleBase {
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
   private final GatewayMetrics metrics;
-  private final SurfaceGuard guard;
+  private final SharedRateLimit rateLimit;
   private final ClickLimits clickLimits;
   private final OpenAPIContract adminContract;
   private final ApiDocs docs;
   private final Consumer<Router> routes;
   private Pool pool;
+  private ReadReplica reads;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics, OpenAPIContract adminContract,
+                      SharedRateLimit rateLimit, ClickLimits clickLimits, GatewayMetrics metrics, OpenAPIContract adminContract,
                       ApiDocs docs, Consumer<Router> routes) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
     this.catalog = catalog;
-    this.guard = guard;
+    this.rateLimit = rateLimit;
     this.clickLimits = clickLimits;
     this.metrics = metrics;
     this.adminContract = adminContract;
@@ -100,11 +103,13 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     GatewayConfig.WaitLimits waits = config.waits();
+    int instance = INSTANCES.getAndIncrement();
     pool = PgBuilder.pool()
-        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + INSTANCES.getAndIncrement()))
+        .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + instance))
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
         .using(vertx)
         .build();
+    reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 2, "postgres-read-http-" + instance, metrics);
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
@@ -121,6 +126,7 @@ public final class HttpVerticle extends VerticleBase {
     api.rootHandler(new RequestDeadline(vertx, waits.requestDeadline()));
     api.rootHandler(new AdminGate(backends.adminToken(), config.bodyLimitBytes()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
+    SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
     mountAdmin(api, postbackLog);
     List<String> unmounted = api.getRoutes().stream().filter(r -> r.getHandlers().isEmpty())
         .map(r -> r.getOperation().getOperationId()).toList();
@@ -156,17 +162,17 @@ public final class HttpVerticle extends VerticleBase {
 
   private void mountAdmin(RouterBuilder api, PostbackLog postbackLog) {
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(api);
-    new ConversionAdmin(pool).mount(api);
+    new ConversionAdmin(pool, reads).mount(api);
     ProgramStore program = new ProgramStore(pool);
     new AffiliateAdmin(program, catalog, pool).mount(api);
     new LinkAdmin(program, catalog, surfaces).mount(api);
     new CommissionRuleAdmin(program, catalog).mount(api);
     new PostbackLogAdmin(postbackLog).mount(api);
-    DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
     new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
         config.secretGracePeriod()).mount(api);
-    new DeliveryAdmin(pool, deliveryQueue).mount(api);
-    new PayoutAdmin(pool).mount(api);
+    new DeliveryAdmin(pool, reads, deliveryQueue).mount(api);
+    new PayoutAdmin(pool, reads).mount(api);
     // Reports export attributed conversions: the admin bearer token guards them too.
     new ReportRoutes(pool).mount(api);
   }
@@ -205,6 +211,7 @@ public final class HttpVerticle extends VerticleBase {
     // Stop accepting first; in-flight requests finish on the open pool and Redis connection.
     return (server == null ? Future.<Void>succeededFuture() : server.shutdown())
         .eventually(() -> pool.close())
+        .eventually(() -> reads.close())
         .eventually(() -> {
           redis.close();
           return Future.succeededFuture();

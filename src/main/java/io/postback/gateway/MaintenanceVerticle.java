@@ -88,7 +88,7 @@ public final class MaintenanceVerticle extends VerticleBase {
           ? config.redisTimeout() : Duration.ofSeconds(2);
       redis = new RedisChannel(vertx, backends.redisUrl(), redisTimeout, metrics);
       DeliveryStore store = new DeliveryStore(pool);
-      DeliveryQueue queue = new DeliveryQueue(redis);
+      DeliveryQueue queue = new DeliveryQueue(redis, delivery.queuePartitions());
       // Restored ids are claimed by the delivery verticles' next poll (deliveryPollInterval).
       ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, delivery.lease(), () -> { });
       every(delivery.reconcileInterval(), reconciler::run);

@@ -2,12 +2,14 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
@@ -33,9 +35,11 @@ public final class ConversionAdmin {
       + "currency, created_at FROM commissions WHERE conversion_id = ANY($1) ORDER BY created_at, id";
 
   private final Pool pool;
+  private final ReadReplica reads;
 
-  public ConversionAdmin(Pool pool) {
+  public ConversionAdmin(Pool pool, ReadReplica reads) {
     this.pool = pool;
+    this.reads = reads;
   }
 
   public void mount(RouterBuilder api) {
@@ -49,9 +53,16 @@ public final class ConversionAdmin {
     }
     String externalId = ctx.queryParams().get("externalId");
     int limit = AdminJson.limit(ctx);
+    String cursor = ctx.queryParams().get("cursor");
+    // A look-up by external id (often right after the postback) sees its own write: primary. Pages may lag.
+    return externalId != null ? list(pool, surfaceId, externalId, null, limit)
+        : reads.read(db -> list(db, surfaceId, null, cursor, limit));
+  }
+
+  private static Future<JsonObject> list(SqlClient db, String surfaceId, String externalId, String cursor, int limit) {
     Future<io.vertx.sqlclient.RowSet<Row>> rows = externalId != null
-        ? pool.preparedQuery(BY_EXTERNAL_ID).execute(Tuple.of(surfaceId, externalId))
-        : pool.preparedQuery(PAGE).execute(Tuple.of(surfaceId, ctx.queryParams().get("cursor"), limit));
+        ? db.preparedQuery(BY_EXTERNAL_ID).execute(Tuple.of(surfaceId, externalId))
+        : db.preparedQuery(PAGE).execute(Tuple.of(surfaceId, cursor, limit));
     return rows.compose(set -> {
       JsonArray items = new JsonArray();
       Map<String, JsonArray> entriesById = new HashMap<>();
@@ -67,7 +78,7 @@ public final class ConversionAdmin {
       if (entriesById.isEmpty()) {
         return Future.succeededFuture(page);
       }
-      return pool.preparedQuery(ENTRIES).execute(Tuple.of(entriesById.keySet().toArray(new String[0]))).map(entries -> {
+      return db.preparedQuery(ENTRIES).execute(Tuple.of(entriesById.keySet().toArray(new String[0]))).map(entries -> {
         for (Row e : entries) {
           entriesById.get(e.getString("conversion_id")).add(new JsonObject()
               .put("id", e.getString("id"))

@@ -4,6 +4,7 @@ import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -36,10 +37,12 @@ public final class DeliveryAdmin {
       """;
 
   private final Pool pool;
+  private final ReadReplica reads;
   private final DeliveryQueue queue;
 
-  public DeliveryAdmin(Pool pool, DeliveryQueue queue) {
+  public DeliveryAdmin(Pool pool, ReadReplica reads, DeliveryQueue queue) {
     this.pool = pool;
+    this.reads = reads;
     this.queue = queue;
   }
 
@@ -52,8 +55,8 @@ public final class DeliveryAdmin {
   private Future<JsonObject> list(RoutingContext ctx) {
     String status = AdminJson.query(ctx, "status", 16);
     int limit = AdminJson.limit(ctx);
-    return pool.preparedQuery(PAGE)
-        .execute(Tuple.of(status, ctx.queryParams().get("endpointId"), ctx.queryParams().get("cursor"), limit))
+    Tuple args = Tuple.of(status, ctx.queryParams().get("endpointId"), ctx.queryParams().get("cursor"), limit);
+    return reads.read(db -> db.preparedQuery(PAGE).execute(args))
         .map(rows -> {
           JsonArray items = new JsonArray();
           String last = null;

@@ -5,6 +5,7 @@ import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ids.Ids;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
@@ -34,9 +35,11 @@ public final class PayoutAdmin {
       + "WHERE id = $1 AND status = 'initiated' RETURNING " + COLUMNS;
 
   private final Pool pool;
+  private final ReadReplica reads;
 
-  public PayoutAdmin(Pool pool) {
+  public PayoutAdmin(Pool pool, ReadReplica reads) {
     this.pool = pool;
+    this.reads = reads;
   }
 
   public void mount(RouterBuilder api) {
@@ -70,8 +73,8 @@ public final class PayoutAdmin {
   private Future<JsonObject> list(RoutingContext ctx) {
     String status = AdminJson.query(ctx, "status", 16);
     int limit = AdminJson.limit(ctx);
-    return pool.preparedQuery(PAGE)
-        .execute(Tuple.of(AdminJson.query(ctx, "affiliateId", 128), status, AdminJson.query(ctx, "cursor", 64), limit))
+    Tuple args = Tuple.of(AdminJson.query(ctx, "affiliateId", 128), status, AdminJson.query(ctx, "cursor", 64), limit);
+    return reads.read(db -> db.preparedQuery(PAGE).execute(args))
         .map(rows -> {
           List<JsonObject> page = new ArrayList<>(rows.size());
           rows.forEach(r -> page.add(toJson(r)));

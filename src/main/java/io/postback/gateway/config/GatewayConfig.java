@@ -22,7 +22,9 @@ import java.util.function.Function;
  * UPPER_SNAKE: {@code pgUrl} → {@code GATEWAY_PG_URL}).
  *
  * @param pgUrl             {@code postgresql://user[:pass]@host:port/db}, or null to start an embedded Postgres
- * @param redisUrl          {@code redis://host:port[/db]}, or null to start an embedded Redis
+ * @param pgReadUrl         a streaming replica of {@code pgUrl} for heavy reads (reports, admin lists), or null
+ * @param redisUrl          {@code redis://host:port[/db]}, {@code redis-cluster://host:port,host:port} (some
+ *                          nodes of a Redis Cluster), or null to start an embedded Redis
  * @param adminToken        bearer token of the admin API; null means "generate one" (embedded mode only)
  * @param dataDir           where embedded servers and generated credentials live
  * @param httpInstances     HTTP verticle instances; 0 means one per event loop (= cores)
@@ -39,6 +41,7 @@ import java.util.function.Function;
 public record GatewayConfig(
     int httpPort,
     String pgUrl,
+    String pgReadUrl,
     String redisUrl,
     String adminToken,
     Path dataDir,
@@ -97,10 +100,17 @@ public record GatewayConfig(
       src.check("pgUrl", pgUrl.startsWith("postgresql://") || pgUrl.startsWith("postgres://"),
           "must look like postgresql://user[:pass]@host:port/db");
     }
+    String pgReadUrl = src.string("pgReadUrl", null);
+    if (pgReadUrl != null) {
+      src.check("pgReadUrl", pgReadUrl.startsWith("postgresql://") || pgReadUrl.startsWith("postgres://"),
+          "must look like postgresql://user[:pass]@host:port/db");
+      src.check("pgReadUrl", pgUrl != null, "needs pgUrl: a replica of the embedded Postgres cannot exist");
+    }
     String redisUrl = src.string("redisUrl", null);
     if (redisUrl != null) {
-      src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://"),
-          "must look like redis://host:port[/db]");
+      src.check("redisUrl", redisUrl.startsWith("redis://") || redisUrl.startsWith("rediss://")
+              || redisUrl.matches("redis-cluster://[^,/]+:\\d+(,[^,/]+:\\d+)*"),
+          "must look like redis://host:port[/db], or redis-cluster://host:port,host:port for a Redis Cluster");
     }
     String adminToken = src.string("adminToken", null);
     if (adminToken != null) {
@@ -111,6 +121,7 @@ public record GatewayConfig(
     return new GatewayConfig(
         port,
         pgUrl,
+        pgReadUrl,
         redisUrl,
         adminToken,
         Path.of(src.string("dataDir", "data")),
@@ -149,6 +160,8 @@ public record GatewayConfig(
    * @param instances           delivery verticles per gateway
    * @param stopGrace           how long a stopping gateway waits for in-flight sends before handing them back
    * @param queueDepthInterval  how often the queue-depth gauges are refreshed
+   * @param queuePartitions     hash-tagged partitions of the Redis delivery schedule (more than 1 spreads it
+   *                            over a Redis Cluster's masters)
    */
   public record DeliverySettings(
       Duration timeout,
@@ -161,7 +174,8 @@ public record GatewayConfig(
       Duration retryAfterMax,
       int instances,
       Duration stopGrace,
-      Duration queueDepthInterval) {
+      Duration queueDepthInterval,
+      int queuePartitions) {
     public static final Duration MAX_TIMEOUT = Duration.ofSeconds(30);
   }
 
@@ -192,7 +206,8 @@ public record GatewayConfig(
         src.duration("retryAfterMax", "6h"),
         src.integer("deliveryInstances", 1, 0, 64),
         src.duration("deliveryStopGrace", "5s"),
-        depth);
+        depth,
+        src.integer("deliveryQueuePartitions", 1, 1, 1_024));
   }
 
   /**
@@ -207,6 +222,8 @@ public record GatewayConfig(
    * @param clickLinkBurst            clicks one link may take at once
    * @param unknownIdLookupsPerSecond Postgres look-ups per second of surface ids (and, apart, of link codes)
    *                                  not known in memory; past it they are answered unknown without a query
+   * @param expectedInstances         gateway instances sharing the surfaces' rate limits: while Redis does not
+   *                                  answer, each admits this fraction of a limit
    */
   public record EdgeSettings(
       int managementPort,
@@ -216,7 +233,8 @@ public record GatewayConfig(
       int clickIpBurst,
       int clickLinkRatePerSecond,
       int clickLinkBurst,
-      int unknownIdLookupsPerSecond) {
+      int unknownIdLookupsPerSecond,
+      int expectedInstances) {
   }
 
   private static EdgeSettings edgeSettings(Source src, int httpPort) {
@@ -235,7 +253,8 @@ public record GatewayConfig(
         ipBurst,
         linkRate,
         linkBurst,
-        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000));
+        src.integer("unknownIdLookupsPerSecond", 20, 1, 100_000),
+        src.integer("expectedInstances", 1, 1, 1_000));
   }
 
   private static List<Cidr> parseCidrs(String text) {

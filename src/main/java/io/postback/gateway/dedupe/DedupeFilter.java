@@ -2,6 +2,7 @@ package io.postback.gateway.dedupe;
 
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
+import io.postback.gateway.redis.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
@@ -24,12 +25,12 @@ public final class DedupeFilter {
   private static final Logger LOG = LoggerFactory.getLogger(DedupeFilter.class);
   static final String IN_FLIGHT = "~";
   // GET then SET NX in one atomic step: returns the committed outcome, the marker, or nil when claimed.
-  private static final String CLAIM_SCRIPT = """
+  private static final RedisScript CLAIM_SCRIPT = new RedisScript("""
       local v = redis.call('GET', KEYS[1])
       if v then return v end
       redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
       return false
-      """;
+      """);
   private static final String IN_FLIGHT_TTL_MS = "30000";
 
   private final RedisChannel redis;
@@ -51,9 +52,7 @@ public final class DedupeFilter {
    * null when the request must go on to Postgres. It never fails: Redis trouble means "go on".
    */
   public Future<String> claim(String surfaceId, String externalId) {
-    Request eval = Request.cmd(Command.EVAL).arg(CLAIM_SCRIPT).arg(1).arg(key(surfaceId, externalId))
-        .arg(IN_FLIGHT).arg(IN_FLIGHT_TTL_MS);
-    return redis.send(eval)
+    return CLAIM_SCRIPT.run(redis, new String[] {key(surfaceId, externalId)}, IN_FLIGHT, IN_FLIGHT_TTL_MS)
         .map(r -> {
           if (r == null) {
             return null;

@@ -55,7 +55,7 @@ public final class DeliveryVerticle extends VerticleBase {
     Duration redisTimeout = config.redisTimeout().compareTo(Duration.ofSeconds(2)) > 0 ? config.redisTimeout() : Duration.ofSeconds(2);
     redis = new RedisChannel(vertx, backends.redisUrl(), redisTimeout, metrics);
     DeliveryStore store = new DeliveryStore(pool);
-    DeliveryQueue queue = new DeliveryQueue(redis);
+    DeliveryQueue queue = new DeliveryQueue(redis, settings.queuePartitions());
     DestinationGuard guard = new DestinationGuard(vertx, config.allowPrivateDestinations());
     sender = new WebhookSender(vertx, guard, settings.endpointMaxInFlight());
     worker = new DeliveryWorker(context, store, queue, sender,

@@ -99,8 +99,7 @@ public final class BatchRoutes {
             throw ApiError.of(413, "too_many_items", "A batch holds at most " + MAX_ITEMS + " conversions; this one has "
                 + items.size());
           }
-          guard.checkRate(surface, items.size());
-          return submitAll(surface, items);
+          return guard.checkRate(surface, items.size()).compose(checked -> submitAll(surface, items));
         })
         .onSuccess(attempt::succeed)
         .onFailure(attempt::fail);

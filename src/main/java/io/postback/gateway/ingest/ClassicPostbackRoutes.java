@@ -102,10 +102,11 @@ public final class ClassicPostbackRoutes {
       guard.checkSource(surface, attempt.clientAddress());
       checkValues(params);
       authenticate(surface, ctx.pathParam("token") != null ? ctx.pathParam("token") : single(params, "token"), params);
-      guard.checkRate(surface);
-      ConversionDraft draft = draft(params);
-      attempt.track(draft);
-      return pipeline.submit(surface, signed.validate(draft, surface, Instant.now()));
+      return guard.checkRate(surface).compose(checked -> {
+        ConversionDraft draft = draft(params);
+        attempt.track(draft);
+        return pipeline.submit(surface, signed.validate(draft, surface, Instant.now()));
+      });
     }));
   }
 

@@ -178,10 +178,7 @@ public final class IngestRoutes {
    * The rate limit comes last so that forged requests cannot use up a merchant's budget.
    */
   Future<Surface> authenticate(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
-    return verify(req, signedContent, attempt).map(surface -> {
-      guard.checkRate(surface);
-      return surface;
-    });
+    return verify(req, signedContent, attempt).compose(guard::checkRate);
   }
 
   /**

@@ -34,6 +34,7 @@ public final class GatewayMetrics {
   private final Map<String, Counter> unknownIdLookups = new ConcurrentHashMap<>();
   private final Timer attemptDuration;
   private final Counter endpointsDisabled;
+  private final Counter readFallbacks;
 
   public GatewayMetrics() {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -56,14 +57,13 @@ public final class GatewayMetrics {
       postbackCounter("rejected", reason);
     }
     redisFallbackCounter("dedupe_claim");
+    redisFallbackCounter("rate_limit");
     for (String dependency : new String[] {"postgres", "redis"}) {
-      AtomicInteger up = new AtomicInteger(1);
-      dependencyUp.put(dependency, up);
-      Gauge.builder("gateway.dependency.up", up, AtomicInteger::get)
-          .description("1 when the gateway last reached the dependency, 0 when it could not")
-          .tag("dependency", dependency)
-          .register(registry);
+      dependency(dependency);
     }
+    readFallbacks = Counter.builder("gateway.pg.read.fallbacks")
+        .description("Reads meant for the Postgres read replica that the primary served because the replica did not answer")
+        .register(registry);
     // Known series start at 0 so that rates and alerts work before the first event.
     for (ConversionStatus status : ConversionStatus.values()) {
       attributionCounter(status.wire());
@@ -195,6 +195,23 @@ public final class GatewayMetrics {
 
   public void endpointDisabled() {
     endpointsDisabled.increment();
+  }
+
+  /** Adds a dependency to {@code gateway_dependency_up} (up until told otherwise); the fixed ones are postgres and redis. */
+  public void dependency(String dependency) {
+    dependencyUp.computeIfAbsent(dependency, d -> {
+      AtomicInteger up = new AtomicInteger(1);
+      Gauge.builder("gateway.dependency.up", up, AtomicInteger::get)
+          .description("1 when the gateway last reached the dependency, 0 when it could not")
+          .tag("dependency", d)
+          .register(registry);
+      return up;
+    });
+  }
+
+  /** Counts one read meant for the read replica that the primary served. */
+  public void readFallback() {
+    readFallbacks.increment();
   }
 
   /**

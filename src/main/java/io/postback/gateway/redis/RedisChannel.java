@@ -6,10 +6,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisReplicas;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.impl.types.ErrorType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,11 +34,14 @@ public final class RedisChannel {
   private static final Logger LOG = LoggerFactory.getLogger(RedisChannel.class);
   private static final long RECONNECT_BACKOFF_MS = 1_000;
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+  /** {@code redis-cluster://host:port,host:port}: any of the cluster's nodes, the client finds the rest. */
+  public static final String CLUSTER_SCHEME = "redis-cluster://";
 
   private final Context context;
   private final Redis client;
   private final long timeoutMs;
   private final GatewayMetrics metrics;
+  private final boolean cluster;
   private Future<RedisConnection> connection;
   private long nextConnectAttempt;
   private boolean closed;
@@ -46,8 +52,15 @@ public final class RedisChannel {
     this.context = vertx.getOrCreateContext();
     this.timeoutMs = timeout.toMillis();
     this.metrics = metrics;
-    RedisOptions options = new RedisOptions().setConnectionString(url).setMaxWaitingHandlers(100_000)
+    this.cluster = url.startsWith(CLUSTER_SCHEME);
+    RedisOptions options = new RedisOptions().setMaxWaitingHandlers(100_000)
         .setPoolName("redis-" + INSTANCES.getAndIncrement());
+    if (cluster) {
+      // Writes and scripts go to masters only: a replica would answer reads a moment behind.
+      options.setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER).setEndpoints(clusterEndpoints(url));
+    } else {
+      options.setConnectionString(url);
+    }
     options.getNetClientOptions().setConnectTimeout((int) Math.max(timeoutMs * 4, 1_000)).setTcpNoDelay(true);
     this.client = Redis.createClient(vertx, options);
   }
@@ -71,6 +84,21 @@ public final class RedisChannel {
     List<Promise<Response>> replies = queuedReplies;
     queued = null;
     queuedReplies = null;
+    if (cluster) {
+      // The cluster client refuses a batch whose keys span slots: each command goes alone, still
+      // pipelined on its node's connection, and fails alone.
+      connection().onComplete(ar -> {
+        for (int i = 0; i < requests.size(); i++) {
+          Promise<Response> reply = replies.get(i);
+          if (ar.failed()) {
+            reply.tryFail(ar.cause());
+          } else {
+            ar.result().send(requests.get(i)).onComplete(reply);
+          }
+        }
+      });
+      return;
+    }
     Future<List<Response>> sent = requests.size() == 1
         ? connection().compose(c -> c.send(requests.get(0))).map(r -> Collections.singletonList(r))
         : connection().compose(c -> c.batch(requests));
@@ -92,6 +120,16 @@ public final class RedisChannel {
         .andThen(ar -> onResult(ar.failed() ? ar.cause() : null));
   }
 
+  static List<String> clusterEndpoints(String url) {
+    List<String> endpoints = new ArrayList<>();
+    for (String node : url.substring(CLUSTER_SCHEME.length()).split(",")) {
+      if (!node.isBlank()) {
+        endpoints.add("redis://" + node.trim());
+      }
+    }
+    return endpoints;
+  }
+
   public void close() {
     closed = true;
     if (connection != null && connection.succeeded()) {
@@ -109,10 +147,14 @@ public final class RedisChannel {
       return connection;
     }
     nextConnectAttempt = now + RECONNECT_BACKOFF_MS;
-    Future<RedisConnection> attempt = client.connect().map(c -> {
+    Future<RedisConnection> attempt = client.connect().compose(c -> {
       c.exceptionHandler(e -> reset(c, e));
       c.endHandler(v -> reset(c, null));
-      return c;
+      // On a cluster commands are never batched (no NOSCRIPT can fail a neighbour), and a keyless
+      // SCRIPT LOAD would reach one node only: scripts load on first use there.
+      List<Request> scripts = RedisScript.loadAll();
+      return cluster || scripts.isEmpty() ? Future.succeededFuture(c) : c.batch(scripts).map(loaded -> c)
+          .onFailure(e -> c.close());
     });
     connection = attempt;
     return attempt;
@@ -129,7 +171,9 @@ public final class RedisChannel {
     if (closed) {
       return;
     }
-    if (failure == null) {
+    // An error reply (NOSCRIPT before a script's first run on a node, MOVED during a failover) is
+    // Redis answering: only a missing answer makes it unavailable.
+    if (failure == null || failure instanceof ErrorType) {
       if (metrics.dependencyUp("redis", true)) {
         LOG.info("Redis answers again");
       }

@@ -3,6 +3,7 @@ package io.postback.gateway.report;
 import io.postback.gateway.events.Event.ReportBatch;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.ids.Ids;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -59,12 +60,14 @@ public final class ReportGenerator {
 
   private final Vertx vertx;
   private final Pool pool;
+  private final ReadReplica reads;
   private boolean running;
   private boolean stopped;
 
-  public ReportGenerator(Vertx vertx, Pool pool) {
+  public ReportGenerator(Vertx vertx, Pool pool, ReadReplica reads) {
     this.vertx = vertx;
     this.pool = pool;
+    this.reads = reads;
   }
 
   /** Takes the next open report, if any, and generates it. */
@@ -95,7 +98,8 @@ public final class ReportGenerator {
     String campaign = report.getString("campaign_id");
     Tuple range = Tuple.of(OffsetDateTime.of(start.atStartOfDay(), ZoneOffset.UTC),
         OffsetDateTime.of(end.plusDays(1).atStartOfDay(), ZoneOffset.UTC), campaign);
-    return pool.getConnection().compose(conn -> conn.begin()
+    // The matches are read from the replica when there is one: like any snapshot, a moment behind the primary.
+    return reads.connection().compose(conn -> conn.begin()
         .compose(tx -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
             .compose(v -> conn.preparedQuery(COUNT).execute(range))
             .compose(counted -> {

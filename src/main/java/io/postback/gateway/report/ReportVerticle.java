@@ -3,6 +3,8 @@ package io.postback.gateway.report;
 import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.store.ReadReplica;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.pgclient.PgBuilder;
@@ -17,13 +19,16 @@ import io.vertx.sqlclient.PoolOptions;
 public final class ReportVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final Backends backends;
+  private final GatewayMetrics metrics;
   private Pool pool;
+  private ReadReplica reads;
   private ReportGenerator reports;
   private long timer;
 
-  public ReportVerticle(GatewayConfig config, Backends backends) {
+  public ReportVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
+    this.metrics = metrics;
   }
 
   @Override
@@ -34,7 +39,9 @@ public final class ReportVerticle extends VerticleBase {
         .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions())
         .using(vertx)
         .build();
-    reports = new ReportGenerator(vertx, pool);
+    // The cursor reads from the replica when there is one; the totals and progress are written here.
+    reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 1, "postgres-reports-read", metrics);
+    reports = new ReportGenerator(vertx, pool, reads);
     timer = vertx.setPeriodic(Math.max(config.delivery().pollInterval().toMillis(), 500), id -> reports.run());
     return Future.succeededFuture();
   }
@@ -42,6 +49,6 @@ public final class ReportVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(timer);
-    return reports.stop().eventually(() -> pool.close());
+    return reports.stop().eventually(() -> pool.close()).eventually(() -> reads.close());
   }
 }

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * @param previousPostbackToken    the token before the last renewal, or null
  * @param previousPostbackTokenValidUntil when the previous token stops authenticating
  * @param ipAllowlist              source addresses allowed to post; empty: any
- * @param rateLimitPerSecond       sustained postbacks per second per instance; null: unlimited
+ * @param rateLimitPerSecond       sustained postbacks per second, all instances together; null: unlimited
  * @param rateLimitBurst           token-bucket size; null: one second's worth
  */
 public record Surface(

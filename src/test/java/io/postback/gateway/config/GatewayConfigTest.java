@@ -52,7 +52,9 @@ class GatewayConfigTest {
         Map.entry("GATEWAY_RETRY_SCHEDULE", "30s,soon"),
         Map.entry("GATEWAY_RETRY_SCHEDULE", "0s"),
         Map.entry("GATEWAY_ALLOW_PRIVATE_DESTINATIONS", "yes"),
-        Map.entry("GATEWAY_ADMIN_TOKEN", "short"))) {
+        Map.entry("GATEWAY_ADMIN_TOKEN", "short"),
+        Map.entry("GATEWAY_PG_READ_URL", "mysql://replica"),
+        Map.entry("GATEWAY_EXPECTED_INSTANCES", "0"))) {
       assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of(bad.getKey(), bad.getValue())))
           .as(bad.toString())
           .isInstanceOf(ConfigException.class)
@@ -82,6 +84,19 @@ class GatewayConfigTest {
           .isInstanceOf(ConfigException.class)
           .hasMessageContaining(bad.getKey());
     }
+  }
+
+  @Test
+  void aReadReplicaNeedsAConfiguredPrimaryAndRateLimitSharesDefaultToOneInstance() {
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of()).pgReadUrl()).isNull();
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of()).edge().expectedInstances()).isEqualTo(1);
+    GatewayConfig c = GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_PG_URL", "postgresql://app@db:5432/gateway",
+        "GATEWAY_PG_READ_URL", "postgresql://app@replica:5432/gateway", "GATEWAY_EXPECTED_INSTANCES", "4"));
+    assertThat(c.pgReadUrl()).isEqualTo("postgresql://app@replica:5432/gateway");
+    assertThat(c.edge().expectedInstances()).isEqualTo(4);
+    assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_PG_READ_URL", "postgresql://app@replica/gateway")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("GATEWAY_PG_READ_URL");
   }
 
   @Test

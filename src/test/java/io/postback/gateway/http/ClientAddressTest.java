@@ -69,9 +69,11 @@ class ClientAddressTest {
     return behindProxies.client().signedPost("/v1/conversions", surface, "application/json", signup(externalId), headers);
   }
 
+  /** The surface's newest postback-log entry; empty until the first one is written (after the answer). */
   private JsonObject newestLogEntry() {
-    return behindProxies.client().admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json()
-        .getJsonArray("items").getJsonObject(0);
+    var items = behindProxies.client().admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json()
+        .getJsonArray("items");
+    return items.isEmpty() ? new JsonObject() : items.getJsonObject(0);
   }
 
   @Test
