@@ -36,6 +36,9 @@ import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.ops.MetricsEndpoint;
+import io.postback.gateway.provider.ProviderAdmin;
+import io.postback.gateway.provider.ProviderRoutes;
+import io.postback.gateway.provider.ProviderStore;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
@@ -111,6 +114,9 @@ public final class HttpVerticle extends VerticleBase {
     signed.mount(router);
     new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
+    ProviderStore providers = new ProviderStore(pool);
+    new ProviderRoutes(surfaces, providers, pipeline, guard, metrics, postbackLog, config.bodyLimitBytes(),
+        config.ingest().refundBackdateLimit()).mount(router);
     new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit()), clicks,
         metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
@@ -122,6 +128,7 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(new AdminAuth(backends.adminToken()));
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
+    new ProviderAdmin(providers, config.secretGracePeriod()).mount(admin);
     new ConversionAdmin(pool).mount(admin);
     ProgramStore program = new ProgramStore(pool);
     new AffiliateAdmin(program, catalog, pool).mount(admin);

@@ -33,6 +33,12 @@ public record ConversionRequest(
     return approval == null ? APPROVED : approval;
   }
 
+  /** The same refund naming another original. */
+  public ConversionRequest withRefundOf(String original) {
+    return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurredAt, clickId, promoCode,
+        original, metadata, approval);
+  }
+
   public boolean isRefund() {
     return "refund".equals(eventType);
   }
