@@ -10,6 +10,7 @@ import io.postback.gateway.admin.DeliveryAdmin;
 import io.postback.gateway.admin.PayoutAdmin;
 import io.postback.gateway.admin.WebhookEndpointAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
+import io.postback.gateway.attribution.CustomerReferrals;
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.attribution.RuleAttributor;
@@ -101,7 +102,7 @@ public final class HttpVerticle extends VerticleBase {
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
-    ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
+    ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
     Router router = Router.router(vertx);

@@ -20,6 +20,11 @@ import java.util.Locale;
  * @param ignored   why nothing is recorded (drafts empty), else null
  */
 public record ProviderEvent(String eventId, String eventType, List<ConversionDraft> drafts, String ignored) {
+  /** The gateway event types providers' payments map to; commission rules are set per event type. */
+  static final String SALE = "sale";
+  static final String SUBSCRIBE = "subscribe";
+  static final String RENEWAL = "renewal";
+  static final String REFUND = "refund";
   private static final long MAX_UNIX_SECONDS = 100_000_000_000L;
 
   static ProviderEvent ignored(String eventId, String eventType, String why) {

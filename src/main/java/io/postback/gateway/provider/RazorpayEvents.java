@@ -46,7 +46,7 @@ final class RazorpayEvents {
     JsonObject notes = object(payment, "notes");
     JsonObject orderNotes = object(order, "notes");
     ConversionDraft d = new ConversionDraft();
-    d.eventType = StripeEvents.SALE;
+    d.eventType = ProviderEvent.SALE;
     d.externalId = payment != null ? text(payment, "id") : text(order, "id");
     d.grossMinor = payment != null ? number(payment, "amount") : number(order, "amount_paid");
     d.currency = upper(text(payment != null ? payment : order, "currency"));
@@ -57,9 +57,7 @@ final class RazorpayEvents {
     if (order != null || text(payment, "order_id") != null) {
       metadata.put("razorpayOrder", order != null ? text(order, "id") : text(payment, "order_id"));
     }
-    if (text(payment, "customer_id") != null) {
-      metadata.put("razorpayCustomer", text(payment, "customer_id"));
-    }
+    d.customerId = text(payment, "customer_id");
     d.metadata = metadata.encode();
     return new ProviderEvent(eventId, type, List.of(d), null);
   }
@@ -70,7 +68,7 @@ final class RazorpayEvents {
       return ProviderEvent.ignored(eventId, type, "the event carries no refund");
     }
     ConversionDraft d = new ConversionDraft();
-    d.eventType = StripeEvents.REFUND;
+    d.eventType = ProviderEvent.REFUND;
     d.externalId = text(refund, "id");
     d.refundOf = text(refund, "payment_id");
     d.grossMinor = number(refund, "amount");

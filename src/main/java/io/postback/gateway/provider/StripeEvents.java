@@ -33,11 +33,6 @@ import static io.postback.gateway.provider.ProviderEvent.upper;
  * {@code subscription_details}, {@code payment_intent}).
  */
 final class StripeEvents {
-  static final String SALE = "sale";
-  static final String SUBSCRIBE = "subscribe";
-  static final String RENEWAL = "renewal";
-  static final String REFUND = "refund";
-
   private StripeEvents() {
   }
 
@@ -71,13 +66,14 @@ final class StripeEvents {
     String paymentIntent = text(session, "payment_intent");
     String invoice = text(session, "invoice");
     ConversionDraft d = new ConversionDraft();
-    d.eventType = subscription ? SUBSCRIBE : SALE;
+    d.eventType = subscription ? ProviderEvent.SUBSCRIBE : ProviderEvent.SALE;
     d.externalId = subscription ? firstNonNull(invoice, text(session, "id")) : firstNonNull(paymentIntent, text(session, "id"));
     d.grossMinor = number(session, "amount_total");
     d.currency = upper(text(session, "currency"));
     d.clickId = firstNonNull(text(session, "client_reference_id"), text(object(session, "metadata"), "clickId"));
     d.promoCode = promotionCode(array(session, "discounts"));
-    d.metadata = metadata(eventId, paymentIntent, text(session, "customer"), invoice).encode();
+    d.customerId = text(session, "customer");
+    d.metadata = metadata(eventId, paymentIntent, invoice).encode();
     return new ProviderEvent(eventId, type, List.of(d), null);
   }
 
@@ -101,14 +97,16 @@ final class StripeEvents {
       }
     }
     ConversionDraft d = new ConversionDraft();
-    d.eventType = "subscription_create".equals(text(invoice, "billing_reason")) ? SUBSCRIBE : RENEWAL;
+    d.eventType = "subscription_create".equals(text(invoice, "billing_reason")) ? ProviderEvent.SUBSCRIBE
+        : ProviderEvent.RENEWAL;
     d.externalId = text(invoice, "id");
     d.grossMinor = paid;
     d.currency = upper(text(invoice, "currency"));
     d.occurredAt = instant(number(object(invoice, "status_transitions"), "paid_at"));
     d.clickId = firstNonNull(text(object(subscription, "metadata"), "clickId"), text(object(invoice, "metadata"), "clickId"));
     d.promoCode = promotionCode(array(invoice, "discounts"));
-    d.metadata = metadata(eventId, paymentIntent, text(invoice, "customer"), d.externalId).encode();
+    d.customerId = text(invoice, "customer");
+    d.metadata = metadata(eventId, paymentIntent, d.externalId).encode();
     return new ProviderEvent(eventId, type, List.of(d), null);
   }
 
@@ -134,7 +132,7 @@ final class StripeEvents {
       return List.of();
     }
     ConversionDraft d = new ConversionDraft();
-    d.eventType = REFUND;
+    d.eventType = ProviderEvent.REFUND;
     d.externalId = text(refund, "id");
     d.refundOf = firstNonNull(text(refund, "payment_intent"), chargePaymentIntent);
     d.grossMinor = number(refund, "amount");
@@ -146,7 +144,7 @@ final class StripeEvents {
 
   private static ProviderEvent dispute(String eventId, String type, JsonObject dispute) {
     ConversionDraft d = new ConversionDraft();
-    d.eventType = REFUND;
+    d.eventType = ProviderEvent.REFUND;
     d.externalId = text(dispute, "id");
     d.refundOf = text(dispute, "payment_intent");
     d.grossMinor = number(dispute, "amount");
@@ -179,13 +177,10 @@ final class StripeEvents {
     return null;
   }
 
-  private static JsonObject metadata(String eventId, String paymentIntent, String customer, String invoice) {
+  private static JsonObject metadata(String eventId, String paymentIntent, String invoice) {
     JsonObject m = new JsonObject().put("stripeEventId", eventId);
     if (paymentIntent != null) {
       m.put("stripePaymentIntent", paymentIntent);
-    }
-    if (customer != null) {
-      m.put("stripeCustomer", customer);
     }
     if (invoice != null) {
       m.put("stripeInvoice", invoice);

@@ -156,6 +156,59 @@ class PaymentProviderWebhooksTest {
   }
 
   @Test
+  void aRenewalInsideRecurringMonthsEarnsForTheReferrerWithoutAClickAndOutsideDoesNot() {
+    // Renewals pay 10 % for 12 months after the customer's first attributed conversion.
+    assertThat(client.admin("POST", "/admin/commission-rules", new JsonObject().put("surfaceId", surface.id())
+        .put("eventType", "renewal").put("percentBps", 1000).put("recurringMonths", 12)).status()).isEqualTo(201);
+    String recent = id("cus");
+    String longAgo = id("cus");
+    // First conversions through the signed JSON postback, which names the customer too (SPEC §3.1 customerId).
+    assertThat(firstConversion(recent, Instant.now().minus(Duration.ofDays(60))).getString("affiliateId")).isEqualTo(affiliate);
+    assertThat(firstConversion(longAgo, Instant.now().minus(Duration.ofDays(400))).getString("affiliateId")).isEqualTo(affiliate);
+
+    Reply inside = stripe(event("invoice.paid", currentInvoice(id("in"), id("pi"), 4_000, "subscription_cycle", null)
+        .put("customer", recent)));
+    Reply outside = stripe(event("invoice.paid", previousInvoice(id("in"), id("pi"), 4_000, "subscription_cycle", null)
+        .put("customer", longAgo)));
+
+    assertThat(inside.json().getString("status")).isEqualTo("attributed");
+    assertThat(inside.json().getString("affiliateId")).isEqualTo(affiliate);
+    assertThat(inside.json().getLong("commissionMinor")).isEqualTo(400);
+    assertThat(outside.json().getString("status")).isEqualTo("unattributed");
+    assertThat(outside.json().getLong("commissionMinor")).isZero();
+
+    // recurringMonths 0: for the customer's lifetime.
+    client.admin("POST", "/admin/commission-rules", new JsonObject().put("surfaceId", surface.id())
+        .put("eventType", "renewal").put("percentBps", 1000).put("recurringMonths", 0));
+    Reply lifetime = stripe(event("invoice.paid", currentInvoice(id("in"), id("pi"), 4_000, "subscription_cycle", null)
+        .put("customer", longAgo)));
+    assertThat(lifetime.json().getString("affiliateId")).isEqualTo(affiliate);
+    assertThat(lifetime.json().getLong("commissionMinor")).isEqualTo(400);
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM events WHERE type = 'conversion.created' AND surface_id = ? "
+        + "AND data->>'customerId' = ?", surface.id(), longAgo)).isEqualTo(3);
+  }
+
+  @Test
+  void aRenewalUnderAOneOffRuleEarnsNothingWithoutAClick() {
+    client.createRule(surface, "renewal", null, 1000, null);
+    String customer = id("cus");
+    firstConversion(customer, Instant.now().minus(Duration.ofDays(10)));
+
+    Reply renewal = stripe(event("invoice.paid", currentInvoice(id("in"), id("pi"), 4_000, "subscription_cycle", null)
+        .put("customer", customer)));
+
+    assertThat(renewal.json().getString("status")).isEqualTo("unattributed");
+  }
+
+  JsonObject firstConversion(String customer, Instant occurredAt) {
+    Reply r = client.postback(surface, new JsonObject().put("externalId", id("order")).put("eventType", "subscribe")
+        .put("grossMinor", 4_000).put("currency", "USD").put("promoCode", "SPRING").put("customerId", customer)
+        .put("occurredAt", occurredAt.toString()).encode());
+    assertThat(r.status()).isEqualTo(200);
+    return r.json();
+  }
+
+  @Test
   void anUnmappedEventTypeIsAnsweredIgnoredSoTheProviderStopsRetrying() {
     Reply r = stripe(event("customer.created", new JsonObject().put("id", id("cus")).put("object", "customer")));
 
