@@ -90,7 +90,7 @@ public final class IngestAttempt {
 
   private static void copyOutcome(JsonObject body, JsonObject entry) {
     for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
-        "accepted", "duplicates", "rejected", "reason"}) {
+        "accepted", "duplicates", "rejected", "reason", "externalId"}) {
       if (body.containsKey(field)) {
         entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
       }
