@@ -25,7 +25,12 @@ CREATE TABLE provider_events (
     PRIMARY KEY (surface_id, provider, event_id)
 );
 
--- A Stripe refund names the payment intent; a subscription invoice's conversion is keyed by the invoice
--- and keeps its payment intent in metadata (StripeEvents): refunds find it through this index.
-CREATE INDEX conversions_stripe_payment_intent_idx ON conversions (surface_id, (metadata->>'stripePaymentIntent'))
-    WHERE metadata ? 'stripePaymentIntent';
+-- A Stripe refund names the payment intent it refunds; a subscription invoice's conversion is keyed by
+-- the invoice (StripeEvents). Every invoice event that names its payment intent records the pair here,
+-- so that refunds find the conversion (kept apart from conversions: their writes pay nothing for it).
+CREATE TABLE stripe_payment_intents (
+    surface_id     text NOT NULL,
+    payment_intent text NOT NULL,
+    external_id    text NOT NULL,
+    PRIMARY KEY (surface_id, payment_intent)
+);

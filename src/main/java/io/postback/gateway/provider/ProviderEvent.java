@@ -18,8 +18,14 @@ import java.util.Locale;
  * @param eventType the provider's event type, e.g. {@code checkout.session.completed}
  * @param drafts    what to record, each through the one conversion pipeline
  * @param ignored   why nothing is recorded (drafts empty), else null
+ * @param paidBy    the payment that paid a conversion keyed otherwise (a Stripe invoice's payment intent), or null
  */
-public record ProviderEvent(String eventId, String eventType, List<ConversionDraft> drafts, String ignored) {
+public record ProviderEvent(String eventId, String eventType, List<ConversionDraft> drafts, String ignored,
+                            PaidBy paidBy) {
+
+  /** A payment ({@code paymentId}) that paid the conversion {@code externalId}: refunds name the payment. */
+  public record PaidBy(String paymentId, String externalId) {
+  }
   /** The gateway event types providers' payments map to; commission rules are set per event type. */
   static final String SALE = "sale";
   static final String SUBSCRIBE = "subscribe";
@@ -28,11 +34,16 @@ public record ProviderEvent(String eventId, String eventType, List<ConversionDra
   private static final long MAX_UNIX_SECONDS = 100_000_000_000L;
 
   static ProviderEvent ignored(String eventId, String eventType, String why) {
-    return new ProviderEvent(eventId, eventType, List.of(), why);
+    return new ProviderEvent(eventId, eventType, List.of(), why, null);
+  }
+
+  static ProviderEvent one(String eventId, String eventType, ConversionDraft draft) {
+    return new ProviderEvent(eventId, eventType, List.of(draft), null, null);
   }
 
   static ProviderEvent of(String eventId, String eventType, List<ConversionDraft> drafts, String whyIfNone) {
-    return drafts.isEmpty() ? ignored(eventId, eventType, whyIfNone) : new ProviderEvent(eventId, eventType, drafts, null);
+    return drafts.isEmpty() ? ignored(eventId, eventType, whyIfNone)
+        : new ProviderEvent(eventId, eventType, drafts, null, null);
   }
 
   // Defensive readers: providers add fields and change shapes across API versions.

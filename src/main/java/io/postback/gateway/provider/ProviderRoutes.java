@@ -148,7 +148,11 @@ public final class ProviderRoutes {
       if (answered != null) {
         return Future.succeededFuture(new Answer(answered.put("duplicate", true), true));
       }
-      return record(provider, surface, event).compose(answer -> event.eventId() == null ? Future.succeededFuture(answer)
+      // Recorded before the conversion, so a refund arriving right after it finds its original.
+      Future<Void> paidBy = event.paidBy() == null ? Future.succeededFuture()
+          : store.stripePaid(surface.id(), event.paidBy().paymentId(), event.paidBy().externalId());
+      return paidBy.compose(v -> record(provider, surface, event)).compose(answer -> event.eventId() == null
+          ? Future.succeededFuture(answer)
           // The conversions are committed: failing to remember the event only costs a redelivery its shortcut.
           : store.remember(surface.id(), provider, event.eventId(), event.eventType(), answer.body())
               .map(answer).otherwise(answer));
@@ -185,15 +189,14 @@ public final class ProviderRoutes {
 
   /**
    * A Stripe refund names its payment intent; a subscription invoice's conversion is keyed by the invoice
-   * and keeps the payment intent in its metadata: the refund is made to name that conversion.
+   * (StripeEvents): the refund is made to name that conversion.
    */
   private Future<ConversionRequest> original(Provider provider, Surface surface, ConversionRequest request) {
     if (provider != Provider.STRIPE || !request.isRefund()) {
       return Future.succeededFuture(request);
     }
-    return store.stripeOriginal(surface.id(), request.refundOf()).map(externalId -> externalId == null
-        || externalId.equals(request.refundOf()) ? request
-        : request.withRefundOf(externalId));
+    return store.stripeOriginal(surface.id(), request.refundOf())
+        .map(externalId -> externalId == null ? request : request.withRefundOf(externalId));
   }
 
   private static String outcome(Answer answer) {

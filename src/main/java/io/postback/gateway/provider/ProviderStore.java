@@ -25,13 +25,10 @@ public final class ProviderStore {
   private static final String FIND = "SELECT " + COLUMNS + " FROM surface_providers WHERE surface_id = $1 AND provider = $2";
   private static final String LIST = "SELECT " + COLUMNS + " FROM surface_providers WHERE surface_id = $1 ORDER BY provider";
   private static final String DELETE = "DELETE FROM surface_providers WHERE surface_id = $1 AND provider = $2";
-  // The conversion a Stripe payment intent paid: keyed by it, or (a subscription invoice) naming it in its metadata.
-  // The conversion a Stripe payment intent paid: keyed by it, or (a subscription invoice) naming it in its
-  // metadata; the second arm states the partial index's predicate so that the index serves it.
-  private static final String STRIPE_ORIGINAL = "SELECT external_id, 0 AS rank FROM conversions "
-      + "WHERE surface_id = $1 AND external_id = $2 AND refund_of IS NULL "
-      + "UNION ALL SELECT external_id, 1 FROM conversions WHERE surface_id = $1 AND metadata ? 'stripePaymentIntent' "
-      + "AND metadata->>'stripePaymentIntent' = $2 AND refund_of IS NULL ORDER BY rank LIMIT 1";
+  private static final String STRIPE_ORIGINAL = "SELECT external_id FROM stripe_payment_intents "
+      + "WHERE surface_id = $1 AND payment_intent = $2";
+  private static final String STRIPE_PAID = "INSERT INTO stripe_payment_intents (surface_id, payment_intent, external_id) "
+      + "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
   private static final String SEEN = "SELECT answer FROM provider_events WHERE surface_id = $1 AND provider = $2 "
       + "AND event_id = $3";
   private static final String REMEMBER = "INSERT INTO provider_events (surface_id, provider, event_id, event_type, answer) "
@@ -90,7 +87,12 @@ public final class ProviderStore {
     return pool.preparedQuery(DELETE).execute(Tuple.of(surfaceId, provider.id())).map(rows -> rows.rowCount() > 0);
   }
 
-  /** The externalId of the conversion the Stripe payment intent paid, or null when none is stored yet. */
+  /** Records that a Stripe payment intent paid the conversion {@code externalId} (a subscription invoice). */
+  public Future<Void> stripePaid(String surfaceId, String paymentIntent, String externalId) {
+    return pool.preparedQuery(STRIPE_PAID).execute(Tuple.of(surfaceId, paymentIntent, externalId)).mapEmpty();
+  }
+
+  /** The externalId of the conversion a Stripe payment intent paid when it is not the intent itself, or null. */
   public Future<String> stripeOriginal(String surfaceId, String paymentIntent) {
     return pool.preparedQuery(STRIPE_ORIGINAL).execute(Tuple.of(surfaceId, paymentIntent))
         .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getString(0));

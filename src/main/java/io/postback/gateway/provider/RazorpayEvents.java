@@ -59,7 +59,7 @@ final class RazorpayEvents {
     }
     d.customerId = text(payment, "customer_id");
     d.metadata = metadata.encode();
-    return new ProviderEvent(eventId, type, List.of(d), null);
+    return ProviderEvent.one(eventId, type, d);
   }
 
   private static ProviderEvent refund(String eventId, String type, JsonObject event) {
@@ -75,7 +75,7 @@ final class RazorpayEvents {
     d.currency = upper(text(refund, "currency"));
     d.occurredAt = instant(number(refund, "created_at"));
     d.metadata = new JsonObject().put("razorpayEventId", eventId).encode();
-    return new ProviderEvent(eventId, type, List.of(d), null);
+    return ProviderEvent.one(eventId, type, d);
   }
 
   private static String firstNonNull(String a, String b) {

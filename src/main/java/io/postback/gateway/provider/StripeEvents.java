@@ -22,8 +22,8 @@ import static io.postback.gateway.provider.ProviderEvent.upper;
  *   <li>a one-off Checkout payment: its payment intent ({@code pi_...});</li>
  *   <li>a subscription invoice (first or renewal): the invoice id ({@code in_...}), which both
  *   {@code checkout.session.completed} (subscription mode) and {@code invoice.paid} carry; the invoice's
- *   payment intent is kept in the conversion's metadata ({@code stripePaymentIntent}) so that refunds,
- *   which name the payment intent, find it;</li>
+ *   payment intent is reported ({@link ProviderEvent#paidBy}) so that refunds, which name the payment
+ *   intent, find it;</li>
  *   <li>a refund: Stripe's refund id ({@code re_...}), from {@code refund.created} or from each entry of
  *   {@code charge.refunded}'s {@code refunds.data}, so one refund reported by both is recorded once;</li>
  *   <li>a dispute: the dispute id ({@code dp_...}), recorded as a refund of the disputed amount.</li>
@@ -74,7 +74,7 @@ final class StripeEvents {
     d.promoCode = promotionCode(array(session, "discounts"));
     d.customerId = text(session, "customer");
     d.metadata = metadata(eventId, paymentIntent, invoice).encode();
-    return new ProviderEvent(eventId, type, List.of(d), null);
+    return ProviderEvent.one(eventId, type, d);
   }
 
   private static ProviderEvent invoice(String eventId, String type, JsonObject invoice) {
@@ -107,7 +107,8 @@ final class StripeEvents {
     d.promoCode = promotionCode(array(invoice, "discounts"));
     d.customerId = text(invoice, "customer");
     d.metadata = metadata(eventId, paymentIntent, d.externalId).encode();
-    return new ProviderEvent(eventId, type, List.of(d), null);
+    return new ProviderEvent(eventId, type, List.of(d), null,
+        paymentIntent == null || d.externalId == null ? null : new ProviderEvent.PaidBy(paymentIntent, d.externalId));
   }
 
   private static ProviderEvent chargeRefunded(String eventId, String type, JsonObject charge) {
@@ -152,7 +153,7 @@ final class StripeEvents {
     d.occurredAt = instant(number(dispute, "created"));
     d.metadata = new JsonObject().put("stripeEventId", eventId).put("stripeDisputeReason", text(dispute, "reason"))
         .put("stripeCharge", text(dispute, "charge")).encode();
-    return new ProviderEvent(eventId, type, List.of(d), null);
+    return ProviderEvent.one(eventId, type, d);
   }
 
   /**

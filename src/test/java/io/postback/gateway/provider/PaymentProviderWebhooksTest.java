@@ -124,9 +124,10 @@ class PaymentProviderWebhooksTest {
     JsonObject checkout = event("checkout.session.completed", checkoutSession(null, 5_000, click)
         .put("mode", "subscription").put("invoice", invoice).put("subscription", id("sub")));
 
+    String pi = id("pi");
     Reply once = stripe(checkout);
     Reply again = stripe(checkout);
-    Reply invoicePaid = stripe(event("invoice.paid", currentInvoice(invoice, id("pi"), 5_000, "subscription_create", null)));
+    Reply invoicePaid = stripe(event("invoice.paid", currentInvoice(invoice, pi, 5_000, "subscription_create", null)));
 
     assertThat(once.json().getBoolean("duplicate")).isFalse();
     assertThat(again.status()).isEqualTo(200);
@@ -135,6 +136,22 @@ class PaymentProviderWebhooksTest {
     assertThat(invoicePaid.json().getBoolean("duplicate")).isTrue();
     assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ?", surface.id())).isEqualTo(1);
     assertThat(owed()).isEqualTo(500);
+    // The invoice's payment intent, first seen in the duplicate invoice.paid, still leads its refund home.
+    assertThat(stripe(event("refund.created", refund(id("re"), pi, 5_000))).json().getLong("commissionMinor"))
+        .isEqualTo(-500);
+  }
+
+  @Test
+  void anyV1SignatureInTheHeaderMayMatch() {
+    String body = event("checkout.session.completed", checkoutSession(id("pi"), 1_000, null)).encode();
+    String header = PaymentProvidersNode.stripeSignature(STRIPE_SECRET, now(), body);
+    String t = header.substring(0, header.indexOf(','));
+    String v1 = header.substring(header.indexOf("v1="));
+
+    Reply r = send("stripe", body, "stripe-signature", t + ",v1=" + "ab".repeat(32) + "," + v1 + ",v0=" + "cd".repeat(32));
+
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.json().getString("status")).isEqualTo("unattributed");
   }
 
   @Test
