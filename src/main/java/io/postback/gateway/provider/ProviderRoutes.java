@@ -1,7 +1,6 @@
 package io.postback.gateway.provider;
 
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionDraft;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
@@ -94,7 +93,8 @@ public final class ProviderRoutes {
         }))
         .compose(received -> handle(provider, received));
     answer.onSuccess(a -> metrics.providerEvent(provider.id(), outcome(a)))
-        .onFailure(e -> metrics.providerEvent(provider.id(), ErrorResponder.classify(e).code()));
+        // The attempt classifies (and logs) the failure; here only its code counts, unexpected ones as "error".
+        .onFailure(e -> metrics.providerEvent(provider.id(), e instanceof ApiError api ? api.code() : "error"));
     attempt.finish(answer);
   }
 
