@@ -129,7 +129,7 @@ public final class HttpVerticle extends VerticleBase {
     admin.route().handler(new AdminAuth(backends.adminToken()));
     admin.route().handler(BodyHandler.create(false).setBodyLimit(config.bodyLimitBytes()));
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(admin);
-    new ProviderAdmin(providers, config.secretGracePeriod()).mount(admin);
+    new ProviderAdmin(providers, surfaces, config.secretGracePeriod()).mount(admin);
     new ConversionAdmin(pool).mount(admin);
     ProgramStore program = new ProgramStore(pool);
     new AffiliateAdmin(program, catalog, pool).mount(admin);

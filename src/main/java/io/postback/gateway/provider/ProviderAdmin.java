@@ -2,6 +2,7 @@ package io.postback.gateway.provider;
 
 import io.postback.gateway.admin.AdminJson;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,10 +24,12 @@ public final class ProviderAdmin {
   private static final int MAX_SECRET = 255;
 
   private final ProviderStore store;
+  private final SurfaceRegistry surfaces;
   private final Duration defaultGrace;
 
-  public ProviderAdmin(ProviderStore store, Duration defaultGrace) {
+  public ProviderAdmin(ProviderStore store, SurfaceRegistry surfaces, Duration defaultGrace) {
     this.store = store;
+    this.surfaces = surfaces;
     this.defaultGrace = defaultGrace;
   }
 
@@ -53,7 +56,12 @@ public final class ProviderAdmin {
   private Future<JsonObject> list(RoutingContext ctx) {
     String surfaceId = ctx.pathParam("id");
     Instant now = Instant.now();
-    return store.list(surfaceId).map(secrets -> {
+    return surfaces.find(surfaceId).compose(surface -> {
+      if (surface == null) {
+        throw ApiError.notFound("Surface " + surfaceId);
+      }
+      return store.list(surfaceId);
+    }).map(secrets -> {
       JsonArray items = new JsonArray();
       secrets.forEach(s -> items.add(s.toAdminJson(now).put("endpoint", "/v1/providers/" + s.provider().id() + "/"
           + surfaceId)));

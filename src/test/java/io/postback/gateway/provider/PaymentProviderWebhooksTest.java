@@ -323,6 +323,7 @@ class PaymentProviderWebhooksTest {
     assertThat(after.error()).isEqualTo("provider_not_configured");
     assertThat(client.admin("PUT", "/admin/surfaces/no-such-surface/providers/stripe",
         new JsonObject().put("webhookSecret", "whsec_x")).status()).isEqualTo(404);
+    assertThat(client.admin("GET", "/admin/surfaces/no-such-surface/providers", null).status()).isEqualTo(404);
   }
 
   // --- payloads shaped like the providers' documented examples ---
