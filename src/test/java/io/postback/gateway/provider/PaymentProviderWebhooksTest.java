@@ -217,6 +217,17 @@ class PaymentProviderWebhooksTest {
     assertThat(renewal.json().getString("status")).isEqualTo("unattributed");
   }
 
+  @Test
+  void aPostbacksCustomerIdFollowsTheRulesOfTheOtherIds() {
+    for (String bad : new String[] {"", "x".repeat(129), "tab\there", 42 + ""}) {
+      JsonObject body = new JsonObject().put("externalId", id("order")).put("eventType", "signup");
+      body.put("customerId", bad.equals("42") ? (Object) 42 : bad);
+      Reply r = client.postback(surface, body.encode());
+      assertThat(r.status()).as(bad).isEqualTo(400);
+      assertThat(r.json().getString("field")).as(bad).isEqualTo("customerId");
+    }
+  }
+
   JsonObject firstConversion(String customer, Instant occurredAt) {
     Reply r = client.postback(surface, new JsonObject().put("externalId", id("order")).put("eventType", "subscribe")
         .put("grossMinor", 4_000).put("currency", "USD").put("promoCode", "SPRING").put("customerId", customer)
