@@ -44,7 +44,8 @@ final class StripeEvents {
       return ProviderEvent.ignored(id, type, "not a Stripe event (no type or data.object)");
     }
     return switch (type) {
-      case "checkout.session.completed", "checkout.session.async_payment_succeeded" -> checkout(id, type, object);
+      case "checkout.session.completed", "checkout.session.async_payment_succeeded" ->
+          checkout(id, type, object, number(event, "created"));
       case "invoice.paid" -> invoice(id, type, object);
       case "refund.created" -> ProviderEvent.of(id, type, refund(id, object, null), "the refund failed or was canceled");
       case "charge.refunded" -> chargeRefunded(id, type, object);
@@ -53,7 +54,8 @@ final class StripeEvents {
     };
   }
 
-  private static ProviderEvent checkout(String eventId, String type, JsonObject session) {
+  /** {@code created}: the event's time, i.e. when the payment completed (the session's own is when it opened). */
+  private static ProviderEvent checkout(String eventId, String type, JsonObject session, Long created) {
     String mode = text(session, "mode");
     if (!"payment".equals(mode) && !"subscription".equals(mode)) {
       return ProviderEvent.ignored(eventId, type, "a Checkout session in " + mode + " mode takes no payment");
@@ -69,6 +71,7 @@ final class StripeEvents {
     d.eventType = subscription ? ProviderEvent.SUBSCRIBE : ProviderEvent.SALE;
     d.externalId = subscription ? firstNonNull(invoice, text(session, "id")) : firstNonNull(paymentIntent, text(session, "id"));
     d.grossMinor = number(session, "amount_total");
+    d.occurredAt = instant(created);
     d.currency = upper(text(session, "currency"));
     d.clickId = firstNonNull(text(session, "client_reference_id"), text(object(session, "metadata"), "clickId"));
     d.promoCode = promotionCode(array(session, "discounts"));
