@@ -1,14 +1,14 @@
 package io.postback.gateway.provider;
 
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ingest.ConversionDraft;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
-import io.postback.gateway.ingest.ConversionRequest;
 import io.postback.gateway.ingest.IngestAttempt;
 import io.postback.gateway.ingest.PostbackLog;
 import io.postback.gateway.ingest.SurfaceGuard;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.provider.ProviderSignatures.Refused;
 import io.postback.gateway.provider.ProviderStore.ProviderSecret;
 import io.postback.gateway.surface.Surface;

@@ -1,7 +1,9 @@
-package io.postback.gateway.provider;
+package io.postback.gateway.admin;
 
-import io.postback.gateway.admin.AdminJson;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.provider.Provider;
+import io.postback.gateway.provider.ProviderStore;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;

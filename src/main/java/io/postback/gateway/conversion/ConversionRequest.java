@@ -1,4 +1,4 @@
-package io.postback.gateway.ingest;
+package io.postback.gateway.conversion;
 
 import java.time.Instant;
 
@@ -24,16 +24,12 @@ public record ConversionRequest(
     String promoCode,
     String refundOf,
     String metadata,
-    String approval,
+    Approval approval,
     String customerId) {
 
-  public static final String PENDING = "pending";
-  public static final String APPROVED = "approved";
-  public static final String REJECTED = "rejected";
-
   /** The approval to store for a new conversion: the stated one, else approved. */
-  public String approvalOrDefault() {
-    return approval == null ? APPROVED : approval;
+  public Approval approvalOrDefault() {
+    return approval == null ? Approval.APPROVED : approval;
   }
 
   /** The same refund naming another original. */
