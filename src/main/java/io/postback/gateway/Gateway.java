@@ -9,12 +9,10 @@ import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
-import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.program.ProgramStore;
 import io.postback.gateway.report.ReportVerticle;
 import io.postback.gateway.store.Migrations;
-import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.DeploymentOptions;
@@ -33,11 +31,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
- * registry and program catalog (affiliates, links, rules), and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
+ * registry and program catalog (affiliates, links, rules), and its verticles: the periodic work
+ * ({@link MaintenanceVerticle}), the HTTP verticles (one per event loop), the management port, the
+ * delivery verticles and report generation. Used by {@link Main} and by the tests.
  */
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
-  private static final long REFUND_SWEEP_MS = 5_000;
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -98,7 +97,6 @@ public final class Gateway {
     // One set of rate-limit buckets for the instance, shared by its verticles.
     SurfaceGuard guard = new SurfaceGuard();
     ClickLimits clickLimits = new ClickLimits(config.edge());
-    RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
     return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
@@ -109,19 +107,11 @@ public final class Gateway {
           return Future.all(surfaces.refresh(), catalog.refresh());
         })
         .compose(loaded -> {
-          vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> {
-            surfaces.refresh();
-            catalog.refresh();
-          });
-          vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
-              .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
-          // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
-          PostgresProbe probe = new PostgresProbe(metrics);
-          vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
-          return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
-              new DeploymentOptions().setInstances(eventLoops));
+          return vertx.deployVerticle(new MaintenanceVerticle(config, backends, metrics, surfaces, catalog, controlPool));
         })
+        .compose(deployment -> vertx.deployVerticle(
+            () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
+            new DeploymentOptions().setInstances(eventLoops)))
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
@@ -136,16 +126,14 @@ public final class Gateway {
   }
 
   /**
-   * The delivery verticles, each on its own event loop: the first also runs the gateway-wide chores
-   * (queue-depth gauges, schedule reconciliation). At close each one stops claiming, lets its in-flight
-   * sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
+   * The delivery verticles, each on its own event loop. At close each one stops claiming, lets its
+   * in-flight sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
    */
   private static Future<Void> deployDelivery(Vertx vertx, GatewayConfig config, Backends backends,
                                              GatewayMetrics metrics) {
     Future<Void> chain = Future.succeededFuture();
     for (int i = 0; i < config.delivery().instances(); i++) {
-      boolean leader = i == 0;
-      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics, leader)).mapEmpty());
+      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics)).mapEmpty());
     }
     return chain;
   }
