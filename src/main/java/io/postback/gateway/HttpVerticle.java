@@ -8,8 +8,10 @@ import io.postback.gateway.admin.DeliveryAdmin;
 import io.postback.gateway.admin.LinkAdmin;
 import io.postback.gateway.admin.PayoutAdmin;
 import io.postback.gateway.admin.PostbackLogAdmin;
+import io.postback.gateway.admin.ProviderAdmin;
 import io.postback.gateway.admin.SurfaceAdmin;
 import io.postback.gateway.admin.WebhookEndpointAdmin;
+import io.postback.gateway.attribution.CustomerReferrals;
 import io.postback.gateway.attribution.RuleAttributor;
 import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.click.ClickLookup;
@@ -40,6 +42,8 @@ import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.ops.MetricsEndpoint;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.program.ProgramStore;
+import io.postback.gateway.provider.ProviderRoutes;
+import io.postback.gateway.provider.ProviderStore;
 import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
@@ -115,7 +119,8 @@ public final class HttpVerticle extends VerticleBase {
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
-    ConversionPipeline pipeline = new ConversionPipeline(dedupe, new RuleAttributor(catalog, clicks), writer,
+    ConversionPipeline pipeline = new ConversionPipeline(dedupe,
+        new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
     // The admin API is mounted from the OpenAPI document: the router builder validates each admin request
@@ -127,7 +132,8 @@ public final class HttpVerticle extends VerticleBase {
     api.rootHandler(new AdminGate(backends.adminToken(), config.bodyLimitBytes()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
-    mountAdmin(api, postbackLog);
+    ProviderStore providers = new ProviderStore(pool);
+    mountAdmin(api, postbackLog, providers);
     List<String> unmounted = api.getRoutes().stream().filter(r -> r.getHandlers().isEmpty())
         .map(r -> r.getOperation().getOperationId()).toList();
     if (!unmounted.isEmpty()) {
@@ -141,6 +147,8 @@ public final class HttpVerticle extends VerticleBase {
     signed.mount(router);
     new BatchRoutes(signed, pipeline, guard, config.batchBodyLimitBytes()).mount(router);
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
+    new ProviderRoutes(surfaces, providers, pipeline, guard, metrics, postbackLog, config.bodyLimitBytes(),
+        config.ingest().refundBackdateLimit()).mount(router);
     new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit()), clicks,
         metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
@@ -160,8 +168,9 @@ public final class HttpVerticle extends VerticleBase {
     return listen(router, waits);
   }
 
-  private void mountAdmin(RouterBuilder api, PostbackLog postbackLog) {
+  private void mountAdmin(RouterBuilder api, PostbackLog postbackLog, ProviderStore providers) {
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(api);
+    new ProviderAdmin(providers, surfaces, config.secretGracePeriod()).mount(api);
     new ConversionAdmin(pool, reads).mount(api);
     ProgramStore program = new ProgramStore(pool);
     new AffiliateAdmin(program, catalog, pool).mount(api);

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 /**
  * {@code /admin/commission-rules}: flat ({@code flatMinor} + {@code currency}) or percentage
  * ({@code percentBps}, 1250 = 12.5 %) per surface and event type, optionally for one affiliate. Posting a
- * rule for a slot that has one replaces it.
+ * rule for a slot that has one replaces it. {@code recurringMonths} (0: lifetime) lets the rule pay for a
+ * referred customer's later conversions (renewals) without a click (docs/attribution.md).
  */
 public final class CommissionRuleAdmin {
   private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]{0,31}");
@@ -49,6 +50,7 @@ public final class CommissionRuleAdmin {
     Long flat = AdminJson.optionalLong(body, "flatMinor");
     Long bps = AdminJson.optionalLong(body, "percentBps");
     String currency = AdminJson.optionalString(body, "currency");
+    Long recurringMonths = AdminJson.optionalLong(body, "recurringMonths");
     if ((flat == null) == (bps == null)) {
       throw ApiError.invalidField("flatMinor", "give exactly one of flatMinor (flat amount) or percentBps (percentage)");
     }
@@ -63,7 +65,8 @@ public final class CommissionRuleAdmin {
       }
     }
     CommissionRule rule = new CommissionRule(Ids.timeOrdered("rule"), surfaceId, eventType, affiliateId, flat,
-        bps == null ? null : bps.intValue(), flat == null ? null : currency, Instant.now());
+        bps == null ? null : bps.intValue(), flat == null ? null : currency,
+        recurringMonths == null ? null : recurringMonths.intValue(), Instant.now());
     return store.upsertRule(rule)
         .recover(e -> Future.failedFuture(unknownReference(e)))
         .map(saved -> {

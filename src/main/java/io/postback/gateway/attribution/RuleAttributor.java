@@ -11,6 +11,7 @@ import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 
 import java.time.Duration;
+import java.time.ZoneOffset;
 
 /**
  * SPEC §2 attribution: the conversion's click, when it belongs to the surface and lies inside the
@@ -18,6 +19,11 @@ import java.time.Duration;
  * The credited affiliate earns per the commission rules only while active; a suspended or pending
  * affiliate is named with a status that says why it earns nothing. Rules, affiliates and promo codes
  * come from memory; the only I/O is the click lookup (Redis, then Postgres).
+ *
+ * <p>Recurring commissions: a conversion that names a customer and is not attributed by click or promo
+ * code is credited to the affiliate who referred that customer (their first attributed conversion), when
+ * the rule for its event type says {@code recurringMonths} and the conversion lies inside them (0: any
+ * time). Only such conversions read Postgres for it.
  */
 public final class RuleAttributor implements Attributor {
   /** Merchant and gateway clocks differ a little: a conversion this much "before" its click still counts. */
@@ -26,14 +32,42 @@ public final class RuleAttributor implements Attributor {
 
   private final ProgramCatalog catalog;
   private final ClickLookup clicks;
+  private final CustomerReferrals referrals;
 
-  public RuleAttributor(ProgramCatalog catalog, ClickLookup clicks) {
+  public RuleAttributor(ProgramCatalog catalog, ClickLookup clicks, CustomerReferrals referrals) {
     this.catalog = catalog;
     this.clicks = clicks;
+    this.referrals = referrals;
   }
 
   @Override
   public Future<Attribution> attribute(Surface surface, ConversionRequest request) {
+    Future<Attribution> attribution = byClickOrPromoCode(surface, request);
+    if (request.customerId() == null) {
+      return attribution;
+    }
+    return attribution.compose(a -> a.affiliateId() != null ? Future.succeededFuture(a) : byCustomer(surface, request));
+  }
+
+  private Future<Attribution> byCustomer(Surface surface, ConversionRequest request) {
+    return referrals.first(surface.id(), request.customerId()).map(referral -> {
+      if (referral == null) {
+        return Attribution.UNATTRIBUTED;
+      }
+      CommissionRule rule = catalog.rule(surface.id(), request.eventType(), referral.affiliateId());
+      if (rule == null || rule.recurringMonths() == null) {
+        return Attribution.UNATTRIBUTED;
+      }
+      int months = rule.recurringMonths();
+      if (months > 0 && !request.occurredAt().isBefore(
+          referral.firstAt().atOffset(ZoneOffset.UTC).plusMonths(months).toInstant())) {
+        return Attribution.UNATTRIBUTED;
+      }
+      return credit(surface, request, referral.affiliateId(), null);
+    });
+  }
+
+  private Future<Attribution> byClickOrPromoCode(Surface surface, ConversionRequest request) {
     if (request.clickId() == null) {
       return Future.succeededFuture(byPromoCode(surface, request));
     }

@@ -10,6 +10,8 @@ import java.time.Instant;
  * @param metadata    the merchant's metadata object as raw JSON text, or null
  * @param approval    pending, approved or rejected as the sender stated it, or null when it stated none
  *                    (stored as approved; a repeat without a status never changes the stored approval)
+ * @param customerId  the merchant's customer (e.g. Stripe's cus_...), or null: a renewal of a customer is
+ *                    credited to the affiliate who referred them, while the rule's recurringMonths last
  */
 public record ConversionRequest(
     String surfaceId,
@@ -22,11 +24,18 @@ public record ConversionRequest(
     String promoCode,
     String refundOf,
     String metadata,
-    Approval approval) {
+    Approval approval,
+    String customerId) {
 
   /** The approval to store for a new conversion: the stated one, else approved. */
   public Approval approvalOrDefault() {
     return approval == null ? Approval.APPROVED : approval;
+  }
+
+  /** The same refund naming another original. */
+  public ConversionRequest withRefundOf(String original) {
+    return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurredAt, clickId, promoCode,
+        original, metadata, approval, customerId);
   }
 
   public boolean isRefund() {

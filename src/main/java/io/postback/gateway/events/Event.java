@@ -63,13 +63,14 @@ public sealed interface Event {
 
   /**
    * A conversion was recorded (a refund too: it is a conversion row of event type refund), whatever the
-   * path that recorded it. {@code occurredAt} is an ISO-8601 timestamp; {@code metadata} the merchant's
-   * object, or null.
+   * path that recorded it. {@code occurredAt} is an ISO-8601 timestamp; {@code customerId} the merchant's
+   * customer (recurring commissions), or null; {@code metadata} the merchant's object, or null.
    */
   record ConversionCreated(String conversionId, String surfaceId, String externalId, String eventType,
                            Long grossMinor, String currency, String occurredAt, String clickId, String promoCode,
                            String refundOf, String status, String affiliateId, long commissionMinor,
-                           String commissionCurrency, String approval, JsonObject metadata) implements Event {
+                           String commissionCurrency, String approval, String customerId, JsonObject metadata)
+      implements Event {
     public static final String TYPE = "conversion.created";
 
     @Override

@@ -49,6 +49,8 @@ public final class ConversionDraft {
   public String metadata;
   /** pending, approved or rejected; null = not stated (approved for a new conversion). */
   public String approval;
+  /** The merchant's customer id (recurring commissions), or null. */
+  public String customerId;
 
   /**
    * Checks every field and answers the request to store, or throws a 400 naming the first bad field.
@@ -98,6 +100,7 @@ public final class ConversionDraft {
     optionalText("clickId", clickId, MAX_TOKEN);
     optionalText("promoCode", promoCode, MAX_TOKEN);
     optionalText("refundOf", refundOf, MAX_EXTERNAL_ID);
+    optionalText("customerId", customerId, MAX_TOKEN);
     if (refund && refundOf == null) {
       throw ApiError.invalidField("refundOf", "refundOf (the externalId of the original conversion) is required for refunds");
     }
@@ -113,7 +116,7 @@ public final class ConversionDraft {
     }
     // A refund has no approval of its own: it is stored with the default.
     return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
-        promoCode, refundOf, metadata, refund ? null : stated);
+        promoCode, refundOf, metadata, refund ? null : stated, customerId);
   }
 
   private static Instant parseInstant(String text) {

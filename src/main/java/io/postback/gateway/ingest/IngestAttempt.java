@@ -25,7 +25,7 @@ import io.vertx.ext.web.RoutingContext;
  * What the log shows of the request itself is cleaned ({@link StorableText#clean}) and clipped, since
  * it is taken before validation: an entry can always be encoded, stored and shown.
  */
-final class IngestAttempt {
+public final class IngestAttempt {
   private final RoutingContext ctx;
   private final String form;
   private final GatewayMetrics metrics;
@@ -34,9 +34,10 @@ final class IngestAttempt {
   Surface surface;
   String externalId;
   String eventType;
+  private String providerEventId;
   private boolean expired;
 
-  IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log, SurfaceRegistry surfaces) {
+  public IngestAttempt(RoutingContext ctx, String form, GatewayMetrics metrics, PostbackLog log, SurfaceRegistry surfaces) {
     this.ctx = ctx;
     this.form = form;
     this.metrics = metrics;
@@ -54,18 +55,25 @@ final class IngestAttempt {
     eventType = StorableText.clean(draft.eventType, 32);
   }
 
+  /** A payment provider's event (ProviderRoutes): its type and id as the provider named them. */
+  public void providerEvent(Surface verified, String type, String id) {
+    surface = verified;
+    eventType = StorableText.clean(type, 64);
+    providerEventId = StorableText.clean(id, ConversionDraft.MAX_TOKEN);
+  }
+
   /** The client's address (ClientAddress: the socket peer, or what trusted proxies say). */
   String clientAddress() {
     return ClientAddress.of(ctx);
   }
 
-  void finish(Future<Answer> answer) {
+  public void finish(Future<Answer> answer) {
     answer.onSuccess(a -> succeed(a.body()))
         .onFailure(this::fail);
   }
 
   /** Answers 200 with the body; the outcome was counted by the pipeline. */
-  void succeed(JsonObject body) {
+  public void succeed(JsonObject body) {
     if (expired) {
       JsonObject late = entry(ctx.response().getStatusCode()).put("afterDeadline", true);
       copyOutcome(body, late);
@@ -85,14 +93,14 @@ final class IngestAttempt {
 
   private static void copyOutcome(JsonObject body, JsonObject entry) {
     for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
-        "accepted", "duplicates", "rejected"}) {
+        "accepted", "duplicates", "rejected", "reason", "externalId"}) {
       if (body.containsKey(field)) {
         entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
       }
     }
   }
 
-  void fail(Throwable failure) {
+  public void fail(Throwable failure) {
     if (RequestDeadline.answered(ctx)) {
       return;
     }
@@ -115,6 +123,9 @@ final class IngestAttempt {
     }
     if (eventType != null) {
       entry.put("eventType", eventType);
+    }
+    if (providerEventId != null) {
+      entry.put("providerEventId", providerEventId);
     }
     String ip = clientAddress();
     if (ip != null) {

@@ -81,6 +81,7 @@ public final class JsonConversionParser {
         case "clickId" -> d.clickId = text(p, value, name);
         case "promoCode" -> d.promoCode = text(p, value, name);
         case "refundOf" -> d.refundOf = text(p, value, name);
+        case "customerId" -> d.customerId = text(p, value, name);
         case "metadata" -> d.metadata = rawObject(p, value, source);
         default -> p.skipChildren();
       }

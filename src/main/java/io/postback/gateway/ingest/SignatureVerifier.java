@@ -52,6 +52,11 @@ public final class SignatureVerifier {
     return mac.doFinal();
   }
 
+  /** HMAC-SHA256 of the bytes alone, keyed with the secret's UTF-8 bytes (e.g. Razorpay's webhook signature). */
+  public static byte[] hmac(String secret, byte[] content) {
+    return mac(secret).doFinal(content);
+  }
+
   public static String signHex(String secret, String timestamp, byte[] body) {
     return HEX.formatHex(sign(secret, timestamp, body));
   }

@@ -25,6 +25,7 @@ public final class GatewayMetrics {
   private final PrometheusMeterRegistry registry;
   private final Map<String, Counter> postbacks = new ConcurrentHashMap<>();
   private final Map<String, Counter> redisFallbacks = new ConcurrentHashMap<>();
+  private final Map<String, Counter> providerEvents = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> dependencyUp = new ConcurrentHashMap<>();
   private final Map<String, Counter> attributions = new ConcurrentHashMap<>();
   private final Map<String, Counter> clicks = new ConcurrentHashMap<>();
@@ -117,6 +118,18 @@ public final class GatewayMetrics {
         .tag("outcome", outcome)
         .tag("reason", reason)
         .register(registry));
+  }
+
+  /**
+   * Counts one payment-provider webhook (docs/payment-providers.md) by provider and outcome: accepted,
+   * duplicate, ignored, or the rejection's error code (bad_signature, ...).
+   */
+  public void providerEvent(String provider, String outcome) {
+    providerEvents.computeIfAbsent(provider + '|' + outcome, k -> Counter.builder("gateway.provider.events")
+        .description("Payment-provider webhooks by provider and outcome")
+        .tag("provider", provider)
+        .tag("outcome", outcome)
+        .register(registry)).increment();
   }
 
   /** Counts one newly recorded conversion by its attribution status. */

@@ -8,9 +8,12 @@ import java.time.Instant;
  * What an affiliate earns for one event type on one surface: a flat amount (CPA) in {@code currency},
  * or {@code percentBps} basis points of the conversion's gross (in the conversion's currency).
  * A rule with an affiliate overrides the surface default (affiliateId null) for that affiliate.
+ * {@code recurringMonths}: how long after a customer's first attributed conversion a conversion of that
+ * customer without a click or promo code (a renewal) still earns for the affiliate who referred them;
+ * 0 is the customer's lifetime, null: never (one-off).
  */
 public record CommissionRule(String id, String surfaceId, String eventType, String affiliateId, Long flatMinor,
-                             Integer percentBps, String currency, Instant updatedAt) {
+                             Integer percentBps, String currency, Integer recurringMonths, Instant updatedAt) {
 
   /** Identity of the rule's slot: one rule per surface, event type and (optional) affiliate. */
   public String key() {
@@ -30,6 +33,7 @@ public record CommissionRule(String id, String surfaceId, String eventType, Stri
         .put("flatMinor", flatMinor)
         .put("percentBps", percentBps)
         .put("currency", currency)
+        .put("recurringMonths", recurringMonths)
         .put("updatedAt", updatedAt.toString());
   }
 }

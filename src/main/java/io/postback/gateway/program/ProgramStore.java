@@ -45,12 +45,15 @@ public final class ProgramStore {
       + "AND ($3::text IS NULL OR code > $3) ORDER BY code LIMIT $4";
   private static final String LINKS_SINCE = "SELECT " + LINK_COLUMNS + " FROM links WHERE updated_at > $1";
 
-  private static final String RULE_COLUMNS = "id, surface_id, event_type, affiliate_id, flat_minor, percent_bps, currency, updated_at";
+  private static final String RULE_COLUMNS = "id, surface_id, event_type, affiliate_id, flat_minor, percent_bps, currency, recurring_months, "
+      + "updated_at";
   // One rule per slot: posting a rule for an existing slot replaces it.
   private static final String UPSERT_RULE = "INSERT INTO commission_rules "
-      + "(id, surface_id, event_type, affiliate_id, flat_minor, percent_bps, currency) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+      + "(id, surface_id, event_type, affiliate_id, flat_minor, percent_bps, currency, recurring_months) "
+      + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
       + "ON CONFLICT (surface_id, event_type, COALESCE(affiliate_id, '')) DO UPDATE SET flat_minor = EXCLUDED.flat_minor, "
-      + "percent_bps = EXCLUDED.percent_bps, currency = EXCLUDED.currency, updated_at = now() RETURNING " + RULE_COLUMNS;
+      + "percent_bps = EXCLUDED.percent_bps, currency = EXCLUDED.currency, recurring_months = EXCLUDED.recurring_months, "
+      + "updated_at = now() RETURNING " + RULE_COLUMNS;
   private static final String RULES_OF_SURFACE = "SELECT " + RULE_COLUMNS + " FROM commission_rules WHERE surface_id = $1 "
       + "ORDER BY event_type, affiliate_id NULLS FIRST";
   private static final String RULES_SINCE = "SELECT " + RULE_COLUMNS + " FROM commission_rules WHERE updated_at > $1";
@@ -132,7 +135,7 @@ public final class ProgramStore {
 
   public Future<CommissionRule> upsertRule(CommissionRule rule) {
     return pool.preparedQuery(UPSERT_RULE).execute(Tuple.of(rule.id(), rule.surfaceId(), rule.eventType(),
-            rule.affiliateId(), rule.flatMinor(), rule.percentBps(), rule.currency()))
+            rule.affiliateId(), rule.flatMinor(), rule.percentBps(), rule.currency(), rule.recurringMonths()))
         .map(rows -> first(rows, ProgramStore::toRule));
   }
 
@@ -174,6 +177,6 @@ public final class ProgramStore {
   private static CommissionRule toRule(Row r) {
     return new CommissionRule(r.getString("id"), r.getString("surface_id"), r.getString("event_type"),
         r.getString("affiliate_id"), r.getLong("flat_minor"), r.getInteger("percent_bps"), r.getString("currency"),
-        r.getOffsetDateTime("updated_at").toInstant());
+        r.getInteger("recurring_months"), r.getOffsetDateTime("updated_at").toInstant());
   }
 }

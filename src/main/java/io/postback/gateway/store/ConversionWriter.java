@@ -52,17 +52,17 @@ public final class ConversionWriter {
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
                              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                             $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[])
+                             $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason, approval)
+               commission_minor, commission_currency, fraud_reason, approval, customer_id)
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
-                                 commission_minor, commission_currency, fraud_reason, approval)
+                                 commission_minor, commission_currency, fraud_reason, approval, customer_id)
         SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason, approval
+               commission_minor, commission_currency, fraud_reason, approval, customer_id
           FROM input
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
@@ -74,7 +74,7 @@ public final class ConversionWriter {
                                   'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
                                   'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
                                   'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
-                                  'approval', approval, 'metadata', metadata)
+                                  'approval', approval, 'customerId', customer_id, 'metadata', metadata)
           FROM inserted
       ), commission_entries AS (
         -- The ledger entry of every commission earned (pending or approved), in the conversion's own
@@ -196,6 +196,7 @@ public final class ConversionWriter {
     String[] commissionCurrencies = new String[n];
     String[] fraud = new String[n];
     String[] approvals = new String[n];
+    String[] customers = new String[n];
     for (int i = 0; i < n; i++) {
       NewConversion c = batch.get(i).conversion();
       ConversionRequest r = c.request();
@@ -216,9 +217,10 @@ public final class ConversionWriter {
       commissionCurrencies[i] = c.attribution().currency();
       fraud[i] = c.attribution().fraudReason();
       approvals[i] = r.approvalOrDefault().wire();
+      customers[i] = r.customerId();
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
-        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals));
+        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals, customers));
     return pool.preparedQuery(INSERT).execute(args)
         .compose(rows -> {
           Map<String, Boolean> inserted = new HashMap<>(rows.size() * 2);
@@ -279,7 +281,8 @@ public final class ConversionWriter {
    */
   static ApiError diagnose(ConversionRequest r) {
     String[][] texts = {{"externalId", r.externalId()}, {"eventType", r.eventType()}, {"currency", r.currency()},
-        {"clickId", r.clickId()}, {"promoCode", r.promoCode()}, {"refundOf", r.refundOf()}};
+        {"clickId", r.clickId()}, {"promoCode", r.promoCode()}, {"refundOf", r.refundOf()},
+        {"customerId", r.customerId()}};
     for (String[] field : texts) {
       String problem = StorableText.problem(field[1]);
       if (problem != null) {

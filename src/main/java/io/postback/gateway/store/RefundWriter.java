@@ -123,7 +123,7 @@ public final class RefundWriter {
                 return EventOutbox.append(tx, new ConversionCreated(refundId, surface.id(), r.externalId(),
                         r.eventType(), r.grossMinor(), currency, r.occurredAt().toString(), r.clickId(), r.promoCode(),
                         r.refundOf(), d.status().wire(), d.affiliateId(), -d.reversalMinor(),
-                        d.reversalMinor() == 0 ? null : d.currency(), Approval.APPROVED.wire(),
+                        d.reversalMinor() == 0 ? null : d.currency(), Approval.APPROVED.wire(), r.customerId(),
                         r.metadata() == null ? null : new JsonObject(r.metadata())))
                     .compose(e -> record(tx, surface, original, refundId, r.externalId(), r.grossMinor(), d))
                     .map(v -> new WriteResult(true, d.outcome(refundId)));

@@ -83,7 +83,7 @@ class BatchIsolationTest {
 
   private static NewConversion conversion(String surface, String externalId, String metadata, Approval approval) {
     return new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, externalId, "lead", null, null,
-        Instant.now(), null, null, null, metadata, approval), Attribution.UNATTRIBUTED);
+        Instant.now(), null, null, null, metadata, approval, null), Attribution.UNATTRIBUTED);
   }
 
   @Test
@@ -149,7 +149,7 @@ class BatchIsolationTest {
     String surface = "iso_" + System.nanoTime();
     ConversionWriter writer = new ConversionWriter(pool, context, 4, 10_000);
     NewConversion noTime = new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, "no-time", "lead",
-        null, null, null, null, null, null, null, null), Attribution.UNATTRIBUTED);
+        null, null, null, null, null, null, null, null, null), Attribution.UNATTRIBUTED);
     List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
         writer.write(conversion(surface, "before", null, null)), writer.write(noTime),
         writer.write(conversion(surface, "after", null, null))));
