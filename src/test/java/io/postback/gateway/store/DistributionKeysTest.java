@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DistributionKeysTest {
   /** Tables distributed by surface_id, co-located (docs/scaling.md). */
-  static final Set<String> BY_SURFACE = Set.of("conversions", "commissions", "clicks", "commission_rules");
+  static final Set<String> BY_SURFACE = Set.of("conversions", "commissions", "clicks", "commission_rules",
+      "surface_providers", "provider_events", "stripe_payment_intents");
 
   /** Tables not keyed by surface_id, and why. */
   static final Map<String, String> GLOBAL = Map.of(
