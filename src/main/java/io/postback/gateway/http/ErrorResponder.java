@@ -55,8 +55,17 @@ public final class ErrorResponder {
         .end(body.toBuffer());
   }
 
-  /** Maps any failure to the error the client should see. */
+  /** Maps any failure to the error the client should see, and logs the ones that are ours to look at. */
   public static ApiError classify(Throwable failure) {
+    return map(failure, true);
+  }
+
+  /** The error code {@link #classify} answers for the failure, without logging it (its answer logs it once). */
+  public static String code(Throwable failure) {
+    return map(failure, false).code();
+  }
+
+  private static ApiError map(Throwable failure, boolean log) {
     if (failure instanceof ApiError api) {
       return api;
     }
@@ -69,10 +78,14 @@ public final class ErrorResponder {
       return ApiError.invalidField(invalid.field(), invalid.getMessage());
     }
     if (isDependencyFailure(failure)) {
-      LOG.warn("dependency failure: {}", failure.toString());
+      if (log) {
+        LOG.warn("dependency failure: {}", failure.toString());
+      }
       return ApiError.unavailable("A storage dependency");
     }
-    LOG.error("unexpected failure", failure);
+    if (log) {
+      LOG.error("unexpected failure", failure);
+    }
     return ApiError.of(500, "internal_error", "The gateway failed unexpectedly; nothing was recorded, retry later");
   }
 

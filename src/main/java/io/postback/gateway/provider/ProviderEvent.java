@@ -79,6 +79,10 @@ public record ProviderEvent(String eventId, String eventType, List<ConversionDra
         : Instant.ofEpochSecond(unixSeconds).toString();
   }
 
+  static String firstNonNull(String a, String b) {
+    return a != null ? a : b;
+  }
+
   static String upper(String currency) {
     return currency == null ? null : currency.toUpperCase(Locale.ROOT);
   }

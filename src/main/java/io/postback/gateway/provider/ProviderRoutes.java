@@ -1,7 +1,6 @@
 package io.postback.gateway.provider;
 
 import io.postback.gateway.conversion.ConversionRequest;
-import io.postback.gateway.conversion.InvalidConversion;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionDraft;
@@ -95,7 +94,7 @@ public final class ProviderRoutes {
         }))
         .compose(received -> handle(provider, received));
     answer.onSuccess(a -> metrics.providerEvent(provider.id(), outcome(a)))
-        .onFailure(e -> metrics.providerEvent(provider.id(), failureCode(e)));
+        .onFailure(e -> metrics.providerEvent(provider.id(), ErrorResponder.code(e)));
     attempt.finish(answer);
   }
 
@@ -198,17 +197,6 @@ public final class ProviderRoutes {
     }
     return store.stripeOriginal(surface.id(), request.refundOf())
         .map(externalId -> externalId == null ? request : request.withRefundOf(externalId));
-  }
-
-  /** The code ErrorResponder answers for the failure, without logging it a second time (the attempt logs it). */
-  private static String failureCode(Throwable e) {
-    if (e instanceof ApiError api) {
-      return api.code();
-    }
-    if (e instanceof InvalidConversion) {
-      return "invalid_field";
-    }
-    return ErrorResponder.isDependencyFailure(e) ? "dependency_unavailable" : "internal_error";
   }
 
   private static String outcome(Answer answer) {

@@ -55,7 +55,7 @@ public final class ProviderSignatures {
       String value = part.substring(eq + 1).trim();
       if (key.equals("t")) {
         timestamp = value;
-      } else if (key.equals("v1") && value.length() == 64 && isHex(value)) {
+      } else if (key.equals("v1") && SignatureVerifier.looksLikeSignature(value)) {
         candidates.add(HEX.parseHex(value));
       }
     }
@@ -90,7 +90,7 @@ public final class ProviderSignatures {
       throw new Refused("The X-Razorpay-Signature header is missing");
     }
     String value = header.trim();
-    if (value.length() != 64 || !isHex(value)) {
+    if (!SignatureVerifier.looksLikeSignature(value)) {
       throw new Refused("X-Razorpay-Signature must be the hex HMAC-SHA256 of the body (64 hex digits)");
     }
     byte[] given = HEX.parseHex(value);
@@ -100,15 +100,6 @@ public final class ProviderSignatures {
       }
     }
     throw new Refused("X-Razorpay-Signature does not match the body under the surface's Razorpay webhook secret");
-  }
-
-  private static boolean isHex(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      if (Character.digit(s.charAt(i), 16) < 0) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static boolean digits(String s) {

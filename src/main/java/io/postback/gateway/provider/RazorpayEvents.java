@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
+import static io.postback.gateway.provider.ProviderEvent.firstNonNull;
 import static io.postback.gateway.provider.ProviderEvent.instant;
 import static io.postback.gateway.provider.ProviderEvent.number;
 import static io.postback.gateway.provider.ProviderEvent.object;
@@ -76,9 +77,5 @@ final class RazorpayEvents {
     d.occurredAt = instant(number(refund, "created_at"));
     d.metadata = new JsonObject().put("razorpayEventId", eventId).encode();
     return ProviderEvent.one(eventId, type, d);
-  }
-
-  private static String firstNonNull(String a, String b) {
-    return a != null ? a : b;
   }
 }

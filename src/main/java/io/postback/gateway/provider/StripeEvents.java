@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static io.postback.gateway.provider.ProviderEvent.array;
+import static io.postback.gateway.provider.ProviderEvent.firstNonNull;
 import static io.postback.gateway.provider.ProviderEvent.instant;
 import static io.postback.gateway.provider.ProviderEvent.number;
 import static io.postback.gateway.provider.ProviderEvent.object;
@@ -190,9 +191,5 @@ final class StripeEvents {
       m.put("stripeInvoice", invoice);
     }
     return m;
-  }
-
-  private static String firstNonNull(String a, String b) {
-    return a != null ? a : b;
   }
 }
