@@ -78,7 +78,7 @@ public final class ProviderRoutes {
     byte[] body = buffer == null ? new byte[0] : buffer.getBytes();
     String surfaceId = ctx.pathParam("surfaceId");
     Future<Answer> answer = surface(surfaceId)
-        .compose(surface -> store.find(surface.id(), provider).map(secret -> {
+        .compose(surface -> store.find(surface.id(), provider).compose(secret -> {
           if (secret == null) {
             throw ApiError.of(404, "provider_not_configured", "Surface " + surface.id() + " has no " + provider.id()
                 + " webhook secret: PUT /admin/surfaces/" + surface.id() + "/providers/" + provider.id());
@@ -86,11 +86,12 @@ public final class ProviderRoutes {
           // From here on the surface is known to exist: the postback log records the attempt.
           attempt.providerEvent(surface, null, null);
           verify(ctx, provider, secret, body);
-          guard.checkRate(surface);
+          return guard.checkRate(surface);
+        }).map(checked -> {
           ProviderEvent event = provider == Provider.STRIPE ? StripeEvents.map(parse(body))
               : RazorpayEvents.map(ctx.request().getHeader(RAZORPAY_EVENT_ID), parse(body));
-          attempt.providerEvent(surface, event.eventType(), event.eventId());
-          return new Received(surface, event);
+          attempt.providerEvent(checked, event.eventType(), event.eventId());
+          return new Received(checked, event);
         }))
         .compose(received -> handle(provider, received));
     answer.onSuccess(a -> metrics.providerEvent(provider.id(), outcome(a)))

@@ -248,6 +248,29 @@ class PaymentProviderWebhooksTest {
   }
 
   @Test
+  void theSurfacesRateLimitHoldsForProviderWebhooksToo() {
+    assertThat(client.admin("PATCH", "/admin/surfaces/" + surface.id(),
+        new JsonObject().put("rateLimitPerSecond", 1).put("rateLimitBurst", 1)).status()).isEqualTo(200);
+    int accepted = 0;
+    int limited = 0;
+    for (int i = 0; i < 4; i++) {
+      Reply r = stripe(event("checkout.session.completed", checkoutSession(id("pi"), 1_000, null)));
+      if (r.status() == 200) {
+        accepted++;
+      } else {
+        assertThat(r.status()).isEqualTo(429);
+        assertThat(r.json().getString("error")).isEqualTo("rate_limited");
+        assertThat(r.retryAfter()).isNotNull();
+        limited++;
+      }
+    }
+    assertThat(limited).as("a burst of 1 at 1/s cannot take four events sent back to back").isPositive();
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ?", surface.id()))
+        .as("only the admitted events are recorded").isEqualTo(accepted);
+    assertThat(metric("gateway_provider_events_total{outcome=\"rate_limited\",provider=\"stripe\"}")).isPositive();
+  }
+
+  @Test
   void staleOrForgedSignaturesAreRefusedWith400() {
     JsonObject sale = event("checkout.session.completed", checkoutSession(id("pi"), 1_000, null));
     String body = sale.encode();
