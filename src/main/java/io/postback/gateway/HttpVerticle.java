@@ -2,6 +2,7 @@ package io.postback.gateway;
 
 import io.postback.gateway.admin.AdminGate;
 import io.postback.gateway.admin.AffiliateAdmin;
+import io.postback.gateway.admin.AffiliatePostbackAdmin;
 import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
 import io.postback.gateway.admin.DeliveryAdmin;
@@ -180,6 +181,7 @@ public final class HttpVerticle extends VerticleBase {
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
     new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
         config.secretGracePeriod()).mount(api);
+    new AffiliatePostbackAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations())).mount(api);
     new DeliveryAdmin(pool, reads, deliveryQueue).mount(api);
     new PayoutAdmin(pool, reads).mount(api);
     // Reports export attributed conversions: the admin bearer token guards them too.
