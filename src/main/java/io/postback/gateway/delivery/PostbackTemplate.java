@@ -320,7 +320,7 @@ public final class PostbackTemplate {
   static void encode(StringBuilder out, Position position, boolean numeric, String value) {
     switch (position) {
       case PATH, QUERY -> percentEncode(out, value);
-      case FORM -> out.append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+      case FORM -> out.append(URLEncoder.encode(new String(utf8(value), StandardCharsets.UTF_8), StandardCharsets.UTF_8));
       case JSON_STRING -> jsonEscape(out, value);
       case JSON_BARE -> {
         if (numeric && NUMBER.matcher(value).matches()) {
