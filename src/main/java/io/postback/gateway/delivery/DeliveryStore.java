@@ -9,6 +9,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -20,6 +22,7 @@ import java.util.Map;
 
 /** The named SQL of the delivery side: fan-out, claim, recording attempts, endpoint state. */
 public final class DeliveryStore {
+  private static final Logger LOG = LoggerFactory.getLogger(DeliveryStore.class);
   // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
   // delivery per subscribed endpoint whose scope the event is in, and mark the events fanned out, all in
   // one commit. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a replay can
@@ -227,9 +230,9 @@ public final class DeliveryStore {
     for (Claimed c : claimed) {
       if (c.kind() == DestinationKind.AFFILIATE_POSTBACK) {
         JsonObject data = new JsonObject(c.data());
-        if (data.getString("conversionId") != null && data.getString("surfaceId") != null) {
-          surfaces.add(data.getString("surfaceId"));
-          conversions.add(data.getString("conversionId"));
+        if (data.getValue("conversionId") instanceof String id && data.getValue("surfaceId") instanceof String s) {
+          surfaces.add(s);
+          conversions.add(id);
         }
       }
     }
@@ -238,7 +241,8 @@ public final class DeliveryStore {
     }
     Future<Map<String, PostbackValues.Conversion>> found = conversions.isEmpty() ? Future.succeededFuture(Map.of())
         : pool.preparedQuery(POSTBACK_CONVERSIONS)
-            .execute(Tuple.of(surfaces.toArray(new String[0]), conversions.toArray(new String[0])))
+            .execute(Tuple.tuple().addArrayOfString(surfaces.toArray(new String[0]))
+                .addArrayOfString(conversions.toArray(new String[0])))
             .map(rows -> {
               Map<String, PostbackValues.Conversion> byId = new HashMap<>();
               for (Row r : rows) {
@@ -258,9 +262,17 @@ public final class DeliveryStore {
           out.add(c);
           continue;
         }
-        JsonObject data = new JsonObject(c.data());
-        out.add(c.withPostback(PostbackValues.of(c.eventId(), c.eventType(), c.eventCreatedAt(), data,
-            byId.get(data.getString("conversionId")))));
+        // One delivery's odd payload must not fail the claim of its neighbours: without values its attempt fails.
+        PostbackTemplate.Values values = null;
+        try {
+          JsonObject data = new JsonObject(c.data());
+          String conversionId = data.getString("conversionId");
+          values = PostbackValues.of(c.eventId(), c.eventType(), c.eventCreatedAt(), data,
+              conversionId == null ? null : byId.get(conversionId));
+        } catch (RuntimeException e) {
+          LOG.warn("macro values of delivery {} could not be built: {}", c.id(), e.toString());
+        }
+        out.add(c.withPostback(values));
       }
       return out;
     });

@@ -184,6 +184,9 @@ public final class WebhookSender {
 
   /** The rendered template; the template was checked when saved, so a parse failure here is a failed attempt. */
   private Outbound postback(DeliveryStore.Claimed d) {
+    if (d.postback() == null) {
+      throw new IllegalArgumentException("the macro values of this delivery could not be read");
+    }
     PostbackTemplate template = templates.computeIfAbsent(d.method() + '\u0000' + d.url() + '\u0000' + d.bodyTemplate(),
         k -> PostbackTemplate.parse(d.url(), d.method(), d.bodyTemplate()));
     PostbackTemplate.Rendered r = template.render(d.postback(),
