@@ -303,8 +303,17 @@ class AffiliatePostbacksTest {
     String clickId = click("sub1=x");
     sale("pb-mine", clickId);
 
+    // Credited to a pending affiliate, who earns nothing: its template does not fire either.
+    String pending = client.createAffiliate("pending");
+    String pendingPath = path();
+    assertThat(create(pending, new JsonObject().put("url", tracker.url(pendingPath + "?tx={txid}"))).status())
+        .isEqualTo(201);
+    String pendingCode = client.createLink(surface, pending, "https://shop.example/p", null);
+    assertThat(sale("pb-pending", client.click(pendingCode)).json().getString("status")).isEqualTo("affiliate_pending");
+
     Await.until("the attributed one fired", WAIT, () -> tracker.requests(path).size() >= 1);
     quiet();
+    assertThat(tracker.requests(pendingPath)).as("a pending affiliate's conversion").isEmpty();
     assertThat(tracker.requests(path)).extracting(r -> r.query().get("tx")).containsExactly("pb-mine");
     assertThat(tracker.requests(otherPath)).as("scoped to another surface").isEmpty();
     assertThat(tracker.requests(theirs)).as("another affiliate's template").isEmpty();
@@ -344,7 +353,8 @@ class AffiliatePostbacksTest {
     String approved = path();
     String rejected = path();
     template(tracker.url(created + "?tx={txid}&s={status}"));
-    template(tracker.url(approved + "?tx={txid}&s={status}&p={payout}"), "conversion.approved");
+    template(tracker.url(approved + "?tx={txid}&s={status}&p={payout}&sub={sub1}&cid={click_id}&ip={ip}"),
+        "conversion.approved");
     template(tracker.url(rejected + "?tx={txid}&s={status}&p={payout}"), "conversion.rejected");
     String click1 = click("sub1=a");
     String click2 = click("sub1=b");
@@ -353,13 +363,17 @@ class AffiliatePostbacksTest {
     Await.until("two created", WAIT, () -> tracker.requests(created).size() >= 2);
     assertThat(tracker.requests(created)).allSatisfy(r -> assertThat(r.query().get("s")).isEqualTo("pending"));
 
+    // The click ages out before the approval: what the postback renders of it was copied onto the conversion.
+    TestBackends.execute("DELETE FROM clicks WHERE id = '" + click1 + "'");
+    TestBackends.redis("DEL", "ck:" + click1);
     assertThat(getPostback("pb-appr", click1, "approved").status()).isEqualTo(200);
     assertThat(getPostback("pb-rej", click2, "rejected").status()).isEqualTo(200);
     Await.until("approval and rejection", WAIT,
         () -> tracker.requests(approved).size() >= 1 && tracker.requests(rejected).size() >= 1);
     quiet();
     assertThat(tracker.requests(approved)).singleElement().satisfies(r -> assertThat(r.query())
-        .containsEntry("tx", "pb-appr").containsEntry("s", "approved").containsEntry("p", "4.99"));
+        .containsEntry("tx", "pb-appr").containsEntry("s", "approved").containsEntry("p", "4.99")
+        .containsEntry("sub", "a").containsEntry("cid", click1).hasEntrySatisfying("ip", ip -> assertThat(ip).isNotBlank()));
     assertThat(tracker.requests(rejected)).singleElement().satisfies(r -> assertThat(r.query())
         .containsEntry("tx", "pb-rej").containsEntry("s", "rejected").containsEntry("p", "-4.99"));
     assertThat(tracker.requests(created)).hasSize(2);
