@@ -4,12 +4,14 @@ import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.console.OverviewHistory;
 import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
 import io.postback.gateway.ops.PostgresProbe;
+import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.store.Migrations;
 import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
@@ -29,6 +31,8 @@ import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
+
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
  * registry and program catalog (affiliates, links, rules), and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
@@ -36,6 +40,8 @@ import org.slf4j.LoggerFactory;
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
   private static final long REFUND_SWEEP_MS = 5_000;
+  // The console's overview charts: one point per 5 s, an hour kept (720 small samples).
+  private static final Duration OVERVIEW_INTERVAL = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -104,9 +110,12 @@ public final class Gateway {
           if (migrated > 0) {
             LOG.info("applied {} schema migration(s)", migrated);
           }
-          return Future.all(surfaces.refresh(), catalog.refresh());
+          return Future.all(surfaces.refresh(), catalog.refresh(), PortalTokens.load(controlPool));
         })
         .compose(loaded -> {
+          PortalTokens portalTokens = loaded.resultAt(2);
+          OverviewHistory overview = new OverviewHistory(metrics, OVERVIEW_INTERVAL);
+          vertx.setPeriodic(OVERVIEW_INTERVAL.toMillis(), id -> overview.sample());
           vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> {
             surfaces.refresh();
             catalog.refresh();
@@ -117,7 +126,8 @@ public final class Gateway {
           PostgresProbe probe = new PostgresProbe(metrics);
           vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
           return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics),
+              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, overview,
+                  portalTokens),
               new DeploymentOptions().setInstances(eventLoops));
         })
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()

@@ -18,6 +18,8 @@ import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.click.ClickRoutes;
 import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.console.ConsoleRoutes;
+import io.postback.gateway.console.OverviewHistory;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
@@ -36,6 +38,9 @@ import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.ops.GatewayMetrics;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.ops.MetricsEndpoint;
+import io.postback.gateway.portal.PortalLinkAdmin;
+import io.postback.gateway.portal.PortalRoutes;
+import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.report.ReportRoutes;
 import io.postback.gateway.store.ApprovalWriter;
 import io.postback.gateway.store.ConversionWriter;
@@ -70,12 +75,15 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final SurfaceGuard guard;
   private final ClickLimits clickLimits;
+  private final OverviewHistory overview;
+  private final PortalTokens portalTokens;
   private Pool pool;
   private RedisChannel redis;
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics) {
+                      SurfaceGuard guard, ClickLimits clickLimits, GatewayMetrics metrics, OverviewHistory overview,
+                      PortalTokens portalTokens) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
@@ -83,6 +91,8 @@ public final class HttpVerticle extends VerticleBase {
     this.guard = guard;
     this.clickLimits = clickLimits;
     this.metrics = metrics;
+    this.overview = overview;
+    this.portalTokens = portalTokens;
   }
 
   @Override
@@ -127,13 +137,24 @@ public final class HttpVerticle extends VerticleBase {
     new AffiliateAdmin(program, catalog, pool).mount(admin);
     new LinkAdmin(program, catalog, surfaces).mount(admin);
     new CommissionRuleAdmin(program, catalog).mount(admin);
-    new PostbackLogAdmin(postbackLog).mount(admin);
+    PostbackLogAdmin postbackLogAdmin = new PostbackLogAdmin(postbackLog);
+    postbackLogAdmin.mount(admin);
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis);
-    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
-        config.secretGracePeriod()).mount(admin);
-    new DeliveryAdmin(pool, deliveryQueue).mount(admin);
+    WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue,
+        new DestinationGuard(vertx, config.allowPrivateDestinations()), config.secretGracePeriod());
+    endpoints.mount(admin);
+    DeliveryAdmin deliveries = new DeliveryAdmin(pool, deliveryQueue);
+    deliveries.mount(admin);
     new PayoutAdmin(pool).mount(admin);
+    ConsoleRoutes console = new ConsoleRoutes(overview);
+    console.mountAdmin(admin);
+    new PortalLinkAdmin(pool, portalTokens).mount(admin);
     router.route("/admin/*").subRouter(admin);
+
+    // The integrator portal's API: a portal token only, and only its scope's endpoints, deliveries and log.
+    new PortalRoutes(pool, portalTokens, endpoints, deliveries, postbackLogAdmin, config.bodyLimitBytes())
+        .mount(router, Router.router(vertx));
+    console.mount(router);
 
     // Reports export attributed conversions: the admin bearer token guards them too.
     Router reports = Router.router(vertx);

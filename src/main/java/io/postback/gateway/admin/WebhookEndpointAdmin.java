@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  */
 public final class WebhookEndpointAdmin {
   private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
-  private static final String COLUMNS = "id, url, description, event_types, surface_id, affiliate_id, enabled, "
+  public static final String COLUMNS = "id, url, description, event_types, surface_id, affiliate_id, enabled, "
       + "disabled_reason, timeout_ms, max_in_flight, failing_since, previous_secret_valid_until, created_at, updated_at";
   private static final String INSERT = "INSERT INTO webhook_endpoints (id, url, description, event_types, secret, "
       + "timeout_ms, max_in_flight, enabled, surface_id, affiliate_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
@@ -109,8 +109,16 @@ public final class WebhookEndpointAdmin {
   }
 
   public void mount(Router admin) {
-    admin.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, c -> create(AdminJson.body(c))));
     admin.get("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+    mountOne(admin);
+  }
+
+  /**
+   * The routes of one endpoint ({@code /webhook-endpoints/:id...}), for a router that decided beforehand
+   * which endpoints its caller may touch (the integrator portal mounts them behind its scope check).
+   */
+  public void mountOne(Router admin) {
     admin.get("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
     admin.patch("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
     admin.delete("/webhook-endpoints/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::delete));
@@ -121,8 +129,8 @@ public final class WebhookEndpointAdmin {
     admin.post("/webhook-endpoints/:id/replay").handler(ctx -> AdminJson.respond(ctx, 202, this::replay));
   }
 
-  private Future<JsonObject> create(RoutingContext ctx) {
-    JsonObject body = AdminJson.body(ctx);
+  /** Registers an endpoint from a request body; answers it with its secret, shown only this once. */
+  public Future<JsonObject> create(JsonObject body) {
     String url = AdminJson.requiredString(body, "url", 2000);
     String description = AdminJson.optionalString(body, "description", 500);
     String[] types = eventTypes(body);
@@ -390,7 +398,7 @@ public final class WebhookEndpointAdmin {
     return t == null ? null : t.toInstant().toString();
   }
 
-  static JsonObject toJson(Row r) {
+  public static JsonObject toJson(Row r) {
     String[] types = r.getArrayOfStrings("event_types");
     return new JsonObject()
         .put("id", r.getString("id"))

@@ -1,0 +1,147 @@
+package io.postback.gateway.portal;
+
+import io.postback.gateway.admin.AdminJson;
+import io.postback.gateway.admin.DeliveryAdmin;
+import io.postback.gateway.admin.PostbackLogAdmin;
+import io.postback.gateway.admin.WebhookEndpointAdmin;
+import io.postback.gateway.http.ApiError;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+/**
+ * {@code /portal/api/*}: what an integrator holding a portal link may do, all within the link's scope. The
+ * endpoint, delivery and postback-log routes are the admin ones, mounted behind a check that the object
+ * named in the path or query belongs to the scope: anything else is 404, as if it did not exist.
+ * Listing and creating are the portal's own, so that the scope is a filter and a forced value.
+ */
+public final class PortalRoutes {
+  private static final String IN_SCOPE = "surface_id IS NOT DISTINCT FROM $2 AND affiliate_id IS NOT DISTINCT FROM $3";
+  private static final String OWNS_ENDPOINT = "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND " + IN_SCOPE;
+  private static final String OWNS_DELIVERY = "SELECT 1 FROM deliveries WHERE id = $1 AND endpoint_id IN "
+      + "(SELECT id FROM webhook_endpoints WHERE " + IN_SCOPE + ")";
+  private static final String PAGE = "SELECT " + WebhookEndpointAdmin.COLUMNS + " FROM webhook_endpoints "
+      + "WHERE ($1::text IS NULL OR id > $1) AND " + IN_SCOPE + " ORDER BY id LIMIT $4";
+
+  private final Pool pool;
+  private final PortalTokens tokens;
+  private final WebhookEndpointAdmin endpoints;
+  private final DeliveryAdmin deliveries;
+  private final PostbackLogAdmin postbackLog;
+  private final int bodyLimit;
+
+  public PortalRoutes(Pool pool, PortalTokens tokens, WebhookEndpointAdmin endpoints, DeliveryAdmin deliveries,
+                      PostbackLogAdmin postbackLog, int bodyLimit) {
+    this.pool = pool;
+    this.tokens = tokens;
+    this.endpoints = endpoints;
+    this.deliveries = deliveries;
+    this.postbackLog = postbackLog;
+    this.bodyLimit = bodyLimit;
+  }
+
+  /** Mounts the portal API on a router of its own under {@code /portal/api}. */
+  public void mount(Router router, Router portal) {
+    portal.route().handler(new PortalAuth(tokens));
+    portal.route().handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
+    portal.get("/scope").handler(ctx -> AdminJson.respond(ctx, 200, this::scope));
+    portal.get("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
+    portal.post("/webhook-endpoints").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+
+    Handler<RoutingContext> ownEndpoint = ctx -> guard(ctx, OWNS_ENDPOINT, ctx.pathParam("id"), "Webhook endpoint");
+    portal.route("/webhook-endpoints/:id").handler(this::scopeIsFixed).handler(ownEndpoint);
+    portal.route("/webhook-endpoints/:id/*").handler(ownEndpoint);
+    endpoints.mountOne(portal);
+
+    portal.get("/deliveries").handler(ctx -> guard(ctx, OWNS_ENDPOINT, ctx.queryParams().get("endpointId"), "Webhook endpoint"));
+    Handler<RoutingContext> ownDelivery = ctx -> guard(ctx, OWNS_DELIVERY, ctx.pathParam("id"), "Delivery");
+    portal.route("/deliveries/:id").handler(ownDelivery);
+    portal.route("/deliveries/:id/*").handler(ownDelivery);
+    deliveries.mount(portal);
+
+    portal.get("/postback-log").handler(this::ownSurfaceLog);
+    postbackLog.mount(portal);
+    router.route("/portal/api/*").subRouter(portal);
+  }
+
+  private Future<JsonObject> scope(RoutingContext ctx) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    return Future.succeededFuture(new JsonObject().put("surfaceId", scope.surfaceId())
+        .put("affiliateId", scope.affiliateId()).put("expiresAt", scope.expiresAt().toString()));
+  }
+
+  private Future<JsonObject> list(RoutingContext ctx) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    int limit = AdminJson.limit(ctx);
+    return pool.preparedQuery(PAGE)
+        .execute(Tuple.of(ctx.queryParams().get("cursor"), scope.surfaceId(), scope.affiliateId(), limit))
+        .map(rows -> {
+          JsonArray items = new JsonArray();
+          String last = null;
+          for (Row r : rows) {
+            items.add(WebhookEndpointAdmin.toJson(r));
+            last = r.getString("id");
+          }
+          return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
+        });
+  }
+
+  /** The admin registration, with the link's scope in place of whatever the body said. */
+  private Future<JsonObject> create(RoutingContext ctx) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    JsonObject body = AdminJson.body(ctx).copy()
+        .put("surfaceId", scope.surfaceId())
+        .put("affiliateId", scope.affiliateId());
+    return endpoints.create(body);
+  }
+
+  /** An endpoint's scope is the link's: an edit may not move it elsewhere. */
+  private void scopeIsFixed(RoutingContext ctx) {
+    if (ctx.request().method().name().equals("PATCH")) {
+      JsonObject body = AdminJson.body(ctx);
+      if (body.containsKey("surfaceId") || body.containsKey("affiliateId")) {
+        ctx.fail(ApiError.of(400, "scope_fixed", "An endpoint's surface and affiliate are those of the portal link"));
+        return;
+      }
+    }
+    ctx.next();
+  }
+
+  /** The postback log is kept per surface: a link scoped to a surface reads that surface's log only. */
+  private void ownSurfaceLog(RoutingContext ctx) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    if (scope.surfaceId() == null) {
+      ctx.fail(ApiError.of(404, "not_found", "The postback log is kept per surface; this portal link names no surface"));
+      return;
+    }
+    if (!scope.surfaceId().equals(ctx.queryParams().get("surfaceId"))) {
+      ctx.fail(ApiError.notFound("Surface " + ctx.queryParams().get("surfaceId")));
+      return;
+    }
+    ctx.next();
+  }
+
+  private void guard(RoutingContext ctx, String sql, String id, String what) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    if (id == null || id.isEmpty()) {
+      ctx.fail(ApiError.invalidField("endpointId", "endpointId is required"));
+      return;
+    }
+    pool.preparedQuery(sql).execute(Tuple.of(id, scope.surfaceId(), scope.affiliateId())).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+      } else if (ar.result().size() == 0) {
+        ctx.fail(ApiError.notFound(what + " " + id));
+      } else {
+        ctx.next();
+      }
+    });
+  }
+}
