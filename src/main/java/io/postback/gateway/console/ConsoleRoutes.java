@@ -38,7 +38,14 @@ public final class ConsoleRoutes {
         .addDirective("frame-ancestors", "'none'");
     XFrameHandler frames = XFrameHandler.create(XFrameHandler.DENY);
     for (String page : new String[] {"console", "portal"}) {
-      router.get("/" + page).handler(ctx -> ctx.redirect("/" + page + "/"));
+      // Relative asset paths need the trailing slash; the router also matches "/console/" here.
+      router.get("/" + page).handler(ctx -> {
+        if (ctx.request().path().endsWith("/")) {
+          ctx.next();
+        } else {
+          ctx.redirect("/" + page + "/");
+        }
+      });
       router.route("/" + page + "/*").handler(csp).handler(frames).handler(ConsoleRoutes::noSniff);
     }
     String uplot = new WebJarVersionLocator().version(UPLOT);
