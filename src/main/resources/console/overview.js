@@ -60,20 +60,24 @@ function stat(id, label, value) {
 }
 
 function chart(plots, container, key, title, data, series) {
-  const width = Math.max(280, Math.min(container.clientWidth || 600, 640));
-  if (plots[key] && plots[key].width === width) {
-    plots[key].plot.setData(data);
+  let entry = plots[key];
+  if (!entry) {
+    const target = h('div', { class: 'plot', role: 'img', 'aria-label': title + ', last hour' });
+    container.append(h('figure', { class: 'chart' }, h('figcaption', null, title), target));
+    entry = plots[key] = { target };
+  }
+  // The chart takes its cell's width, which the grid decides (one to three per row).
+  const width = Math.max(240, entry.target.clientWidth);
+  if (entry.plot && entry.width === width) {
+    entry.plot.setData(data);
     return;
   }
-  plots[key]?.figure.remove();
-  const target = h('div', { class: 'plot', role: 'img', 'aria-label': title + ', last hour' });
-  const figure = h('figure', { class: 'chart' }, h('figcaption', null, title), target);
-  container.append(figure);
-  const plot = new uPlot({
+  entry.plot?.destroy();
+  entry.width = width;
+  entry.plot = new uPlot({
     width, height: 180,
     series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: true }))],
     axes: [{}, { size: 50 }],
     legend: { live: false },
-  }, data, target);
-  plots[key] = { plot, figure, width };
+  }, data, entry.target);
 }
