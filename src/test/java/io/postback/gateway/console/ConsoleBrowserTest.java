@@ -1,5 +1,10 @@
 package io.postback.gateway.console;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
@@ -11,11 +16,15 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -78,8 +87,31 @@ class ConsoleBrowserTest {
         .put("otherEndpointUrl", otherUrl)
         .put("shots", SHOTS.toAbsolutePath().toString())
         .encode());
-    NodeTools.Result result = NodeTools.node(300, SCRIPT, input.toString());
+    List<String> accessLog = new CopyOnWriteArrayList<>();
+    NodeTools.Result result;
+    LoggerContext logs = (LoggerContext) LoggerFactory.getILoggerFactory();
+    Logger access = logs.getLogger("access");
+    Level level = access.getLevel();
+    AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
+      @Override
+      protected void append(ILoggingEvent event) {
+        accessLog.add(event.getFormattedMessage() + " " + Arrays.toString(event.getArgumentArray()));
+      }
+    };
+    capture.setContext(logs);
+    capture.start();
+    access.addAppender(capture);
+    access.setLevel(Level.INFO);
+    try {
+      result = NodeTools.node(300, SCRIPT, input.toString());
+    } finally {
+      access.detachAppender(capture);
+      access.setLevel(level);
+    }
     assertThat(result.exitCode()).as(result.output()).isZero();
+    // The browser sent the tokens as headers only: the access log saw the pages and API calls, never a token.
+    assertThat(accessLog).anySatisfy(line -> assertThat(line).startsWith("GET"));
+    assertThat(accessLog).noneSatisfy(line -> assertThat(line).containsAnyOf(TestBackends.ADMIN_TOKEN, "ptl_"));
 
     // The replay reached the real receiver, and it answered 204 this time.
     assertThat(receiver.received("/failing")).hasSizeGreaterThanOrEqualTo(3);
