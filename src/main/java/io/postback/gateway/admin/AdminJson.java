@@ -10,6 +10,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.List;
 import java.util.function.Function;
 
 /** Small shared pieces of the admin API: reading a JSON body, typed fields, answering. */
@@ -90,6 +91,31 @@ public final class AdminJson {
       // answered below
     }
     throw ApiError.invalidField("limit", "limit must be an integer between 1 and " + MAX_LIMIT);
+  }
+
+  /**
+   * One page of a list: {@code {"items":[...],"nextCursor":...}}. The cursor is the key of the last item
+   * when the page is full (there may be more), otherwise null; lists are keyset-paginated so a page
+   * stays cheap however deep it is.
+   */
+  public static <T> JsonObject page(List<T> items, int limit, Function<T, JsonObject> json, Function<T, String> key) {
+    io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
+    items.forEach(item -> out.add(json.apply(item)));
+    String next = items.size() == limit && !items.isEmpty() ? key.apply(items.get(items.size() - 1)) : null;
+    return new JsonObject().put("items", out).put("nextCursor", next);
+  }
+
+  /** An optional query parameter; an empty one counts as absent, a control character is refused. */
+  public static String query(RoutingContext ctx, String name, int maxLength) {
+    String v = ctx.queryParams().get(name);
+    if (v == null || v.isEmpty()) {
+      return null;
+    }
+    String problem = v.length() > maxLength ? "must be at most " + maxLength + " characters" : StorableText.problem(v);
+    if (problem != null) {
+      throw ApiError.invalidField(name, name + " " + problem);
+    }
+    return v;
   }
 
   /**

@@ -41,6 +41,7 @@ public final class AffiliateAdmin {
 
   public void mount(Router admin) {
     admin.post("/affiliates").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.get("/affiliates").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
     admin.get("/affiliates/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
     admin.patch("/affiliates/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
     admin.get("/affiliates/:id/commissions").handler(ctx -> AdminJson.respond(ctx, 200, this::ledger));
@@ -62,6 +63,17 @@ public final class AffiliateAdmin {
       catalog.put(created);
       return created.toJson();
     });
+  }
+
+  /** {@code GET /admin/affiliates?status=&q=&limit=&cursor=}: ordered by id; {@code q} matches id or name. */
+  private Future<JsonObject> list(RoutingContext ctx) {
+    String status = AdminJson.query(ctx, "status", 16);
+    if (status != null && !STATUSES.contains(status)) {
+      throw ApiError.invalidField("status", "status must be pending, active or suspended");
+    }
+    int limit = AdminJson.limit(ctx);
+    return store.affiliatesPage(status, AdminJson.query(ctx, "q", 200), AdminJson.query(ctx, "cursor", 64), limit)
+        .map(page -> AdminJson.page(page, limit, Affiliate::toJson, Affiliate::id));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

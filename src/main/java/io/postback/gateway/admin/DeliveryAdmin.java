@@ -25,7 +25,7 @@ public final class DeliveryAdmin {
   private static final String COLUMNS = "d.id, d.event_id, e.type, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, "
       + "d.last_status_code, d.last_error, d.created_at, d.updated_at";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM deliveries d JOIN events e ON e.id = d.event_id "
-      + "WHERE d.status = $1 AND ($2::text IS NULL OR d.endpoint_id = $2) AND ($3::text IS NULL OR d.id < $3) "
+      + "WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR d.endpoint_id = $2) AND ($3::text IS NULL OR d.id < $3) "
       + "ORDER BY d.id DESC LIMIT $4";
   private static final String FIND = "SELECT " + COLUMNS + " FROM deliveries d JOIN events e ON e.id = d.event_id "
       + "WHERE d.id = $1";
@@ -56,8 +56,8 @@ public final class DeliveryAdmin {
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {
-    String status = ctx.queryParams().get("status") == null ? "dead" : ctx.queryParams().get("status");
-    if (!STATUSES.contains(status)) {
+    String status = AdminJson.query(ctx, "status", 16);
+    if (status != null && !STATUSES.contains(status)) {
       throw ApiError.invalidField("status", "status must be pending, succeeded, dead or skipped");
     }
     int limit = AdminJson.limit(ctx);

@@ -2,6 +2,7 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.attribution.ProgramCatalog;
 import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.attribution.TrackingLink;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.store.Ids;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -35,6 +36,7 @@ public final class LinkAdmin {
 
   public void mount(Router admin) {
     admin.post("/links").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.get("/links").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
     admin.get("/links/:code").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
   }
 
@@ -74,6 +76,15 @@ public final class LinkAdmin {
           catalog.put(link);
           return link.toJson().put("trackingUrl", trackingUrl(ctx, link.code()));
         });
+  }
+
+  /** {@code GET /admin/links?surfaceId=&affiliateId=&limit=&cursor=}: ordered by code. */
+  private Future<JsonObject> list(RoutingContext ctx) {
+    int limit = AdminJson.limit(ctx);
+    return store.linksPage(AdminJson.query(ctx, "surfaceId", 64), AdminJson.query(ctx, "affiliateId", 64),
+            AdminJson.query(ctx, "cursor", 64), limit)
+        .map(page -> AdminJson.page(page, limit,
+            link -> link.toJson().put("trackingUrl", trackingUrl(ctx, link.code())), TrackingLink::code));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

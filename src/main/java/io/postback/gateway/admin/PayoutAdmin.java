@@ -11,6 +11,9 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -23,6 +26,11 @@ public final class PayoutAdmin {
       + "created_at, updated_at";
   private static final String INSERT = "INSERT INTO payouts (id, affiliate_id, amount_minor, currency, reference) "
       + "VALUES ($1, $2, $3, $4, $5) RETURNING " + COLUMNS;
+  private static final String PAGE = "SELECT " + COLUMNS + " FROM payouts "
+      + "WHERE ($1::text IS NULL OR affiliate_id = $1) AND ($2::text IS NULL OR status = $2) "
+      + "AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4";
+  private static final String AFFILIATE_EXISTS = "SELECT 1 FROM affiliates WHERE id = $1";
+  private static final Set<String> STATUSES = Set.of("initiated", "completed", "failed");
   private static final String FIND = "SELECT " + COLUMNS + " FROM payouts WHERE id = $1";
   private static final String SETTLE = "UPDATE payouts SET status = $2, failure_reason = $3, updated_at = now() "
       + "WHERE id = $1 AND status = 'initiated' RETURNING " + COLUMNS;
@@ -35,6 +43,7 @@ public final class PayoutAdmin {
 
   public void mount(Router admin) {
     admin.post("/payouts").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.get("/payouts").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
     admin.get("/payouts/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
     admin.patch("/payouts/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::settle));
   }
@@ -51,12 +60,34 @@ public final class PayoutAdmin {
       throw ApiError.invalidField("currency", "currency must be an ISO 4217 code such as USD");
     }
     String reference = AdminJson.optionalString(body, "reference", 200);
-    return pool.withTransaction(tx -> tx.preparedQuery(INSERT)
-        .execute(Tuple.of(Ids.timeOrdered("po"), affiliateId, amount, currency, reference))
+    // A payout to nobody would emit payout.* events no affiliate receiver can ever match.
+    return pool.withTransaction(tx -> tx.preparedQuery(AFFILIATE_EXISTS).execute(Tuple.of(affiliateId))
+        .compose(found -> {
+          if (found.size() == 0) {
+            throw ApiError.of(404, "unknown_affiliate", "No affiliate with id " + affiliateId, "affiliateId");
+          }
+          return tx.preparedQuery(INSERT).execute(Tuple.of(Ids.timeOrdered("po"), affiliateId, amount, currency, reference));
+        })
         .compose(rows -> {
           JsonObject payout = toJson(rows.iterator().next());
           return EventOutbox.append(tx, "payout.initiated", null, affiliateId, payout).map(payout);
         }));
+  }
+
+  /** {@code GET /admin/payouts?affiliateId=&status=&limit=&cursor=}: newest first. */
+  private Future<JsonObject> list(RoutingContext ctx) {
+    String status = AdminJson.query(ctx, "status", 16);
+    if (status != null && !STATUSES.contains(status)) {
+      throw ApiError.invalidField("status", "status must be initiated, completed or failed");
+    }
+    int limit = AdminJson.limit(ctx);
+    return pool.preparedQuery(PAGE)
+        .execute(Tuple.of(AdminJson.query(ctx, "affiliateId", 128), status, AdminJson.query(ctx, "cursor", 64), limit))
+        .map(rows -> {
+          List<JsonObject> page = new ArrayList<>(rows.size());
+          rows.forEach(r -> page.add(toJson(r)));
+          return AdminJson.page(page, limit, p -> p, p -> p.getString("id"));
+        });
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

@@ -38,6 +38,7 @@ public final class SurfaceAdmin {
 
   public void mount(Router admin) {
     admin.post("/surfaces").handler(ctx -> AdminJson.respond(ctx, 201, this::create));
+    admin.get("/surfaces").handler(ctx -> AdminJson.respond(ctx, 200, this::list));
     admin.get("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::get));
     admin.patch("/surfaces/:id").handler(ctx -> AdminJson.respond(ctx, 200, this::update));
     admin.post("/surfaces/:id/secrets").handler(ctx -> AdminJson.respond(ctx, 201, this::rotate));
@@ -73,6 +74,13 @@ public final class SurfaceAdmin {
     Duration tolerance = tolerance(body);
     return create(id != null ? id : Ids.timeOrdered("srf"), name, tolerance)
         .map(s -> s.toAdminJson().put("secret", s.secret()).put("postbackToken", s.postbackToken()));
+  }
+
+  /** {@code GET /admin/surfaces?q=&limit=&cursor=}: ordered by id; {@code q} matches id or name. */
+  private Future<JsonObject> list(RoutingContext ctx) {
+    int limit = AdminJson.limit(ctx);
+    return store.page(AdminJson.query(ctx, "q", 200), AdminJson.query(ctx, "cursor", 64), limit)
+        .map(page -> AdminJson.page(page, limit, Surface::toAdminJson, Surface::id));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

@@ -83,7 +83,7 @@ public final class WebhookEndpointAdmin {
              (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'pending') AS pending,
              (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'dead') AS dead,
              (SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND status = 'skipped') AS skipped,
-             (SELECT row_to_json(x)::text FROM (
+             (SELECT json_build_object('attemptedAt', attempted_at, 'statusCode', status_code, 'error', error)::text FROM (
                 SELECT attempted_at, status_code, error FROM delivery_attempts
                  WHERE endpoint_id = $1 AND outcome <> 'success' ORDER BY id DESC LIMIT 1) x) AS last_error
       """;

@@ -29,10 +29,17 @@ public final class ProgramStore {
       + "status = COALESCE($3, status), updated_at = now() WHERE id = $1 RETURNING " + AFFILIATE_COLUMNS;
   private static final String AFFILIATES_SINCE = "SELECT " + AFFILIATE_COLUMNS + " FROM affiliates WHERE updated_at > $1";
 
+  private static final String AFFILIATES_PAGE = "SELECT " + AFFILIATE_COLUMNS + " FROM affiliates "
+      + "WHERE ($1::text IS NULL OR status = $1) "
+      + "AND ($2::text IS NULL OR strpos(lower(id), lower($2)) > 0 OR strpos(lower(name), lower($2)) > 0) "
+      + "AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4";
   private static final String LINK_COLUMNS = "code, surface_id, affiliate_id, destination_url, promo_code, created_at, updated_at";
   private static final String INSERT_LINK = "INSERT INTO links (code, surface_id, affiliate_id, destination_url, promo_code) "
       + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING " + LINK_COLUMNS;
   private static final String FIND_LINK = "SELECT " + LINK_COLUMNS + " FROM links WHERE code = $1";
+  private static final String LINKS_PAGE = "SELECT " + LINK_COLUMNS + " FROM links "
+      + "WHERE ($1::text IS NULL OR surface_id = $1) AND ($2::text IS NULL OR affiliate_id = $2) "
+      + "AND ($3::text IS NULL OR code > $3) ORDER BY code LIMIT $4";
   private static final String LINKS_SINCE = "SELECT " + LINK_COLUMNS + " FROM links WHERE updated_at > $1";
 
   private static final String RULE_COLUMNS = "id, surface_id, event_type, affiliate_id, flat_minor, percent_bps, currency, updated_at";
@@ -88,6 +95,16 @@ public final class ProgramStore {
             : EventOutbox.append(tx, event, null, updated.id(), affiliateEvent(updated).put("previousStatus", old.status())).map(updated);
       });
     }));
+  }
+
+  /** Affiliates ordered by id after {@code cursor}; status and search (id or name contains) are optional. */
+  public Future<List<Affiliate>> affiliatesPage(String status, String search, String cursor, int limit) {
+    return all(AFFILIATES_PAGE, Tuple.of(status, search, cursor, limit), ProgramStore::toAffiliate);
+  }
+
+  /** Links ordered by code after {@code cursor}, optionally of one surface and/or one affiliate. */
+  public Future<List<TrackingLink>> linksPage(String surfaceId, String affiliateId, String cursor, int limit) {
+    return all(LINKS_PAGE, Tuple.of(surfaceId, affiliateId, cursor, limit), ProgramStore::toLink);
   }
 
   public Future<List<Affiliate>> affiliatesChangedSince(Instant since) {

@@ -50,11 +50,15 @@ public final class DeliveryStore {
   // The Postgres side of a claim: only deliveries that are still pending, due and not leased are taken,
   // leased until the lease expiry. A delivery Redis hands out twice (e.g. re-added after a FLUSHALL while
   // in flight) is therefore sent by one claimer only. leased_until is in no index: a HOT update.
-  private static final String CLAIM = """
+  // The conditions sit inside a CASE so that the only one the planner can match to an index is the
+  // primary key: written plainly, the generic plan ANDs a bitmap of deliveries_pending_idx (every
+  // pending delivery is due by $3) with the key lookups, and each claim reads the whole backlog.
+  static final String CLAIM = """
       UPDATE deliveries d SET leased_until = $2
         FROM events e, webhook_endpoints ep
-       WHERE d.id = ANY ($1) AND d.status = 'pending' AND d.next_attempt_at <= $3
-         AND (d.leased_until IS NULL OR d.leased_until < $4)
+       WHERE d.id = ANY ($1)
+         AND CASE WHEN d.status = 'pending' AND d.next_attempt_at <= $3
+                   AND (d.leased_until IS NULL OR d.leased_until < $4) THEN true ELSE false END
          AND e.id = d.event_id AND ep.id = d.endpoint_id
       RETURNING d.id, d.attempts, d.retry_base, e.id AS event_id, e.type, e.created_at, e.data::text AS data,
                 ep.id AS endpoint_id, ep.url, ep.secret, ep.previous_secret, ep.previous_secret_valid_until,

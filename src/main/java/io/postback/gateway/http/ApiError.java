@@ -28,6 +28,10 @@ public final class ApiError extends RuntimeException {
     return new ApiError(status, code, message, null, null);
   }
 
+  public static ApiError of(int status, String code, String message, String field) {
+    return new ApiError(status, code, message, field, null);
+  }
+
   /** 400 naming the offending field. */
   public static ApiError invalidField(String field, String message) {
     return new ApiError(400, "invalid_field", message, field, null);

@@ -22,8 +22,9 @@ import java.time.temporal.ChronoUnit;
  */
 public final class ReportRoutes {
   public static final long MAX_DAYS = 180;
+  // A campaign is a surface: a report for one that does not exist is refused rather than run empty.
   private static final String INSERT = "INSERT INTO attribution_reports (id, start_date, end_date, campaign_id) "
-      + "VALUES ($1, $2, $3, $4)";
+      + "SELECT $1, $2, $3, $4 WHERE $4::text IS NULL OR EXISTS (SELECT 1 FROM surfaces WHERE id = $4)";
   private static final String FIND = "SELECT id, start_date, end_date, campaign_id, status, total_matches, "
       + "total_batches, batches_emitted, error, created_at, updated_at FROM attribution_reports WHERE id = $1";
 
@@ -51,7 +52,12 @@ public final class ReportRoutes {
     String campaign = AdminJson.optionalString(body, "campaign_id", 64);
     String id = Ids.timeOrdered("rpt");
     return pool.preparedQuery(INSERT).execute(Tuple.of(id, start, end, campaign))
-        .map(v -> new JsonObject().put("id", id).put("status", "created"));
+        .map(rows -> {
+          if (rows.rowCount() == 0) {
+            throw ApiError.of(404, "unknown_campaign", "No campaign (surface) with id " + campaign, "campaign_id");
+          }
+          return new JsonObject().put("id", id).put("status", "created");
+        });
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

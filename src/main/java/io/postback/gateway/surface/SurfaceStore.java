@@ -23,6 +23,10 @@ public final class SurfaceStore {
   private static final String INSERT = "INSERT INTO surfaces (id, name, secret, timestamp_tolerance_ms, postback_token) "
       + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING " + COLUMNS;
   private static final String FIND = "SELECT " + COLUMNS + " FROM surfaces WHERE id = $1";
+  // Search is a plain substring match (strpos): the operator's text is never a LIKE pattern.
+  private static final String PAGE = "SELECT " + COLUMNS + " FROM surfaces "
+      + "WHERE ($1::text IS NULL OR strpos(lower(id), lower($1)) > 0 OR strpos(lower(name), lower($1)) > 0) "
+      + "AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3";
   private static final String CHANGED_SINCE = "SELECT " + COLUMNS + " FROM surfaces WHERE updated_at > $1";
   // A null argument keeps the column; the "clear" flags turn an optional limit off again.
   private static final String UPDATE = "UPDATE surfaces SET name = COALESCE($2, name), "
@@ -68,6 +72,15 @@ public final class SurfaceStore {
 
   public Future<Surface> find(String id) {
     return pool.preparedQuery(FIND).execute(Tuple.of(id)).map(SurfaceStore::first);
+  }
+
+  /** Surfaces ordered by id after {@code cursor}, whose id or name contains {@code search} (both optional). */
+  public Future<List<Surface>> page(String search, String cursor, int limit) {
+    return pool.preparedQuery(PAGE).execute(Tuple.of(search, cursor, limit)).map(rows -> {
+      List<Surface> out = new ArrayList<>(rows.size());
+      rows.forEach(r -> out.add(toSurface(r)));
+      return out;
+    });
   }
 
   public Future<List<Surface>> changedSince(Instant since) {

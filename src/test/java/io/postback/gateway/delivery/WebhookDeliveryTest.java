@@ -133,7 +133,7 @@ class WebhookDeliveryTest {
     assertThat(health.getLong("attempts")).isEqualTo(3);
     assertThat(health.getDouble("successRate")).isCloseTo(1.0 / 3, org.assertj.core.data.Offset.offset(0.001));
     assertThat(health.getDouble("averageLatencyMs")).isNotNull();
-    assertThat(health.getJsonObject("lastError").getInteger("status_code")).isEqualTo(500);
+    assertThat(health.getJsonObject("lastError").getInteger("statusCode")).isEqualTo(500);
   }
 
   @Test
@@ -287,6 +287,7 @@ class WebhookDeliveryTest {
   @Test
   void payoutChangesAreDeliveredAsPayoutEvents() {
     register(client, receiver.url("/payouts"), "payout.initiated", "payout.completed", "payout.failed");
+    client.admin("POST", "/admin/affiliates", new JsonObject().put("id", "aff_1").put("name", "Payee"));
     Reply created = client.admin("POST", "/admin/payouts",
         new JsonObject().put("affiliateId", "aff_1").put("amountMinor", 12_500).put("currency", "EUR"));
     assertThat(created.status()).isEqualTo(201);

@@ -1,0 +1,57 @@
+package io.postback.gateway.delivery;
+
+import io.postback.gateway.support.SharedGateway;
+import io.postback.gateway.support.TestBackends;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A claim must cost the same with 20 or 200,000 deliveries pending: it looks its rows up by primary key
+ * only. Checked on the generic plan (the one a prepared statement settles on) of a table without
+ * statistics, the state in which Postgres once chose to read the whole pending index for every claim.
+ */
+class DeliveryClaimPlanTest {
+  // Started for its migrations: the plan is taken on copies of the real tables and their indexes.
+  @RegisterExtension
+  static final SharedGateway gateway = new SharedGateway();
+
+  @Test
+  void aClaimReadsDeliveriesByPrimaryKeyWhateverTheBacklog() throws Exception {
+    try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS claim_plan CASCADE");
+      s.execute("CREATE SCHEMA claim_plan");
+      for (String table : new String[] {"events", "webhook_endpoints", "deliveries"}) {
+        s.execute("CREATE TABLE claim_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
+            + "WITH (autovacuum_enabled = false)");
+      }
+      s.execute("SET search_path = claim_plan");
+      s.execute("INSERT INTO webhook_endpoints (id, url, secret) VALUES ('whe_1', 'http://x.example/', 's')");
+      s.execute("INSERT INTO events (id, type, data) SELECT 'ev' || g, 't', '{}' FROM generate_series(1, 20000) g");
+      s.execute("INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at) "
+          + "SELECT 'dlv' || g, 'ev' || g, 'whe_1', now() - interval '1 minute' FROM generate_series(1, 20000) g");
+      s.execute("SET plan_cache_mode = force_generic_plan");
+      s.execute("PREPARE claim(text[], timestamptz, timestamptz, timestamptz) AS " + DeliveryStore.CLAIM);
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rs = s.executeQuery(
+          "EXPLAIN EXECUTE claim('{dlv1,dlv2,dlv3,dlv4}', now() + interval '1 minute', now(), now())")) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      } finally {
+        s.execute("DEALLOCATE claim");
+        s.execute("RESET search_path");
+        s.execute("DROP SCHEMA claim_plan CASCADE");
+      }
+      assertThat(plan.toString())
+          .as("the deliveries are found by their key, not by scanning the pending backlog")
+          .contains("deliveries_pkey")
+          .doesNotContain("next_attempt_at_id_idx");
+    }
+  }
+}
