@@ -197,7 +197,7 @@ function secretNotice(secret, graceUntil) {
 }
 
 function lastError(e) {
-  return [time(e.attempted_at), ' ', e.error ?? (e.status_code == null ? '' : `HTTP ${e.status_code}`)];
+  return [time(e.attemptedAt), ' ', e.error ?? (e.statusCode == null ? '' : `HTTP ${e.statusCode}`)];
 }
 
 function scopeText(e) {
