@@ -133,10 +133,28 @@ function assert(cond, message) {
       await shot(page, 'console-conversions');
     });
 
-    await run('the program page lists surfaces', async () => {
+    await run('the program page finds a surface, creates an affiliate and edits it', async () => {
       await page.getByRole('link', { name: 'Program' }).click();
-      await page.getByRole('heading', { name: 'Program' }).waitFor();
+      await page.getByLabel('Search id or name').fill(surface);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('cell', { name: surface, exact: true }).waitFor();
       await shot(page, 'console-program');
+      await page.getByRole('link', { name: 'Affiliates' }).click();
+      const name = 'Browser affiliate ' + Date.now();
+      const create = page.getByRole('form', { name: 'New affiliate' });
+      await create.getByLabel('Name').fill(name);
+      await create.getByRole('button', { name: 'Create' }).click();
+      await create.getByText(/^Created /).waitFor();
+      await page.getByLabel('Search id or name').fill(name);
+      await page.getByRole('button', { name: 'Search' }).click();
+      const row = page.getByRole('row').filter({ hasText: name });
+      await row.getByRole('cell', { name: 'pending', exact: true }).waitFor();
+      await row.getByRole('button', { name: 'Edit' }).click();
+      const edit = page.getByRole('form', { name: /^Edit / });
+      await edit.getByLabel('Status').selectOption('active');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('row').filter({ hasText: name }).getByRole('cell', { name: 'active', exact: true }).waitFor();
+      await shot(page, 'console-program-affiliates');
     });
 
     await run('the console is readable at phone width', async () => {

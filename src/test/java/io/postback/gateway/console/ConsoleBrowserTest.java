@@ -119,7 +119,7 @@ class ConsoleBrowserTest {
         endpointId)).isGreaterThanOrEqualTo(1);
     assertThat(receiver.received("/other-surface")).isEmpty();
     for (String page : new String[] {"console-sign-in", "console-overview", "console-postback-log", "console-endpoint",
-        "console-endpoint-replayed", "console-conversions", "console-program", "console-overview-phone",
+        "console-endpoint-replayed", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone",
         "portal-endpoints", "portal-other-endpoint-refused", "portal-postback-log"}) {
       assertThat(SHOTS.resolve(page + ".png")).isNotEmptyFile();
     }
