@@ -1,5 +1,6 @@
 // Conversions: look one up by surface and external id, with its commission ledger.
 import { h, field, table, time, errorBox, clear, qs } from './dom.js';
+import { suggestSurfaces } from './surfaces.js';
 
 export function conversions(main, api) {
   const surface = h('input', { name: 'surfaceId', type: 'text', required: true });
@@ -18,6 +19,7 @@ export function conversions(main, api) {
     }
   });
   clear(main, h('h1', null, 'Conversions'), form, out);
+  suggestSurfaces(api, surface);
 }
 
 function conversion(c) {

@@ -1,5 +1,6 @@
 // The postback log of one surface, newest first, with filters and a live tail: why was a postback refused?
 import { h, field, select, time, errorBox, clear, qs } from './dom.js';
+import { suggestSurfaces } from './surfaces.js';
 
 const TAIL_MS = 3000;
 
@@ -45,6 +46,7 @@ export function postbackLog(main, api, { surfaceId, fixedSurface }) {
     h('p', { class: 'lede' }, 'The last 200 postbacks of a surface as the gateway decided them, newest first. Open an entry to see why.'),
     form, list);
   load();
+  if (!fixedSurface) suggestSurfaces(api, surface, load);
   const timer = setInterval(() => {
     if (!document.body.contains(list)) return clearInterval(timer);
     if (tail.checked) load();

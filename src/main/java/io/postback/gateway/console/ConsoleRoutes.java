@@ -49,9 +49,9 @@ public final class ConsoleRoutes {
       router.route("/" + page + "/*").handler(csp).handler(frames).handler(ConsoleRoutes::noSniff);
     }
     String uplot = new WebJarVersionLocator().version(UPLOT);
-    router.get("/console/lib/uplot/*").handler(StaticHandler.create("META-INF/resources/webjars/uplot/" + uplot + "/dist"));
-    router.get("/console/*").handler(StaticHandler.create("console"));
-    router.get("/portal/*").handler(StaticHandler.create("portal"));
+    router.get("/console/lib/uplot/*").handler(files("META-INF/resources/webjars/uplot/" + uplot + "/dist"));
+    router.get("/console/*").handler(files("console"));
+    router.get("/portal/*").handler(files("portal"));
   }
 
   /** {@code GET /admin/overview}: this instance's last hour (see {@link OverviewHistory}). */
@@ -61,6 +61,11 @@ public final class ConsoleRoutes {
 
   private Future<JsonObject> overview(RoutingContext ctx) {
     return Future.succeededFuture(overview.toJson());
+  }
+
+  /** Revalidated on every load (a few small files), so an upgraded gateway never runs yesterday's modules. */
+  private static StaticHandler files(String root) {
+    return StaticHandler.create(root).setCachingEnabled(false);
   }
 
   private static void noSniff(RoutingContext ctx) {
