@@ -81,9 +81,19 @@ function assert(cond, message) {
       await shot(page, 'console-overview');
     });
 
+    await run('the pages are reachable by keyboard: a skip link first, then the navigation', async () => {
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.keyboard.press('Tab');
+      assert(await page.evaluate(() => document.activeElement.id) === 'skip', 'the first Tab stop is not the skip link');
+      for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement.textContent)) !== 'Postback log'; i++) {
+        await page.keyboard.press('Tab');
+      }
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Postback log' }).waitFor();
+    });
+
     await run('a refused postback and its reason are in the log', async () => {
       assert(await postback('browser-bad-sig', 'pbs_not_the_secret') === 401, 'a bad signature was not refused');
-      await page.getByRole('link', { name: 'Postback log' }).click();
       await page.getByLabel('Surface id').fill(surface);
       await page.getByLabel('Outcome').selectOption('rejected');
       await page.getByRole('button', { name: 'Show' }).click();
