@@ -104,6 +104,9 @@ function assert(cond, message) {
       const accepted = await page.locator('#log-entries .outcome-accepted').count();
       assert(accepted === 0, 'the rejected filter shows accepted entries');
       await shot(page, 'console-postback-log');
+      await page.getByLabel('Outcome').selectOption('accepted');
+      await page.locator('#log-entries .outcome-accepted').first().waitFor();
+      assert(await page.locator('#log-entries .outcome-rejected').count() === 0, 'the accepted filter shows rejected entries');
     });
 
     await run('a failing endpoint shows its attempts', async () => {

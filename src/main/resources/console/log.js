@@ -21,7 +21,7 @@ export function postbackLog(main, api, { surfaceId, fixedSurface }) {
   const render = () => {
     const wantOutcome = outcome.value;
     const wantCode = code.value.trim();
-    const shown = entries.filter((e) => (!wantOutcome || e.outcome === wantOutcome) && (!wantCode || (e.error ?? '').includes(wantCode)));
+    const shown = entries.filter((e) => (!wantOutcome || kind(e) === wantOutcome) && (!wantCode || (e.error ?? '').includes(wantCode)));
     if (shown.length === 0) {
       return clear(list, h('p', { class: 'empty' }, entries.length ? 'No entry matches the filters.' : 'No postbacks recorded for this surface yet.'));
     }
@@ -55,8 +55,15 @@ export function postbackLog(main, api, { surfaceId, fixedSurface }) {
 
 function entry(e, open) {
   const key = e.at + '|' + (e.externalId ?? '') + '|' + (e.error ?? '');
-  const summary = [time(e.at), ' ', h('span', { class: 'outcome-' + e.outcome }, e.outcome),
+  const summary = [time(e.at), ' ', h('span', { class: 'outcome-' + kind(e) }, e.outcome ?? 'batch'),
+    e.duplicate ? [' ', h('span', { class: 'outcome-duplicate' }, 'duplicate')] : null,
     e.error ? [' ', h('code', null, e.error)] : null, e.externalId ? ` · ${e.externalId}` : null, ` · HTTP ${e.httpStatus}`];
   const facts = Object.entries(e).map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'object' ? JSON.stringify(v) : String(v))]);
   return h('li', null, h('details', { 'data-key': key, open: open.has(key) }, h('summary', null, summary), h('dl', { class: 'facts' }, facts)));
+}
+
+/** accepted, duplicate or rejected: an accepted entry's outcome is its attribution status (attributed, ...). */
+function kind(e) {
+  if (e.outcome === 'rejected') return 'rejected';
+  return e.duplicate ? 'duplicate' : 'accepted';
 }
