@@ -138,6 +138,19 @@ function assert(cond, message) {
       await shot(page, 'console-endpoint-replayed');
     });
 
+    await run('an endpoint can be sent a test event, have its secret rotated, be disabled and enabled', async () => {
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await page.getByText(/^Test event evt_\S+ queued as delivery dlv_/).waitFor();
+      page.once('dialog', (d) => d.accept());
+      await page.getByRole('button', { name: 'Rotate secret' }).click();
+      await page.locator('.secret code').filter({ hasText: /^whsec_/ }).waitFor();
+      await page.getByRole('button', { name: 'Disable' }).click();
+      await page.getByText('disabled: disabled by an operator').waitFor();
+      await shot(page, 'console-endpoint-disabled');
+      await page.getByRole('button', { name: 'Enable' }).click();
+      await page.getByRole('button', { name: 'Disable' }).waitFor();
+    });
+
     await run('conversions are found by surface and external id', async () => {
       await page.getByRole('link', { name: 'Conversions' }).click();
       await page.getByLabel('Surface id').fill(surface);

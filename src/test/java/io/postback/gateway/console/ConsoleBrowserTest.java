@@ -117,9 +117,11 @@ class ConsoleBrowserTest {
     assertThat(receiver.received("/failing")).hasSizeGreaterThanOrEqualTo(3);
     assertThat(TestBackends.queryLong("SELECT count(*) FROM deliveries WHERE endpoint_id = ? AND status = 'succeeded'",
         endpointId)).isGreaterThanOrEqualTo(1);
+    Await.until("the console's test event at the receiver", Duration.ofSeconds(20),
+        () -> receiver.received("/failing").stream().anyMatch(r -> r.body().contains("endpoint.test")));
     assertThat(receiver.received("/other-surface")).isEmpty();
     for (String page : new String[] {"console-sign-in", "console-overview", "console-postback-log", "console-endpoint",
-        "console-endpoint-replayed", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone",
+        "console-endpoint-replayed", "console-endpoint-disabled", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone",
         "portal-endpoints", "portal-other-endpoint-refused", "portal-postback-log"}) {
       assertThat(SHOTS.resolve(page + ".png")).isNotEmptyFile();
     }
