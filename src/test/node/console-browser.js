@@ -128,6 +128,7 @@ function assert(cond, message) {
       const deadline = Date.now() + 20000;
       for (;;) {
         await page.getByLabel('Show').selectOption('succeeded');
+        await page.getByText('Deliveries: succeeded').or(page.getByText('No succeeded deliveries.')).waitFor();
         const row = page.locator('section[aria-labelledby="deliveries-h"] tbody tr').filter({ hasText: deliveryId });
         if (await row.count() > 0) break;
         assert(Date.now() < deadline, 'the replayed delivery did not succeed');
@@ -183,7 +184,7 @@ function assert(cond, message) {
       await shot(page, 'console-program-affiliates');
     });
 
-    await run('the console is readable at phone width', async () => {
+    await run('the console is readable at phone width, without sideways scrolling', async () => {
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
       const p = await phone.newPage();
       watch(p);
@@ -192,9 +193,16 @@ function assert(cond, message) {
       await p.goto(base + '/console/#/overview');
       await p.reload();
       await p.locator('#stat-accepted').waitFor();
-      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert(overflow <= 1, 'the overview scrolls sideways by ' + overflow + ' px at 390 px');
+      await p.locator('.chart').first().waitFor();
       await shot(p, 'console-overview-phone');
+      for (const [hash, ready] of [['#/overview', '.chart'], ['#/log/' + encodeURIComponent(surface), '#log-entries details'],
+        ['#/endpoints/' + encodeURIComponent(endpointId), 'section[aria-labelledby="attempts-h"] tbody tr'], ['#/program/links', 'form.card']]) {
+        await p.goto(base + '/console/' + hash);
+        await p.locator(ready).first().waitFor();
+        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert(overflow <= 1, hash + ' scrolls sideways by ' + overflow + ' px at 390 px');
+      }
+      await shot(p, 'console-program-phone');
       await phone.close();
     });
 

@@ -74,6 +74,7 @@ class ConsoleBrowserTest {
         "SELECT count(*) FROM deliveries WHERE endpoint_id = ? AND status = 'dead'", endpointId) == 1);
     receiverUp.set(true);
 
+    Files.deleteIfExists(SHOTS.resolve("failure.png"));
     Path input = Files.createTempFile("console-browser", ".json");
     Files.writeString(input, new JsonObject()
         .put("base", "http://127.0.0.1:" + gateway.port())
@@ -108,6 +109,8 @@ class ConsoleBrowserTest {
       access.detachAppender(capture);
       access.setLevel(level);
     }
+    // The steps it passed, in the test's output: what the browser saw is part of the build log.
+    System.out.println(result.output());
     assertThat(result.exitCode()).as(result.output()).isZero();
     // The browser sent the tokens as headers only: the access log saw the pages and API calls, never a token.
     assertThat(accessLog).anySatisfy(line -> assertThat(line).startsWith("GET"));
@@ -121,7 +124,7 @@ class ConsoleBrowserTest {
         () -> receiver.received("/failing").stream().anyMatch(r -> r.body().contains("endpoint.test")));
     assertThat(receiver.received("/other-surface")).isEmpty();
     for (String page : new String[] {"console-sign-in", "console-overview", "console-postback-log", "console-endpoint",
-        "console-endpoint-replayed", "console-endpoint-disabled", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone",
+        "console-endpoint-replayed", "console-endpoint-disabled", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone", "console-program-phone",
         "portal-endpoints", "portal-other-endpoint-refused", "portal-postback-log"}) {
       assertThat(SHOTS.resolve(page + ".png")).isNotEmptyFile();
     }
