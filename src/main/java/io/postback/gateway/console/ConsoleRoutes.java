@@ -31,7 +31,7 @@ public final class ConsoleRoutes {
         .addDirective("default-src", "'self'")
         .addDirective("script-src", "'self'")
         .addDirective("style-src", "'self'")
-        .addDirective("img-src", "'self' data:")
+        .addDirective("img-src", "'self'")
         .addDirective("connect-src", "'self'")
         .addDirective("base-uri", "'none'")
         .addDirective("form-action", "'self'")
