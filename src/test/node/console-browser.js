@@ -152,12 +152,19 @@ function assert(cond, message) {
       await page.getByRole('button', { name: 'Disable' }).waitFor();
     });
 
-    await run('conversions are found by surface and external id', async () => {
+    await run('conversions are found by surface, and by conversion id', async () => {
       await page.getByRole('link', { name: 'Conversions' }).click();
       await page.getByLabel('Surface id').fill(surface);
       await page.getByRole('button', { name: 'Find' }).click();
       await page.locator('article.card').first().waitFor();
       await shot(page, 'console-conversions');
+      const id = (await page.locator('article.card dd').first().textContent()).trim();
+      assert(id.startsWith('cv_'), 'no conversion id shown: ' + id);
+      await page.getByLabel('Surface id').fill('');
+      await page.getByLabel('Or conversion id').fill(id);
+      await page.getByRole('button', { name: 'Find' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('article.card').length === 1);
+      assert((await page.locator('article.card dd').first().textContent()).trim() === id, 'the look-up by id found another');
     });
 
     await run('the program page finds a surface, creates an affiliate and edits it', async () => {

@@ -3,16 +3,20 @@ import { h, field, table, time, errorBox, clear, qs } from './dom.js';
 import { suggestSurfaces } from './surfaces.js';
 
 export function conversions(main, api) {
-  const surface = h('input', { name: 'surfaceId', type: 'text', required: true });
+  const surface = h('input', { name: 'surfaceId', type: 'text' });
   const externalId = h('input', { name: 'externalId', type: 'text' });
+  const conversionId = h('input', { name: 'id', type: 'text', placeholder: 'cv_…' });
   const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Find conversions' },
     field('Surface id', surface), field('External id', externalId, 'Empty: the surface’s newest conversions.'),
+    field('Or conversion id', conversionId),
     h('button', { type: 'submit' }, 'Find'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const page = await api.get('/conversions' + qs({ surfaceId: surface.value.trim(), externalId: externalId.value.trim(), limit: 25 }));
+      const id = conversionId.value.trim();
+      const page = await api.get('/conversions' + (id ? qs({ id })
+        : qs({ surfaceId: surface.value.trim(), externalId: externalId.value.trim(), limit: 25 })));
       clear(out, page.items.length ? page.items.map(conversion) : h('p', { class: 'empty' }, 'No conversion found.'));
     } catch (e) {
       clear(out, errorBox(e));

@@ -34,6 +34,20 @@ class ConsoleRoutesTest {
   }
 
   @Test
+  void aConversionIsFoundByItsIdAsByItsExternalId() {
+    GatewayClient client = gateway.client();
+    GatewayClient.TestSurface surface = client.createSurface();
+    String id = client.postback(surface, "{\"externalId\":\"by-id-1\",\"eventType\":\"sale\",\"grossMinor\":100,"
+        + "\"currency\":\"USD\"}").json().getString("conversionId");
+    JsonObject found = client.admin("GET", "/admin/conversions?id=" + id, null).json();
+    assertThat(found.getJsonArray("items")).hasSize(1);
+    assertThat(found.getJsonArray("items").getJsonObject(0).getString("externalId")).isEqualTo("by-id-1");
+    assertThat(found.getString("nextCursor")).isNull();
+    assertThat(client.admin("GET", "/admin/conversions?id=cv_none", null).json().getJsonArray("items")).isEmpty();
+    assertThat(client.admin("GET", "/admin/conversions", null).error()).isEqualTo("invalid_field");
+  }
+
+  @Test
   void theOverviewCountsThisInstancesPostbacksAtOnce() {
     GatewayClient client = gateway.client();
     GatewayClient.TestSurface surface = client.createSurface();
