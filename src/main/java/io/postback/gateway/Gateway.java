@@ -1,19 +1,21 @@
 package io.postback.gateway;
 
-import io.postback.gateway.attribution.ProgramCatalog;
-import io.postback.gateway.attribution.ProgramStore;
 import io.postback.gateway.click.ClickLimits;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.console.OverviewHistory;
-import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.delivery.DeliveryVerticle;
+import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.limit.UnknownIdLookups;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
 import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.portal.PortalTokens;
+import io.postback.gateway.program.ProgramCatalog;
+import io.postback.gateway.program.ProgramStore;
+import io.postback.gateway.report.ReportVerticle;
 import io.postback.gateway.store.Migrations;
-import io.postback.gateway.store.PostgresUrl;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
@@ -133,6 +135,7 @@ public final class Gateway {
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))
+        .compose(deployment -> vertx.deployVerticle(new ReportVerticle(config, backends)))
         .map(deployment -> {
           LOG.info("gateway listening on port {} with {} HTTP verticle(s) and {} delivery verticle(s), {} transport",
               config.httpPort(), eventLoops, config.delivery().instances(),

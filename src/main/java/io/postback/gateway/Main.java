@@ -1,10 +1,11 @@
 package io.postback.gateway;
 
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.ConfigException;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.embedded.EmbeddedPostgresServer;
 import io.postback.gateway.embedded.EmbeddedRedisServer;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 
 import java.io.IOException;
 import java.nio.file.Files;

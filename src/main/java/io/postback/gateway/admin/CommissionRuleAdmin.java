@@ -1,10 +1,11 @@
 package io.postback.gateway.admin;
 
-import io.postback.gateway.attribution.CommissionRule;
-import io.postback.gateway.attribution.ProgramCatalog;
-import io.postback.gateway.attribution.ProgramStore;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
+import io.postback.gateway.program.CommissionRule;
+import io.postback.gateway.program.ProgramCatalog;
+import io.postback.gateway.program.ProgramStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

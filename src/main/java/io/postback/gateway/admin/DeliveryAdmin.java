@@ -1,6 +1,7 @@
 package io.postback.gateway.admin;
 
 import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;

@@ -1,10 +1,11 @@
 package io.postback.gateway.admin;
 
-import io.postback.gateway.attribution.ProgramCatalog;
-import io.postback.gateway.attribution.ProgramStore;
-import io.postback.gateway.attribution.TrackingLink;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
+import io.postback.gateway.program.ProgramCatalog;
+import io.postback.gateway.program.ProgramStore;
+import io.postback.gateway.program.TrackingLink;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;

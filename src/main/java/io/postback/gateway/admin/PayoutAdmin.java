@@ -1,8 +1,9 @@
 package io.postback.gateway.admin;
 
 import io.postback.gateway.events.EventOutbox;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;

@@ -1,5 +1,6 @@
 package io.postback.gateway.admin;
 
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ingest.PostbackLog;
 import io.vertx.core.Future;

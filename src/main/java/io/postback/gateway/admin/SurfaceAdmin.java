@@ -1,12 +1,13 @@
 package io.postback.gateway.admin;
 
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.store.Ids;
-import io.postback.gateway.surface.Cidr;
+import io.postback.gateway.ids.Ids;
+import io.postback.gateway.net.Cidr;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
-import io.postback.gateway.surface.SurfaceStore;
 import io.postback.gateway.surface.SurfaceStore.SurfaceChange;
+import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,6 +1,7 @@
 package io.postback.gateway.attribution;
 
-import io.postback.gateway.ingest.ConversionRequest;
+import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 

@@ -2,7 +2,12 @@ package io.postback.gateway.attribution;
 
 import io.postback.gateway.click.Click;
 import io.postback.gateway.click.ClickLookup;
-import io.postback.gateway.ingest.ConversionRequest;
+import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.ConversionRequest;
+import io.postback.gateway.conversion.ConversionStatus;
+import io.postback.gateway.program.Affiliate;
+import io.postback.gateway.program.CommissionRule;
+import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 
@@ -55,7 +60,8 @@ public final class RuleAttributor implements Attributor {
   private Attribution credit(Surface surface, ConversionRequest request, String affiliateId, String fraud) {
     Affiliate affiliate = catalog.affiliate(affiliateId);
     if (affiliate == null || !affiliate.active()) {
-      String status = "affiliate_" + (affiliate == null ? Affiliate.PENDING : affiliate.status());
+      ConversionStatus status = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status())
+          ? ConversionStatus.AFFILIATE_SUSPENDED : ConversionStatus.AFFILIATE_PENDING;
       return new Attribution(status, affiliateId, 0, null, fraud);
     }
     CommissionRule rule = catalog.rule(surface.id(), request.eventType(), affiliateId);
@@ -68,6 +74,6 @@ public final class RuleAttributor implements Attributor {
       commission = Commissions.percentage(request.grossMinor(), rule.percentBps());
       currency = request.currency();
     }
-    return new Attribution("attributed", affiliateId, commission, commission == 0 ? null : currency, fraud);
+    return new Attribution(ConversionStatus.ATTRIBUTED, affiliateId, commission, commission == 0 ? null : currency, fraud);
   }
 }

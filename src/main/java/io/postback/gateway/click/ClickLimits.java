@@ -2,7 +2,7 @@ package io.postback.gateway.click;
 
 import io.postback.gateway.config.GatewayConfig.EdgeSettings;
 import io.postback.gateway.limit.KeyedBuckets;
-import io.postback.gateway.surface.Cidr;
+import io.postback.gateway.net.Cidr;
 
 /**
  * The limits of {@code GET /c/{code}}, which anyone may call: a token bucket per client address and one

@@ -1,14 +1,14 @@
 package io.postback.gateway.click;
 
-import io.postback.gateway.attribution.Affiliate;
-import io.postback.gateway.attribution.ProgramCatalog;
-import io.postback.gateway.attribution.TrackingLink;
 import io.postback.gateway.http.ClientAddress;
-import io.postback.gateway.limit.TokenBucket;
 import io.postback.gateway.http.RequestDeadline;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ids.Ids;
+import io.postback.gateway.limit.TokenBucket;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.PostgresProbe;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.program.Affiliate;
+import io.postback.gateway.program.ProgramCatalog;
+import io.postback.gateway.program.TrackingLink;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;

@@ -1,7 +1,7 @@
 package io.postback.gateway.click;
 
+import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.store.MicroBatcher;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

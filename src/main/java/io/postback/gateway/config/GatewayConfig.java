@@ -1,6 +1,6 @@
 package io.postback.gateway.config;
 
-import io.postback.gateway.surface.Cidr;
+import io.postback.gateway.net.Cidr;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

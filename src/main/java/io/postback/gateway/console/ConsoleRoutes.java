@@ -1,6 +1,6 @@
 package io.postback.gateway.console;
 
-import io.postback.gateway.admin.AdminJson;
+import io.postback.gateway.http.AdminJson;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;

@@ -3,7 +3,7 @@ package io.postback.gateway.console;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

@@ -1,7 +1,7 @@
 package io.postback.gateway.dedupe;
 
-import io.postback.gateway.ops.GatewayMetrics;
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;

@@ -1,6 +1,6 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;

@@ -1,12 +1,11 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.Backends;
-import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
-import io.postback.gateway.ops.GatewayMetrics;
-import io.postback.gateway.report.ReportGenerator;
-import io.postback.gateway.store.PostgresUrl;
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.config.GatewayConfig;
+import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.pgclient.PgBuilder;
@@ -21,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The delivery side, separate from the HTTP verticles: its own Postgres pool, Redis connection and
  * HTTP client. It relays the outbox into deliveries, claims and sends due deliveries, rebuilds a lost
- * Redis schedule, refreshes the queue-depth gauges and generates attribution reports. Any number of
+ * Redis schedule and refreshes the queue-depth gauges. Any number of
  * these, in any number of gateways, share one queue.
  */
 public final class DeliveryVerticle extends VerticleBase {
@@ -34,7 +33,6 @@ public final class DeliveryVerticle extends VerticleBase {
   private RedisChannel redis;
   private WebhookSender sender;
   private DeliveryWorker worker;
-  private ReportGenerator reports;
   private final List<Long> timers = new ArrayList<>();
 
   /** {@code leader}: this instance also runs the gateway-wide chores (gauges, reconciliation). */
@@ -71,8 +69,6 @@ public final class DeliveryVerticle extends VerticleBase {
       relay.run();
       worker.poll();
     }));
-    reports = new ReportGenerator(vertx, pool);
-    timers.add(vertx.setPeriodic(Math.max(poll, 500), id -> reports.run()));
     if (leader) {
       ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
       timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
@@ -90,7 +86,6 @@ public final class DeliveryVerticle extends VerticleBase {
   public Future<?> stop() {
     timers.forEach(vertx::cancelTimer);
     return worker.stop(config.delivery().stopGrace())
-        .eventually(() -> reports.stop())
         .eventually(() -> sender.close())
         .eventually(() -> pool.close())
         .eventually(() -> {

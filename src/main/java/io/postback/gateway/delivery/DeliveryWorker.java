@@ -1,9 +1,9 @@
 package io.postback.gateway.delivery;
 
+import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.ops.GatewayMetrics;
-import io.postback.gateway.store.MicroBatcher;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -1,6 +1,6 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,13 +1,13 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.buffer.Buffer;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The Standard Webhooks signature (SPEC §5): {@code v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">},

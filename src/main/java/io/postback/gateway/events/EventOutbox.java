@@ -1,6 +1,6 @@
 package io.postback.gateway.events;
 
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlClient;

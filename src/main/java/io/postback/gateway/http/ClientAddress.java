@@ -1,7 +1,7 @@
 package io.postback.gateway.http;
 
 import io.netty.util.NetUtil;
-import io.postback.gateway.surface.Cidr;
+import io.postback.gateway.net.Cidr;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;

@@ -1,6 +1,7 @@
 package io.postback.gateway.http;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.postback.gateway.conversion.InvalidConversion;
 import io.vertx.core.VertxException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpHeaders;
@@ -56,6 +57,9 @@ public final class ErrorResponder {
   public static ApiError classify(Throwable failure) {
     if (failure instanceof ApiError api) {
       return api;
+    }
+    if (failure instanceof InvalidConversion invalid) {
+      return ApiError.invalidField(invalid.field(), invalid.getMessage());
     }
     if (isDependencyFailure(failure)) {
       LOG.warn("dependency failure: {}", failure.toString());

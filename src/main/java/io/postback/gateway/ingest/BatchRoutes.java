@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;

@@ -1,6 +1,8 @@
 package io.postback.gateway.ingest;
 
 import io.postback.gateway.attribution.Commissions;
+import io.postback.gateway.conversion.Approval;
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.text.StorableText;
 
@@ -105,13 +107,13 @@ public final class ConversionDraft {
     if (metadata != null && metadata.length() > MAX_METADATA_BYTES) {
       throw ApiError.invalidField("metadata", "metadata must be at most " + MAX_METADATA_BYTES + " bytes of JSON");
     }
-    if (approval != null && !Set.of(ConversionRequest.PENDING, ConversionRequest.APPROVED, ConversionRequest.REJECTED)
-        .contains(approval)) {
+    Approval stated = Approval.parse(approval);
+    if (approval != null && stated == null) {
       throw ApiError.invalidField("status", "status must be one of approved, pending or rejected");
     }
     // A refund has no approval of its own: it is stored with the default.
     return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
-        promoCode, refundOf, metadata, refund ? null : approval);
+        promoCode, refundOf, metadata, refund ? null : stated);
   }
 
   private static Instant parseInstant(String text) {

@@ -1,14 +1,17 @@
 package io.postback.gateway.ingest;
 
-import io.postback.gateway.attribution.Attribution;
 import io.postback.gateway.attribution.Attributor;
+import io.postback.gateway.conversion.Approval;
+import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.ConversionOutcome;
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.dedupe.DedupeFilter;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.ids.Ids;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.store.ApprovalWriter;
-import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.ConversionWriter.NewConversion;
 import io.postback.gateway.store.ConversionWriter.WriteResult;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
@@ -90,13 +93,13 @@ public final class ConversionPipeline {
   }
 
   /** Whether the request states an approval other than the known one (a refund states none). */
-  private static boolean differs(ConversionRequest request, String known) {
-    return !request.isRefund() && request.approval() != null && !request.approval().equals(known);
+  private static boolean differs(ConversionRequest request, Approval known) {
+    return !request.isRefund() && request.approval() != null && request.approval() != known;
   }
 
   /** A conversion that arrives rejected keeps its attribution (the affiliate is named) but earns nothing. */
   private static Attribution earning(ConversionRequest request, Attribution attribution) {
-    if (!ConversionRequest.REJECTED.equals(request.approval())) {
+    if (request.approval() != Approval.REJECTED) {
       return attribution;
     }
     return new Attribution(attribution.status(), attribution.affiliateId(), 0, null, attribution.fraudReason());

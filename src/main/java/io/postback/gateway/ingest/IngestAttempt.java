@@ -5,7 +5,7 @@ import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.text.StorableText;

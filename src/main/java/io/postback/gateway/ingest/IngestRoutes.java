@@ -1,7 +1,8 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;

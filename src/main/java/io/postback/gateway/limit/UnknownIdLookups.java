@@ -2,7 +2,7 @@ package io.postback.gateway.limit;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 
 import java.time.Duration;

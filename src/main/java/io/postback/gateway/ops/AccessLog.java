@@ -1,7 +1,7 @@
 package io.postback.gateway.ops;
 
 import io.postback.gateway.http.ClientAddress;
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;

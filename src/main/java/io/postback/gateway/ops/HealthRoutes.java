@@ -1,6 +1,7 @@
 package io.postback.gateway.ops;
 
-import io.postback.gateway.store.RedisChannel;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;

@@ -1,5 +1,6 @@
 package io.postback.gateway.ops;
 
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Router;

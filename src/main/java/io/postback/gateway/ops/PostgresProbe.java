@@ -1,6 +1,7 @@
 package io.postback.gateway.ops;
 
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;

@@ -1,6 +1,6 @@
 package io.postback.gateway.portal;
 
-import io.postback.gateway.admin.AdminJson;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

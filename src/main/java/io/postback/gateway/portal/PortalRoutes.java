@@ -1,9 +1,9 @@
 package io.postback.gateway.portal;
 
-import io.postback.gateway.admin.AdminJson;
 import io.postback.gateway.admin.DeliveryAdmin;
 import io.postback.gateway.admin.PostbackLogAdmin;
 import io.postback.gateway.admin.WebhookEndpointAdmin;
+import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;

@@ -1,6 +1,6 @@
 package io.postback.gateway.portal;
 
-import io.postback.gateway.store.Ids;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;

@@ -1,8 +1,10 @@
 package io.postback.gateway.store;
 
+import io.postback.gateway.conversion.Approval;
+import io.postback.gateway.conversion.ConversionOutcome;
+import io.postback.gateway.conversion.ConversionRequest;
+import io.postback.gateway.conversion.ConversionStatus;
 import io.postback.gateway.events.EventOutbox;
-import io.postback.gateway.ingest.ConversionOutcome;
-import io.postback.gateway.ingest.ConversionRequest;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
@@ -57,14 +59,14 @@ public final class ApprovalWriter {
   }
 
   /** Whether stored → requested is a transition that changes anything. */
-  public static boolean isTransition(String stored, String requested) {
-    if (requested == null || requested.equals(stored)) {
+  public static boolean isTransition(Approval stored, Approval requested) {
+    if (requested == null || requested == stored) {
       return false;
     }
     return switch (stored) {
-      case ConversionRequest.PENDING -> true;                                   // → approved or rejected
-      case ConversionRequest.APPROVED -> ConversionRequest.REJECTED.equals(requested);
-      default -> false;                                                        // rejected is final
+      case PENDING -> true;                                                    // → approved or rejected
+      case APPROVED -> requested == Approval.REJECTED;
+      case REJECTED -> false;                                                  // rejected is final
     };
   }
 
@@ -72,7 +74,7 @@ public final class ApprovalWriter {
    * Applies the requested approval to the stored conversion, or answers its stored state when that is
    * no transition. The future holds null when no such conversion is stored.
    */
-  public Future<Result> apply(String surfaceId, String externalId, String requested) {
+  public Future<Result> apply(String surfaceId, String externalId, Approval requested) {
     return pool.withTransaction(tx -> tx.preparedQuery(RefundWriter.LOCK_KEY)
         .execute(Tuple.of(RefundWriter.lockKey(surfaceId, externalId)))
         .compose(v -> tx.preparedQuery(CONVERSION).execute(Tuple.of(surfaceId, externalId)))
@@ -81,13 +83,13 @@ public final class ApprovalWriter {
             return Future.succeededFuture(null);
           }
           Row c = rows.iterator().next();
-          ConversionOutcome stored = new ConversionOutcome(c.getString("status"), c.getString("id"),
+          ConversionOutcome stored = new ConversionOutcome(ConversionStatus.of(c.getString("status")), c.getString("id"),
               c.getString("affiliate_id"), c.getLong("commission_minor"), c.getString("commission_currency"),
-              c.getString("approval"));
+              Approval.parse(c.getString("approval")));
           if (c.getString("refund_of") != null || !isTransition(stored.approval(), requested)) {
             return Future.succeededFuture(new Result(false, stored));
           }
-          return ConversionRequest.REJECTED.equals(requested)
+          return requested == Approval.REJECTED
               ? reject(tx, surfaceId, externalId, stored)
               : approve(tx, surfaceId, externalId, stored);
         }));
@@ -95,18 +97,18 @@ public final class ApprovalWriter {
 
   private Future<Result> approve(SqlConnection tx, String surfaceId, String externalId, ConversionOutcome stored) {
     ConversionOutcome now = new ConversionOutcome(stored.status(), stored.conversionId(), stored.affiliateId(),
-        stored.commissionMinor(), stored.currency(), ConversionRequest.APPROVED);
-    return tx.preparedQuery(SET_APPROVAL).execute(Tuple.of(stored.conversionId(), ConversionRequest.APPROVED))
+        stored.commissionMinor(), stored.currency(), Approval.APPROVED);
+    return tx.preparedQuery(SET_APPROVAL).execute(Tuple.of(stored.conversionId(), Approval.APPROVED.wire()))
         .compose(u -> EventOutbox.append(tx, "conversion.approved", surfaceId, stored.affiliateId(), new JsonObject()
             .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
-            .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval())
+            .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval().wire())
             .put("commissionMinor", stored.commissionMinor()).put("currency", stored.currency())))
         .map(e -> new Result(true, now));
   }
 
   private Future<Result> reject(SqlConnection tx, String surfaceId, String externalId, ConversionOutcome stored) {
     ConversionOutcome now = new ConversionOutcome(stored.status(), stored.conversionId(), stored.affiliateId(),
-        0, null, ConversionRequest.REJECTED);
+        0, null, Approval.REJECTED);
     return tx.preparedQuery(SET_REJECTED).execute(Tuple.of(stored.conversionId()))
         .compose(u -> tx.preparedQuery(NET).execute(Tuple.of(stored.conversionId())))
         .compose(rows -> {
@@ -124,7 +126,7 @@ public final class ApprovalWriter {
           }
           return chain.compose(v -> EventOutbox.append(tx, "conversion.rejected", surfaceId, stored.affiliateId(), new JsonObject()
               .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
-              .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval())
+              .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval().wire())
               .put("commissionReversedMinor", reversedTotal)));
         })
         .map(e -> new Result(true, now));

@@ -3,10 +3,13 @@ package io.postback.gateway.store;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.postback.gateway.attribution.Attribution;
+import io.postback.gateway.batch.MicroBatcher;
+import io.postback.gateway.conversion.Approval;
+import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.ConversionOutcome;
+import io.postback.gateway.conversion.ConversionRequest;
+import io.postback.gateway.conversion.ConversionStatus;
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.ingest.ConversionOutcome;
-import io.postback.gateway.ingest.ConversionRequest;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -205,12 +208,12 @@ public final class ConversionWriter {
       promos[i] = r.promoCode();
       refundOf[i] = r.refundOf();
       metadata[i] = r.metadata();
-      statuses[i] = c.attribution().status();
+      statuses[i] = c.attribution().status().wire();
       affiliates[i] = c.attribution().affiliateId();
       commissions[i] = c.attribution().commissionMinor();
       commissionCurrencies[i] = c.attribution().currency();
       fraud[i] = c.attribution().fraudReason();
-      approvals[i] = r.approvalOrDefault();
+      approvals[i] = r.approvalOrDefault().wire();
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
         refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals));
@@ -250,8 +253,9 @@ public final class ConversionWriter {
       Map<String, ConversionOutcome> originals = new HashMap<>();
       for (Row row : rows) {
         originals.put(row.getString("surface_id") + '\n' + row.getString("external_id"), new ConversionOutcome(
-            row.getString("status"), row.getString("id"), row.getString("affiliate_id"),
-            row.getLong("commission_minor"), row.getString("commission_currency"), row.getString("approval")));
+            ConversionStatus.of(row.getString("status")), row.getString("id"), row.getString("affiliate_id"),
+            row.getLong("commission_minor"), row.getString("commission_currency"),
+            Approval.parse(row.getString("approval"))));
       }
       for (Pending p : refused) {
         ConversionRequest r = p.conversion().request();
@@ -273,7 +277,7 @@ public final class ConversionWriter {
    */
   static ApiError diagnose(ConversionRequest r) {
     String[][] texts = {{"externalId", r.externalId()}, {"eventType", r.eventType()}, {"currency", r.currency()},
-        {"clickId", r.clickId()}, {"promoCode", r.promoCode()}, {"refundOf", r.refundOf()}, {"status", r.approval()}};
+        {"clickId", r.clickId()}, {"promoCode", r.promoCode()}, {"refundOf", r.refundOf()}};
     for (String[] field : texts) {
       String problem = StorableText.problem(field[1]);
       if (problem != null) {

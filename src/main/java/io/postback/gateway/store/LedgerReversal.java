@@ -1,6 +1,7 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.events.EventOutbox;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;

@@ -1,5 +1,6 @@
 package io.postback.gateway.store;
 
+import io.postback.gateway.config.PostgresUrl;
 import org.flywaydb.core.Flyway;
 
 /**

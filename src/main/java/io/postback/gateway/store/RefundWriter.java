@@ -1,10 +1,12 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.attribution.Commissions;
+import io.postback.gateway.conversion.Approval;
+import io.postback.gateway.conversion.ConversionOutcome;
+import io.postback.gateway.conversion.ConversionRequest;
+import io.postback.gateway.conversion.ConversionStatus;
+import io.postback.gateway.conversion.InvalidConversion;
 import io.postback.gateway.events.EventOutbox;
-import io.postback.gateway.http.ApiError;
-import io.postback.gateway.ingest.ConversionOutcome;
-import io.postback.gateway.ingest.ConversionRequest;
 import io.postback.gateway.store.ConversionWriter.WriteResult;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -42,10 +44,6 @@ import java.util.List;
  */
 public final class RefundWriter {
   private static final Logger LOG = LoggerFactory.getLogger(RefundWriter.class);
-  public static final String REFUNDED = "refunded";
-  public static final String OUTSIDE_WINDOW = "refund_outside_window";
-  public static final String PENDING_ORIGINAL = "refund_pending_original";
-  public static final String CURRENCY_MISMATCH = "refund_currency_mismatch";
 
   /** Taken with {@link #lockKey}; approval transitions (ApprovalWriter) take the same lock. */
   static final String LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7331))";
@@ -82,10 +80,10 @@ public final class RefundWriter {
   }
 
   /** What a refund does: its status and the amount it reverses now (positive, or 0). */
-  private record Decision(String status, String affiliateId, long reversalMinor, String currency) {
+  private record Decision(ConversionStatus status, String affiliateId, long reversalMinor, String currency) {
     ConversionOutcome outcome(String refundId) {
       return new ConversionOutcome(status, refundId, affiliateId, -reversalMinor, reversalMinor == 0 ? null : currency,
-          ConversionRequest.APPROVED);
+          Approval.APPROVED);
     }
   }
 
@@ -100,20 +98,20 @@ public final class RefundWriter {
     return pool.withTransaction(tx -> lock(tx, surface.id(), r.refundOf())
         .compose(original -> {
           if (original != null && "refund".equals(original.eventType())) {
-            throw ApiError.invalidField("refundOf", "refundOf names a refund; name the original conversion");
+            throw new InvalidConversion("refundOf", "refundOf names a refund; name the original conversion");
           }
           if (original != null && !original.sameCurrency(r.currency())) {
-            throw ApiError.invalidField("currency", "A refund is in its original's currency (" + original.currency()
+            throw new InvalidConversion("currency", "A refund is in its original's currency (" + original.currency()
                 + "); this one names " + r.currency());
           }
           String currency = r.currency() != null || original == null ? r.currency() : original.currency();
           Future<Decision> decision = original == null
-              ? Future.succeededFuture(new Decision(PENDING_ORIGINAL, null, 0, null))
+              ? Future.succeededFuture(new Decision(ConversionStatus.REFUND_PENDING_ORIGINAL, null, 0, null))
               : decide(tx, surface, original, refundId, r.grossMinor(), currency, r.occurredAt());
           return decision.compose(d -> tx.preparedQuery(INSERT_REFUND).execute(Tuple.from(Arrays.asList(
                   refundId, surface.id(), r.externalId(), r.eventType(), r.grossMinor(), currency,
                   OffsetDateTime.ofInstant(r.occurredAt(), ZoneOffset.UTC), r.clickId(), r.promoCode(), r.refundOf(),
-                  r.metadata(), d.status(), d.affiliateId(), -d.reversalMinor(),
+                  r.metadata(), d.status().wire(), d.affiliateId(), -d.reversalMinor(),
                   d.reversalMinor() == 0 ? null : d.currency())))
               .compose(rows -> {
                 if (rows.size() == 0) {
@@ -124,7 +122,7 @@ public final class RefundWriter {
                         .put("conversionId", refundId).put("surfaceId", surface.id()).put("externalId", r.externalId())
                         .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", currency)
                         .put("occurredAt", r.occurredAt().toString()).put("refundOf", r.refundOf())
-                        .put("status", d.status()).put("affiliateId", d.affiliateId())
+                        .put("status", d.status().wire()).put("affiliateId", d.affiliateId())
                         .put("commissionMinor", -d.reversalMinor())
                         .put("metadata", r.metadata() == null ? null : new JsonObject(r.metadata())))
                     .compose(e -> record(tx, surface, original, refundId, r.externalId(), r.grossMinor(), d))
@@ -150,7 +148,7 @@ public final class RefundWriter {
           // One after the other: each decision must see the reversals of the ones before it.
           chain = chain.compose(n -> decide(tx, surface, original, refundId, gross, currency, occurred)
               .compose(d -> tx.preparedQuery(SETTLE_PENDING)
-                  .execute(Tuple.of(refundId, d.status(), d.affiliateId(), -d.reversalMinor(),
+                  .execute(Tuple.of(refundId, d.status().wire(), d.affiliateId(), -d.reversalMinor(),
                       d.reversalMinor() == 0 ? null : d.currency(), original.currency()))
                   .compose(u -> record(tx, surface, original, refundId, refundExternalId, gross, d)))
               .map(n + 1));
@@ -208,15 +206,15 @@ public final class RefundWriter {
       // Only a refund that waited for its original gets here: it was answered before the original was known.
       LOG.warn("refund {} names {} but its original {} is in {}: nothing reversed", refundId, refundCurrency,
           original.id(), original.currency());
-      return Future.succeededFuture(new Decision(CURRENCY_MISMATCH, original.affiliateId(), 0, null));
+      return Future.succeededFuture(new Decision(ConversionStatus.REFUND_CURRENCY_MISMATCH, original.affiliateId(), 0, null));
     }
     if (refundOccurredAt.isAfter(original.occurredAt().plus(surface.refundWindow()))) {
-      return Future.succeededFuture(new Decision(OUTSIDE_WINDOW, original.affiliateId(), 0, null));
+      return Future.succeededFuture(new Decision(ConversionStatus.REFUND_OUTSIDE_WINDOW, original.affiliateId(), 0, null));
     }
     // A rejected original earns nothing: its net was reversed when it was rejected (or it never had any).
     if (original.affiliateId() == null || original.commissionMinor() <= 0
-        || ConversionRequest.REJECTED.equals(original.approval())) {
-      return Future.succeededFuture(new Decision(REFUNDED, original.affiliateId(), 0, null));
+        || Approval.REJECTED.wire().equals(original.approval())) {
+      return Future.succeededFuture(new Decision(ConversionStatus.REFUNDED, original.affiliateId(), 0, null));
     }
     return tx.preparedQuery(PRIOR).execute(Tuple.of(original.id(), surface.id(), original.externalId(), refundId))
         .map(rows -> {
@@ -229,18 +227,18 @@ public final class RefundWriter {
           long reversal = Math.max(0, Math.min(target, original.commissionMinor()) - reversed);
           // Never below zero: a refund reverses at most what the original still stands at in the ledger.
           reversal = Math.min(reversal, Math.max(0, p.getLong("net")));
-          return new Decision(REFUNDED, original.affiliateId(), reversal, original.commissionCurrency());
+          return new Decision(ConversionStatus.REFUNDED, original.affiliateId(), reversal, original.commissionCurrency());
         });
   }
 
   /** The reversal ledger entry and the events of an applied refund. */
   private Future<Void> record(SqlConnection tx, Surface surface, Original original, String refundId,
                               String refundExternalId, Long refundGross, Decision d) {
-    if (PENDING_ORIGINAL.equals(d.status())) {
+    if (d.status() == ConversionStatus.REFUND_PENDING_ORIGINAL) {
       return Future.succeededFuture();
     }
     JsonObject refunded = new JsonObject().put("conversionId", original.id()).put("refundId", refundId)
-        .put("refundExternalId", refundExternalId).put("surfaceId", surface.id()).put("status", d.status())
+        .put("refundExternalId", refundExternalId).put("surfaceId", surface.id()).put("status", d.status().wire())
         .put("refundGrossMinor", refundGross).put("affiliateId", d.affiliateId())
         .put("commissionReversedMinor", d.reversalMinor());
     Future<String> event = EventOutbox.append(tx, "conversion.refunded", surface.id(), d.affiliateId(), refunded);
@@ -254,8 +252,9 @@ public final class RefundWriter {
   private Future<ConversionOutcome> existing(SqlConnection tx, String surfaceId, String externalId) {
     return tx.preparedQuery(EXISTING).execute(Tuple.of(surfaceId, externalId)).map(rows -> {
       Row r = rows.iterator().next();
-      return new ConversionOutcome(r.getString("status"), r.getString("id"), r.getString("affiliate_id"),
-          r.getLong("commission_minor"), r.getString("commission_currency"), r.getString("approval"));
+      return new ConversionOutcome(ConversionStatus.of(r.getString("status")), r.getString("id"),
+          r.getString("affiliate_id"), r.getLong("commission_minor"), r.getString("commission_currency"),
+          Approval.parse(r.getString("approval")));
     });
   }
 }

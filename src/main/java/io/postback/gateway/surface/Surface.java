@@ -1,5 +1,6 @@
 package io.postback.gateway.surface;
 
+import io.postback.gateway.net.Cidr;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

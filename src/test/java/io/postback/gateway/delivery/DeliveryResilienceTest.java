@@ -1,16 +1,16 @@
 package io.postback.gateway.delivery;
 
-import io.postback.gateway.Backends;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.delivery.DeliveryFixtures.Endpoint;
 import io.postback.gateway.embedded.EmbeddedRedisServer;
-import io.postback.gateway.support.Frozen;
 import io.postback.gateway.support.Await;
+import io.postback.gateway.support.Frozen;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
 import io.postback.gateway.support.TestBackends;
-import io.postback.gateway.support.WebhookReceiver;
 import io.postback.gateway.support.WebhookReceiver.Answer;
 import io.postback.gateway.support.WebhookReceiver.Received;
+import io.postback.gateway.support.WebhookReceiver;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

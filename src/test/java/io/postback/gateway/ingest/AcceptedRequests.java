@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,7 +24,7 @@ final class AcceptedRequests {
 
   static void assertStorable(ConversionRequest r, Instant receivedAt) {
     for (String text : new String[] {r.surfaceId(), r.externalId(), r.eventType(), r.currency(), r.clickId(),
-        r.promoCode(), r.refundOf(), r.approval()}) {
+        r.promoCode(), r.refundOf()}) {
       assertStorableText(text);
     }
     assertThat(r.externalId()).isNotEmpty().hasSizeLessThanOrEqualTo(ConversionDraft.MAX_EXTERNAL_ID);

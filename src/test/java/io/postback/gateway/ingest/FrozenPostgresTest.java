@@ -1,13 +1,13 @@
 package io.postback.gateway.ingest;
 
-import io.postback.gateway.Backends;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.embedded.EmbeddedPostgresServer;
 import io.postback.gateway.embedded.EmbeddedRedisServer;
 import io.postback.gateway.support.Await;
 import io.postback.gateway.support.Frozen;
-import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
+import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
 import io.postback.gateway.support.TestBackends;
 import org.junit.jupiter.api.AfterAll;

@@ -1,6 +1,7 @@
 package io.postback.gateway.ingest;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.impl.HttpUtils;

@@ -1,8 +1,8 @@
 package io.postback.gateway.ops;
 
-import io.postback.gateway.Backends;
-import io.postback.gateway.support.GatewayClient;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.support.GatewayClient.Reply;
+import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
 import io.postback.gateway.support.TestBackends;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package io.postback.gateway.support;
 
-import io.postback.gateway.Backends;
 import io.postback.gateway.Gateway;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.vertx.core.json.JsonObject;
 

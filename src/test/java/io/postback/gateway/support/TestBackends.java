@@ -1,6 +1,6 @@
 package io.postback.gateway.support;
 
-import io.postback.gateway.Backends;
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.embedded.EmbeddedPostgresServer;
 import io.postback.gateway.embedded.EmbeddedRedisServer;
 

@@ -1,4 +1,4 @@
-package io.postback.gateway.attribution;
+package io.postback.gateway.program;
 
 import io.vertx.core.json.JsonObject;
 

@@ -1,6 +1,8 @@
-package io.postback.gateway.attribution;
+package io.postback.gateway.program;
 
 import io.postback.gateway.limit.UnknownIdLookups;
+import io.postback.gateway.program.Affiliate;
+import io.postback.gateway.program.TrackingLink;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

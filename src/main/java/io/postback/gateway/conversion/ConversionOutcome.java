@@ -1,5 +1,6 @@
-package io.postback.gateway.ingest;
+package io.postback.gateway.conversion;
 
+import io.postback.gateway.conversion.ConversionRequest;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -9,25 +10,25 @@ import io.vertx.core.json.JsonObject;
  *
  * @param approval pending, approved or rejected (refunds: approved, the column default)
  */
-public record ConversionOutcome(String status, String conversionId, String affiliateId, long commissionMinor,
-                                String currency, String approval) {
+public record ConversionOutcome(ConversionStatus status, String conversionId, String affiliateId, long commissionMinor,
+                                String currency, Approval approval) {
 
   public JsonObject toJson(boolean duplicate) {
     JsonObject json = new JsonObject()
-        .put("status", status)
+        .put("status", status.wire())
         .put("duplicate", duplicate)
         .put("conversionId", conversionId)
         .put("affiliateId", affiliateId)
         .put("commissionMinor", commissionMinor)
         .put("currency", currency)
-        .put("approval", approval);
+        .put("approval", approval.wire());
     return json;
   }
 
   /** Reads an outcome remembered in Redis; one remembered before approvals existed was approved. */
   public static ConversionOutcome fromJson(JsonObject json) {
-    return new ConversionOutcome(json.getString("status"), json.getString("conversionId"),
+    return new ConversionOutcome(ConversionStatus.of(json.getString("status")), json.getString("conversionId"),
         json.getString("affiliateId"), json.getLong("commissionMinor", 0L), json.getString("currency"),
-        json.getString("approval", ConversionRequest.APPROVED));
+        Approval.parse(json.getString("approval", Approval.APPROVED.wire())));
   }
 }

@@ -1,4 +1,4 @@
-package io.postback.gateway.surface;
+package io.postback.gateway.net;
 
 import io.netty.util.NetUtil;
 

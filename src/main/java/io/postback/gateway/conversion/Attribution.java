@@ -1,4 +1,4 @@
-package io.postback.gateway.attribution;
+package io.postback.gateway.conversion;
 
 /**
  * Who drove a conversion and what they earn from it.
@@ -10,7 +10,7 @@ package io.postback.gateway.attribution;
  * @param currency         currency of the commission, or null when there is none
  * @param fraudReason      why the conversion looks suspicious (e.g. click_to_conversion_too_fast), or null
  */
-public record Attribution(String status, String affiliateId, long commissionMinor, String currency,
+public record Attribution(ConversionStatus status, String affiliateId, long commissionMinor, String currency,
                           String fraudReason) {
-  public static final Attribution UNATTRIBUTED = new Attribution("unattributed", null, 0, null, null);
+  public static final Attribution UNATTRIBUTED = new Attribution(ConversionStatus.UNATTRIBUTED, null, 0, null, null);
 }

@@ -1,6 +1,6 @@
-package io.postback.gateway.store;
+package io.postback.gateway.redis;
 
-import io.postback.gateway.ops.GatewayMetrics;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

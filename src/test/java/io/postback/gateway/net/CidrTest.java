@@ -1,4 +1,4 @@
-package io.postback.gateway.surface;
+package io.postback.gateway.net;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

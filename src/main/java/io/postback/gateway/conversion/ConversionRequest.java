@@ -1,4 +1,4 @@
-package io.postback.gateway.ingest;
+package io.postback.gateway.conversion;
 
 import java.time.Instant;
 
@@ -22,15 +22,11 @@ public record ConversionRequest(
     String promoCode,
     String refundOf,
     String metadata,
-    String approval) {
-
-  public static final String PENDING = "pending";
-  public static final String APPROVED = "approved";
-  public static final String REJECTED = "rejected";
+    Approval approval) {
 
   /** The approval to store for a new conversion: the stated one, else approved. */
-  public String approvalOrDefault() {
-    return approval == null ? APPROVED : approval;
+  public Approval approvalOrDefault() {
+    return approval == null ? Approval.APPROVED : approval;
   }
 
   public boolean isRefund() {

@@ -1,4 +1,4 @@
-package io.postback.gateway.admin;
+package io.postback.gateway.http;
 
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;

@@ -1,4 +1,4 @@
-package io.postback.gateway.store;
+package io.postback.gateway.config;
 
 import io.vertx.pgclient.PgConnectOptions;
 

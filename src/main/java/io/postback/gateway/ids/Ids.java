@@ -1,4 +1,4 @@
-package io.postback.gateway.store;
+package io.postback.gateway.ids;
 
 import java.security.SecureRandom;
 import java.util.Base64;

@@ -1,4 +1,4 @@
-package io.postback.gateway.ops;
+package io.postback.gateway.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -9,12 +9,13 @@ import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.postback.gateway.conversion.ConversionStatus;
 
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The gateway's own meters, named once here so that dashboards and alert rules have one place to
@@ -64,9 +65,8 @@ public final class GatewayMetrics {
           .register(registry);
     }
     // Known series start at 0 so that rates and alerts work before the first event.
-    for (String status : new String[] {"attributed", "unattributed", "affiliate_suspended", "affiliate_pending",
-        "refunded", "refund_outside_window", "refund_pending_original"}) {
-      attributionCounter(status);
+    for (ConversionStatus status : ConversionStatus.values()) {
+      attributionCounter(status.wire());
     }
     for (String outcome : new String[] {"recorded", "suspended", "not_found", "unrecorded", "unavailable", "rate_limited"}) {
       clickCounter(outcome);
@@ -120,8 +120,8 @@ public final class GatewayMetrics {
   }
 
   /** Counts one newly recorded conversion by its attribution status. */
-  public void attribution(String status) {
-    attributionCounter(status).increment();
+  public void attribution(ConversionStatus status) {
+    attributionCounter(status.wire()).increment();
   }
 
   /**

@@ -1,4 +1,4 @@
-package io.postback.gateway;
+package io.postback.gateway.config;
 
 /**
  * What the gateway actually connects to: the configured servers, or the embedded ones started for

@@ -1,4 +1,4 @@
-package io.postback.gateway.store;
+package io.postback.gateway.batch;
 
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Context;

@@ -1,6 +1,8 @@
-package io.postback.gateway.attribution;
+package io.postback.gateway.program;
 
 import io.postback.gateway.events.EventOutbox;
+import io.postback.gateway.program.Affiliate;
+import io.postback.gateway.program.TrackingLink;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
