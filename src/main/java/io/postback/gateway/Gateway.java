@@ -10,13 +10,11 @@ import io.postback.gateway.ingest.SurfaceGuard;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
-import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.program.ProgramStore;
 import io.postback.gateway.report.ReportVerticle;
 import io.postback.gateway.store.Migrations;
-import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.surface.SurfaceStore;
 import io.vertx.core.DeploymentOptions;
@@ -33,17 +31,14 @@ import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
-
 /**
  * The running gateway: one Vert.x instance with its metrics, the migrated schema, the shared surface
- * registry and program catalog (affiliates, links, rules), and the HTTP verticles (one per event loop). Used by {@link Main} and by the tests.
+ * registry and program catalog (affiliates, links, rules), and its verticles: the periodic work
+ * ({@link MaintenanceVerticle}), the HTTP verticles (one per event loop), the management port, the
+ * delivery verticles and report generation. Used by {@link Main} and by the tests.
  */
 public final class Gateway {
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
-  private static final long REFUND_SWEEP_MS = 5_000;
-  // The console's overview charts: one point per 5 s, an hour kept (720 small samples).
-  private static final Duration OVERVIEW_INTERVAL = Duration.ofSeconds(5);
 
   private final Vertx vertx;
   private final GatewayConfig config;
@@ -104,7 +99,6 @@ public final class Gateway {
     // One set of rate-limit buckets for the instance, shared by its verticles.
     SurfaceGuard guard = new SurfaceGuard();
     ClickLimits clickLimits = new ClickLimits(config.edge());
-    RefundWriter refundSweeper = new RefundWriter(controlPool);
     Gateway gateway = new Gateway(vertx, config, backends, metrics, controlPool, surfaces, catalog);
 
     return vertx.executeBlocking(() -> Migrations.migrate(pgUrl))
@@ -116,21 +110,13 @@ public final class Gateway {
         })
         .compose(loaded -> {
           PortalTokens portalTokens = loaded.resultAt(2);
-          OverviewHistory overview = new OverviewHistory(metrics, OVERVIEW_INTERVAL);
-          vertx.setPeriodic(OVERVIEW_INTERVAL.toMillis(), id -> overview.sample());
-          vertx.setPeriodic(config.surfaceRefreshInterval().toMillis(), id -> {
-            surfaces.refresh();
-            catalog.refresh();
-          });
-          vertx.setPeriodic(REFUND_SWEEP_MS, id -> refundSweeper.sweep(surfaces)
-              .onFailure(e -> LOG.warn("refund sweep failed: {}", e.toString())));
-          // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
-          PostgresProbe probe = new PostgresProbe(metrics);
-          vertx.setPeriodic(config.waits().postgresCheckInterval().toMillis(), id -> probe.check(controlPool));
-          return vertx.deployVerticle(
-              () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, overview,
-                  portalTokens),
-              new DeploymentOptions().setInstances(eventLoops));
+          OverviewHistory overview = new OverviewHistory(metrics, OverviewHistory.INTERVAL);
+          return vertx.deployVerticle(new MaintenanceVerticle(config, backends, metrics, surfaces, catalog, controlPool,
+                  overview))
+              .compose(deployment -> vertx.deployVerticle(
+                  () -> new HttpVerticle(config, backends, surfaces, catalog, guard, clickLimits, metrics, overview,
+                      portalTokens),
+                  new DeploymentOptions().setInstances(eventLoops)));
         })
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
@@ -146,16 +132,14 @@ public final class Gateway {
   }
 
   /**
-   * The delivery verticles, each on its own event loop: the first also runs the gateway-wide chores
-   * (queue-depth gauges, schedule reconciliation). At close each one stops claiming, lets its in-flight
-   * sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
+   * The delivery verticles, each on its own event loop. At close each one stops claiming, lets its
+   * in-flight sends finish (bounded) and hands back the rest (see DeliveryVerticle#stop).
    */
   private static Future<Void> deployDelivery(Vertx vertx, GatewayConfig config, Backends backends,
                                              GatewayMetrics metrics) {
     Future<Void> chain = Future.succeededFuture();
     for (int i = 0; i < config.delivery().instances(); i++) {
-      boolean leader = i == 0;
-      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics, leader)).mapEmpty());
+      chain = chain.compose(v -> vertx.deployVerticle(new DeliveryVerticle(config, backends, metrics)).mapEmpty());
     }
     return chain;
   }

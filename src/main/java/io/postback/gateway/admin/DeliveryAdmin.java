@@ -1,6 +1,7 @@
 package io.postback.gateway.admin;
 
 import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
@@ -34,12 +35,6 @@ public final class DeliveryAdmin {
       SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
              a.response_body
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.delivery_id = $1 ORDER BY a.attempt
-      """;
-  private static final String REPLAY = """
-      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
-             last_error = NULL,
-             updated_at = now()
-       WHERE id = $1 AND status <> 'pending' RETURNING next_attempt_at
       """;
 
   private final Pool pool;
@@ -92,8 +87,8 @@ public final class DeliveryAdmin {
 
   private Future<JsonObject> replay(RoutingContext ctx) {
     String id = ctx.pathParam("id");
-    return pool.preparedQuery(REPLAY).execute(Tuple.of(id)).compose(rows -> {
-      if (rows.size() == 0) {
+    return DeliveryStore.replayDelivery(pool, id).compose(entry -> {
+      if (entry == null) {
         return pool.preparedQuery(FIND).execute(Tuple.of(id)).map(found -> {
           if (found.size() == 0) {
             throw ApiError.notFound("Delivery " + id);
@@ -101,9 +96,8 @@ public final class DeliveryAdmin {
           throw ApiError.of(409, "already_pending", "Delivery " + id + " is already pending");
         });
       }
-      long at = rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli();
       // If Redis is down, the reconciler schedules it from Postgres.
-      return queue.schedule(List.of(new DeliveryQueue.Entry(id, at))).otherwiseEmpty()
+      return queue.schedule(List.of(entry)).otherwiseEmpty()
           .map(v -> new JsonObject().put("id", id).put("status", "pending"));
     });
   }

@@ -1,5 +1,6 @@
 package io.postback.gateway.admin;
 
+import io.postback.gateway.events.Event.PayoutChanged;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
@@ -71,7 +72,7 @@ public final class PayoutAdmin {
         })
         .compose(rows -> {
           JsonObject payout = toJson(rows.iterator().next());
-          return EventOutbox.append(tx, "payout.initiated", null, affiliateId, payout).map(payout);
+          return EventOutbox.append(tx, event(PayoutChanged.INITIATED, payout)).map(payout);
         }));
   }
 
@@ -120,8 +121,15 @@ public final class PayoutAdmin {
             });
           }
           JsonObject payout = toJson(rows.iterator().next());
-          return EventOutbox.append(tx, "payout." + status, null, payout.getString("affiliateId"), payout).map(payout);
+          return EventOutbox.append(tx, event("payout." + status, payout)).map(payout);
         }));
+  }
+
+  /** The payout event carries the payout as this API shows it. */
+  private static PayoutChanged event(String type, JsonObject p) {
+    return new PayoutChanged(type, p.getString("id"), p.getString("affiliateId"), p.getLong("amountMinor"),
+        p.getString("currency"), p.getString("status"), p.getString("reference"), p.getString("failureReason"),
+        p.getString("createdAt"), p.getString("updatedAt"));
   }
 
   private static JsonObject toJson(Row r) {

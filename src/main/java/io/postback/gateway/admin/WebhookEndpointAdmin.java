@@ -2,8 +2,10 @@ package io.postback.gateway.admin;
 
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.delivery.WebhookSigner;
+import io.postback.gateway.events.Event.EndpointTest;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
@@ -23,7 +25,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -56,15 +57,10 @@ public final class WebhookEndpointAdmin {
              affiliate_id = CASE WHEN $11 THEN $12 ELSE affiliate_id END,
              updated_at = now()
        WHERE id = $1 RETURNING\s""" + COLUMNS;
-  private static final String KILL_PENDING = """
-      UPDATE deliveries SET status = 'dead', last_error = 'endpoint disabled by an operator', updated_at = now()
-       WHERE endpoint_id = $1 AND status = 'pending'
-      """;
   private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1";
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
              secret = $2, updated_at = now() WHERE id = $1 RETURNING\s""" + COLUMNS;
-  private static final String TEST_EVENT = "INSERT INTO events (id, type, data, fanned_out) VALUES ($1, 'endpoint.test', $2, true)";
   private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
       + "RETURNING next_attempt_at";
   private static final String ATTEMPTS = """
@@ -87,14 +83,6 @@ public final class WebhookEndpointAdmin {
              (SELECT json_build_object('attemptedAt', attempted_at, 'statusCode', status_code, 'error', error)::text FROM (
                 SELECT attempted_at, status_code, error FROM delivery_attempts
                  WHERE endpoint_id = $1 AND outcome <> 'success' ORDER BY id DESC LIMIT 1) x) AS last_error
-      """;
-  // Dead deliveries, and the skipped ones of events that arrived while the endpoint was disabled.
-  private static final String REPLAY = """
-      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
-             last_error = NULL,
-             updated_at = now()
-       WHERE endpoint_id = $1 AND status IN ('dead', 'skipped') AND updated_at >= $2
-      RETURNING id, next_attempt_at
       """;
 
   private final Pool pool;
@@ -190,9 +178,9 @@ public final class WebhookEndpointAdmin {
                 maxInFlight, enabled, surfaceGiven, surfaceId, affiliateGiven, affiliateId}))
             .compose(rows -> {
               Row row = one(ctx, rows);
-              // Deliveries of a disabled endpoint are dead (listed, replayable), not a growing pending queue.
-              Future<?> killed = Boolean.FALSE.equals(enabled)
-                  ? tx.preparedQuery(KILL_PENDING).execute(Tuple.of(ctx.pathParam("id"))) : Future.succeededFuture();
+              Future<Void> killed = Boolean.FALSE.equals(enabled)
+                  ? DeliveryStore.killPending(tx, ctx.pathParam("id"), "endpoint disabled by an operator")
+                  : Future.succeededFuture();
               return killed.map(x -> toJson(row));
             })));
   }
@@ -220,11 +208,11 @@ public final class WebhookEndpointAdmin {
     String endpointId = ctx.pathParam("id");
     String eventId = EventOutbox.newEventId();
     String deliveryId = Ids.timeOrdered("dlv");
-    JsonObject data = new JsonObject().put("endpointId", endpointId).put("message", "This is a test event.");
+    EndpointTest event = new EndpointTest(endpointId, "This is a test event.");
     return pool.preparedQuery(FIND).execute(Tuple.of(endpointId))
         .compose(rows -> {
           one(ctx, rows);
-          return pool.withTransaction(tx -> tx.preparedQuery(TEST_EVENT).execute(Tuple.of(eventId, data))
+          return pool.withTransaction(tx -> EventOutbox.appendAddressed(tx, eventId, event)
               .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))));
         })
         .compose(rows -> scheduleNow(List.of(new DeliveryQueue.Entry(deliveryId,
@@ -304,15 +292,9 @@ public final class WebhookEndpointAdmin {
     return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
         .compose(rows -> {
           one(ctx, rows);
-          return pool.preparedQuery(REPLAY).execute(Tuple.of(ctx.pathParam("id"), from));
+          return DeliveryStore.replayEndpoint(pool, ctx.pathParam("id"), from);
         })
-        .compose(rows -> {
-          List<DeliveryQueue.Entry> entries = new ArrayList<>(rows.size());
-          for (Row r : rows) {
-            entries.add(new DeliveryQueue.Entry(r.getString("id"), r.getOffsetDateTime("next_attempt_at").toInstant().toEpochMilli()));
-          }
-          return scheduleNow(entries).map(v -> new JsonObject().put("replayed", entries.size()));
-        });
+        .compose(entries -> scheduleNow(entries).map(v -> new JsonObject().put("replayed", entries.size())));
   }
 
   /** Puts deliveries on the schedule; if Redis is down the reconciler will, from Postgres. */

@@ -1,6 +1,5 @@
 package io.postback.gateway.attribution;
 
-import io.postback.gateway.click.Click;
 import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.conversion.Attribution;
 import io.postback.gateway.conversion.ConversionRequest;

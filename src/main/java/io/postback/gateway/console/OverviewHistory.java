@@ -24,6 +24,8 @@ import java.util.TreeMap;
  */
 public final class OverviewHistory {
   public static final Duration WINDOW = Duration.ofHours(1);
+  /** One point per 5 s: 720 small samples for the hour. */
+  public static final Duration INTERVAL = Duration.ofSeconds(5);
 
   private final MeterRegistry registry;
   private final Duration interval;

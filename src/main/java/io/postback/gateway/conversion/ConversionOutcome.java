@@ -1,6 +1,5 @@
 package io.postback.gateway.conversion;
 
-import io.postback.gateway.conversion.ConversionRequest;
 import io.vertx.core.json.JsonObject;
 
 /**

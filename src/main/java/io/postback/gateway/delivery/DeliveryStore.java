@@ -1,11 +1,12 @@
 package io.postback.gateway.delivery;
 
+import io.postback.gateway.events.Event.EndpointDisabled;
 import io.postback.gateway.events.EventOutbox;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.Instant;
@@ -107,6 +108,19 @@ public final class DeliveryStore {
   private static final String KILL_PENDING = """
       UPDATE deliveries SET status = 'dead', last_error = $2, updated_at = now()
        WHERE endpoint_id = $1 AND status = 'pending'
+      """;
+  // A replay starts a fresh schedule (retry_base) that is due now.
+  private static final String REPLAY_SET = """
+      UPDATE deliveries SET status = 'pending', retry_base = attempts, next_attempt_at = now(), leased_until = NULL,
+             last_error = NULL, updated_at = now()
+      """;
+  private static final String REPLAY_ONE = REPLAY_SET + """
+       WHERE id = $1 AND status <> 'pending' RETURNING id, next_attempt_at
+      """;
+  // Dead deliveries, and the skipped ones of events that arrived while the endpoint was disabled.
+  private static final String REPLAY_ENDPOINT = REPLAY_SET + """
+       WHERE endpoint_id = $1 AND status IN ('dead', 'skipped') AND updated_at >= $2
+      RETURNING id, next_attempt_at
       """;
   private static final String DUE_PAGE = """
       SELECT d.id, d.next_attempt_at FROM deliveries d
@@ -264,11 +278,39 @@ public final class DeliveryStore {
           if (rows.size() == 0) {
             return Future.succeededFuture(false);
           }
-          return tx.preparedQuery(KILL_PENDING).execute(Tuple.of(endpointId, "endpoint disabled: " + reason))
-              .compose(killed -> EventOutbox.append(tx, "endpoint.disabled", null, null, new JsonObject()
-                  .put("endpointId", endpointId).put("reason", reason)))
+          return killPending(tx, endpointId, "endpoint disabled: " + reason)
+              .compose(killed -> EventOutbox.append(tx, new EndpointDisabled(endpointId, reason)))
               .map(true);
         }));
+  }
+
+  /**
+   * Marks an endpoint's pending deliveries dead ({@code reason} is their last error): a disabled endpoint
+   * has dead deliveries (listed, replayable), not a growing pending queue. Pass the transaction that
+   * disables it.
+   */
+  public static Future<Void> killPending(SqlClient tx, String endpointId, String reason) {
+    return tx.preparedQuery(KILL_PENDING).execute(Tuple.of(endpointId, reason)).mapEmpty();
+  }
+
+  /** Replays one delivery that is not pending; the entry to schedule, or null when it is pending or unknown. */
+  public static Future<DeliveryQueue.Entry> replayDelivery(SqlClient client, String deliveryId) {
+    return client.preparedQuery(REPLAY_ONE).execute(Tuple.of(deliveryId))
+        .map(rows -> rows.size() == 0 ? null : entries(rows).get(0));
+  }
+
+  /** Replays an endpoint's dead and skipped deliveries last changed at or after {@code since}; the entries to schedule. */
+  public static Future<List<DeliveryQueue.Entry>> replayEndpoint(SqlClient client, String endpointId,
+                                                                OffsetDateTime since) {
+    return client.preparedQuery(REPLAY_ENDPOINT).execute(Tuple.of(endpointId, since)).map(DeliveryStore::entries);
+  }
+
+  private static List<DeliveryQueue.Entry> entries(RowSet<Row> rows) {
+    List<DeliveryQueue.Entry> entries = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      entries.add(new DeliveryQueue.Entry(r.getString("id"), r.getOffsetDateTime("next_attempt_at").toInstant().toEpochMilli()));
+    }
+    return entries;
   }
 
   /** Due pending deliveries after the keyset cursor (next_attempt_at, id), for the reconciler. */

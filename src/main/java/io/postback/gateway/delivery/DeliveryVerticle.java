@@ -19,28 +19,25 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The delivery side, separate from the HTTP verticles: its own Postgres pool, Redis connection and
- * HTTP client. It relays the outbox into deliveries, claims and sends due deliveries, rebuilds a lost
- * Redis schedule and refreshes the queue-depth gauges. Any number of
- * these, in any number of gateways, share one queue.
+ * HTTP client. It relays the outbox into deliveries and claims and sends due deliveries (the schedule
+ * reconciler and queue-depth gauges are periodic work of MaintenanceVerticle). Any number of these, in
+ * any number of gateways, share one queue.
  */
 public final class DeliveryVerticle extends VerticleBase {
   private static final AtomicInteger INSTANCES = new AtomicInteger();
   private final GatewayConfig config;
   private final Backends backends;
   private final GatewayMetrics metrics;
-  private final boolean leader;
   private Pool pool;
   private RedisChannel redis;
   private WebhookSender sender;
   private DeliveryWorker worker;
   private final List<Long> timers = new ArrayList<>();
 
-  /** {@code leader}: this instance also runs the gateway-wide chores (gauges, reconciliation). */
-  public DeliveryVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics, boolean leader) {
+  public DeliveryVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics) {
     this.config = config;
     this.backends = backends;
     this.metrics = metrics;
-    this.leader = leader;
   }
 
   @Override
@@ -69,15 +66,6 @@ public final class DeliveryVerticle extends VerticleBase {
       relay.run();
       worker.poll();
     }));
-    if (leader) {
-      ScheduleReconciler reconciler = new ScheduleReconciler(store, queue, settings.lease(), worker::poll);
-      timers.add(vertx.setPeriodic(settings.reconcileInterval().toMillis(), id -> reconciler.run()));
-      QueueDepth depth = new QueueDepth(store, queue, metrics);
-      timers.add(vertx.setPeriodic(settings.queueDepthInterval().toMillis(), id -> depth.refresh()));
-      depth.refresh();
-      // Whatever a previous run left (a crash, a flushed Redis) is due now: look at once.
-      reconciler.run();
-    }
     relay.run();
     return Future.succeededFuture();
   }

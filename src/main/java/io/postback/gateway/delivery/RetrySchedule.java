@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Where retries are decided. The configured delays (GATEWAY_RETRY_SCHEDULE) sit between attempts, so
+ * Where retries are decided: {@link #verdict} turns an attempt's result into the delivery's next state
+ * and time. A 2xx succeeds; 410 Gone, or an endpoint disabled meanwhile, ends the delivery (dead) at
+ * once; any other failure or timeout is retried until the schedule runs out. The configured delays (GATEWAY_RETRY_SCHEDULE) sit between attempts, so
  * n delays mean n + 1 attempts; each delay gets ±20% jitter so that a failed burst does not come back
  * as a burst. A Retry-After answer replaces the delay, bounded to [1 s, retryAfterMax].
  */
@@ -23,6 +25,29 @@ public final class RetrySchedule {
   public RetrySchedule(List<Duration> delays, Duration retryAfterMax) {
     this.delays = List.copyOf(delays);
     this.retryAfterMax = retryAfterMax;
+  }
+
+  /** The delivery's state after an attempt (succeeded, pending or dead), and when it is next due (pending only). */
+  public record Verdict(String state, Instant nextAttemptAt) {
+    public static final String SUCCEEDED = "succeeded";
+    public static final String PENDING = "pending";
+    public static final String DEAD = "dead";
+  }
+
+  /**
+   * What follows the {@code attemptInSchedule}-th attempt (1-based, counted from the last replay) of a
+   * delivery, made at {@code attemptedAt} with result {@code r}; {@code now} is when it finished.
+   */
+  public Verdict verdict(int attemptInSchedule, boolean endpointEnabled, WebhookSender.Result r, Instant attemptedAt,
+                         Instant now) {
+    if (r.outcome() == WebhookSender.Outcome.SUCCESS) {
+      return new Verdict(Verdict.SUCCEEDED, null);
+    }
+    if (r.gone() || !endpointEnabled) {
+      return new Verdict(Verdict.DEAD, null);
+    }
+    Duration delay = nextDelay(attemptInSchedule, parseRetryAfter(r.retryAfter(), attemptedAt));
+    return delay == null ? new Verdict(Verdict.DEAD, null) : new Verdict(Verdict.PENDING, now.plus(delay));
   }
 
   public int maxAttempts() {

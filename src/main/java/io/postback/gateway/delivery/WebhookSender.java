@@ -1,5 +1,7 @@
 package io.postback.gateway.delivery;
 
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.resolver.dns.DnsNameResolverTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -14,6 +16,7 @@ import io.vertx.core.net.SocketAddress;
 
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
@@ -38,11 +41,28 @@ public final class WebhookSender {
   private final Map<String, DestinationGuard.Destination> parsed = new HashMap<>();
   private final Map<String, byte[]> keys = new HashMap<>();
 
-  /** What one attempt came to. outcome: success, failure or timeout. */
-  public record Result(String outcome, Integer statusCode, String retryAfter, String error, String responseBody,
+  /** How an attempt ended: a 2xx, anything else (an error status, a refused or broken connection), or no answer in time. */
+  public enum Outcome {
+    SUCCESS, FAILURE, TIMEOUT;
+
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
+    /** As stored with the attempt and shown in metrics and the admin API. */
+    public String wire() {
+      return wire;
+    }
+  }
+
+  /** What one attempt came to. */
+  public record Result(Outcome outcome, Integer statusCode, String retryAfter, String error, String responseBody,
                        long nanos) {
+    /** 410 Gone: the receiver says the endpoint is no more. */
     public boolean gone() {
       return statusCode != null && statusCode == 410;
+    }
+
+    static Result failure(String error) {
+      return new Result(Outcome.FAILURE, null, null, error, null, 0);
     }
   }
 
@@ -73,7 +93,7 @@ public final class WebhookSender {
     try {
       dest = parsed.computeIfAbsent(d.url(), DestinationGuard::parse);
     } catch (IllegalArgumentException e) {
-      return Future.succeededFuture(new Result("failure", null, null, e.getMessage(), null, System.nanoTime() - start));
+      return Future.succeededFuture(new Result(Outcome.FAILURE, null, null, e.getMessage(), null, System.nanoTime() - start));
     }
     Buffer body = payload(d);
     long ts = Instant.now().getEpochSecond();
@@ -81,7 +101,7 @@ public final class WebhookSender {
         d.eventId(), ts, body);
     Promise<Result> promise = Promise.promise();
     long deadline = vertx.setTimer(timeoutMs, id -> promise.tryComplete(
-        new Result("timeout", null, null, "no answer within " + timeoutMs + " ms", null, System.nanoTime() - start)));
+        new Result(Outcome.TIMEOUT, null, null, "no answer within " + timeoutMs + " ms", null, System.nanoTime() - start)));
     guard.check(dest.host())
         .compose(address -> {
           RequestOptions options = new RequestOptions()
@@ -108,7 +128,7 @@ public final class WebhookSender {
             return Future.failedFuture(new TimeoutException());
           }
           promise.future().onComplete(done -> {
-            if (done.result() != null && "timeout".equals(done.result().outcome())) {
+            if (done.result() != null && done.result().outcome() == Outcome.TIMEOUT) {
               request.reset();
             }
           });
@@ -120,7 +140,7 @@ public final class WebhookSender {
           int code = response.statusCode();
           MultiMap headers = response.headers();
           boolean ok = code >= 200 && code < 300;
-          Runnable answered = () -> promise.tryComplete(new Result(ok ? "success" : "failure", code,
+          Runnable answered = () -> promise.tryComplete(new Result(ok ? Outcome.SUCCESS : Outcome.FAILURE, code,
               headers.get("retry-after"), ok ? null : "HTTP " + code, head.length() == 0 ? null : head.toString(),
               System.nanoTime() - start));
           response.handler(chunk -> {
@@ -145,9 +165,22 @@ public final class WebhookSender {
   private static Result failure(Throwable e, long start) {
     String message = e instanceof DestinationGuard.RefusedDestination ? "refused destination: " + e.getMessage()
         : e.getMessage() != null ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getClass().getSimpleName();
-    String outcome = e instanceof TimeoutException || e instanceof io.netty.channel.ConnectTimeoutException
-        || (e.getMessage() != null && e.getMessage().contains("timeout")) ? "timeout" : "failure";
-    return new Result(outcome, null, null, message, null, System.nanoTime() - start);
+    return new Result(isTimeout(e) ? Outcome.TIMEOUT : Outcome.FAILURE, null, null, message, null,
+        System.nanoTime() - start);
+  }
+
+  /**
+   * A timeout, known by its type anywhere in the cause chain: the request's idle timeout (Vert.x's
+   * NoStackTraceTimeoutException is a TimeoutException), the connect timeout, or the DNS lookup's.
+   */
+  static boolean isTimeout(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof TimeoutException || t instanceof ConnectTimeoutException
+          || t instanceof DnsNameResolverTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private byte[] key(String secret) {

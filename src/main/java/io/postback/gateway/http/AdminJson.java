@@ -1,7 +1,6 @@
 package io.postback.gateway.http;
 
 import io.postback.gateway.http.ApiError;
-import io.postback.gateway.http.ErrorResponder;
 import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;

@@ -1,5 +1,8 @@
 package io.postback.gateway.ids;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.concurrent.ThreadLocalRandom;
@@ -35,6 +38,30 @@ public final class Ids {
       out[p++] = CROCKFORD[(int) (bits & 31)];
     }
     return new String(out);
+  }
+
+  /**
+   * A time-ordered id derived from another one and an index, the same every time: work redone after a
+   * crash (a report's batches) writes rows with the same ids again. It shares the parent's time
+   * characters, and its other 16 characters are 80 bits of SHA-256 of the parent id and the index.
+   */
+  public static String derived(String prefix, String parentId, int index) {
+    int time = parentId.indexOf('_') + 1;
+    if (time == 0 || parentId.length() != time + 26) {
+      throw new IllegalArgumentException("not a time-ordered id: " + parentId);
+    }
+    byte[] hash;
+    try {
+      hash = MessageDigest.getInstance("SHA-256").digest((parentId + '/' + index).getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+    StringBuilder out = new StringBuilder(prefix.length() + 27).append(prefix).append('_')
+        .append(parentId, time, time + 10);
+    for (int i = 0; i < 16; i++) {
+      out.append(CROCKFORD[hash[i] & 31]);
+    }
+    return out.toString();
   }
 
   /** A random url-safe token with the given prefix and number of random bytes (from SecureRandom). */

@@ -151,29 +151,8 @@ public final class ClassicPostbackRoutes {
   }
 
   private void authenticate(Surface surface, String token, MultiMap params) {
-    Instant now = Instant.now();
-    if (token != null) {
-      if (!surface.postbackTokenEnabled()) {
-        throw ApiError.of(401, "token_auth_disabled", "This surface accepts GET postbacks signed with ts and sig only; "
-            + "remove the token from the URL");
-      }
-      if (!surface.acceptsPostbackToken(token, now)) {
-        throw ApiError.of(401, "bad_token", "The postback token is not this surface's token");
-      }
-      return;
-    }
-    String sig = single(params, "sig");
-    if (sig == null) {
-      throw ApiError.of(401, "missing_token", (surface.postbackTokenEnabled() ? "Authenticate with token=<postback token> or"
-          : "Authenticate") + " with ts and sig (hex HMAC-SHA256 of \"<ts>.<canonical query>\", see docs/attribution.md)");
-    }
-    String ts = single(params, "ts");
-    signed.checkTimestamp(surface, "ts", ts, now);
-    byte[] canonical = CanonicalQuery.of(params, SIGNED_NAMES).getBytes(StandardCharsets.UTF_8);
-    if (!IngestRoutes.verify(surface, ts, canonical, sig, now)) {
-      throw ApiError.of(401, "bad_signature",
-          "sig does not match HMAC-SHA256(secret, \"<ts>.<canonical query>\"), see docs/attribution.md");
-    }
+    signed.verifier().checkGetCredentials(surface, token, name -> single(params, name),
+        () -> CanonicalQuery.of(params, SIGNED_NAMES).getBytes(StandardCharsets.UTF_8), Instant.now());
   }
 
   /** The one value of a credential parameter, or null; given twice it is refused (never a choice between two). */

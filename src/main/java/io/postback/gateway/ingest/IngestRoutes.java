@@ -37,15 +37,17 @@ public final class IngestRoutes {
   public static final String SIGNATURE_HEADER = "x-ea-signature";
   public static final String IDEMPOTENCY_KEY_HEADER = "idempotency-key";
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
-  /** x-ea-timestamp and ts: Unix milliseconds as plain decimal digits, bounded before any arithmetic. */
-  private static final int MAX_TIMESTAMP_DIGITS = 15;
+  private static final String BODY_SIGNATURE =
+      "The signature does not match HMAC-SHA256(secret, \"<timestamp>.<raw body>\")";
+  private static final String TRACK_SIGNATURE = "The signature does not match HMAC-SHA256(secret, "
+      + "\"<timestamp>.POST /v1/track/<eventType>\\n<Idempotency-Key>\\n<raw body>\")";
 
   private final SurfaceRegistry surfaces;
   private final ConversionPipeline pipeline;
   private final GatewayMetrics metrics;
   private final SurfaceGuard guard;
   private final PostbackLog log;
-  private final Duration defaultTolerance;
+  private final PostbackVerifier verifier;
   private final int bodyLimit;
   private final Duration refundBackdateLimit;
 
@@ -56,7 +58,7 @@ public final class IngestRoutes {
     this.metrics = metrics;
     this.guard = guard;
     this.log = log;
-    this.defaultTolerance = defaultTolerance;
+    this.verifier = new PostbackVerifier(defaultTolerance);
     this.bodyLimit = bodyLimit;
     this.refundBackdateLimit = refundBackdateLimit;
   }
@@ -173,11 +175,8 @@ public final class IngestRoutes {
    */
   Future<Surface> verify(HttpServerRequest req, byte[] signedContent, IngestAttempt attempt) {
     return plausible(req, attempt).map(surface -> {
-      if (!verify(surface, req.getHeader(TIMESTAMP_HEADER), signedContent, req.getHeader(SIGNATURE_HEADER), Instant.now())) {
-        throw ApiError.of(401, "bad_signature", "The signature does not match HMAC-SHA256(secret, \"<timestamp>."
-            + (req.path().startsWith("/v1/track/") ? "POST /v1/track/<eventType>\\n<Idempotency-Key>\\n" : "")
-            + "<raw body>\")");
-      }
+      verifier.checkSignature(surface, req.getHeader(TIMESTAMP_HEADER), signedContent, req.getHeader(SIGNATURE_HEADER),
+          Instant.now(), req.path().startsWith("/v1/track/") ? TRACK_SIGNATURE : BODY_SIGNATURE);
       return surface;
     });
   }
@@ -204,43 +203,15 @@ public final class IngestRoutes {
       }
       attempt.surface = surface;
       guard.checkSource(surface, attempt.clientAddress());
-      checkTimestamp(surface, TIMESTAMP_HEADER, timestamp, Instant.now());
-      if (signature == null || signature.isEmpty()) {
-        throw ApiError.of(401, "missing_signature", "The x-ea-signature header is missing");
-      }
-      if (!SignatureVerifier.looksLikeSignature(signature)) {
-        throw ApiError.of(401, "bad_signature", "x-ea-signature must be the hex HMAC-SHA256 (64 hex digits)");
-      }
+      verifier.checkTimestamp(surface, TIMESTAMP_HEADER, timestamp, Instant.now());
+      verifier.checkSignatureForm(SIGNATURE_HEADER, signature);
       return surface;
     });
   }
 
-  /** The current secret, or during a rotation's grace time the previous one, verifies the signature. */
-  static boolean verify(Surface surface, String timestamp, byte[] signed, String signature, Instant now) {
-    boolean valid = SignatureVerifier.verify(surface.secret(), timestamp, signed, signature);
-    if (!valid && surface.previousKey(now) != null) {
-      valid = SignatureVerifier.verify(surface.previousSecret(), timestamp, signed, signature);
-    }
-    return valid;
-  }
-
-  /** The timestamp ({@code name}: the header or parameter it came in) must be near the server clock. */
-  void checkTimestamp(Surface surface, String name, String timestamp, Instant now) {
-    if (timestamp == null || timestamp.isEmpty()) {
-      throw ApiError.of(401, "missing_timestamp", name + " is missing");
-    }
-    if (timestamp.length() > MAX_TIMESTAMP_DIGITS || !timestamp.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      throw ApiError.of(401, "invalid_timestamp", name + " must be Unix time in milliseconds (decimal digits)");
-    }
-    long millis = Long.parseLong(timestamp);
-    Duration tolerance = surface.timestampTolerance() != null ? surface.timestampTolerance() : defaultTolerance;
-    // Compared as a window around now, never as |now - ts|: that difference overflows for a ts near
-    // Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) is negative, i.e. "fresh".
-    long nowMs = now.toEpochMilli();
-    if (millis < nowMs - tolerance.toMillis() || millis > nowMs + tolerance.toMillis()) {
-      throw ApiError.of(401, "stale_timestamp", name + " is more than " + tolerance.toSeconds()
-          + " s away from the server clock; sign each request (and each retry) with the current time");
-    }
+  /** The credential checks of every form. */
+  PostbackVerifier verifier() {
+    return verifier;
   }
 
   static boolean isJson(HttpServerRequest req) {

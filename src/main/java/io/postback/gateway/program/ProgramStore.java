@@ -1,10 +1,11 @@
 package io.postback.gateway.program;
 
+import io.postback.gateway.events.Event.AffiliateCreated;
+import io.postback.gateway.events.Event.AffiliateStatusChanged;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.program.Affiliate;
 import io.postback.gateway.program.TrackingLink;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -68,7 +69,7 @@ public final class ProgramStore {
           if (created == null) {
             return Future.succeededFuture(null);
           }
-          return EventOutbox.append(tx, "affiliate.created", null, created.id(), affiliateEvent(created)).map(created);
+          return EventOutbox.append(tx, new AffiliateCreated(created.id(), created.name(), created.status())).map(created);
         }));
   }
 
@@ -89,12 +90,13 @@ public final class ProgramStore {
       return tx.preparedQuery(UPDATE_AFFILIATE).execute(Tuple.of(id, name, status)).compose(after -> {
         Affiliate updated = first(after, ProgramStore::toAffiliate);
         String event = old.status().equals(updated.status()) ? null : switch (updated.status()) {
-          case Affiliate.ACTIVE -> "affiliate.approved";
-          case Affiliate.SUSPENDED -> "affiliate.suspended";
+          case Affiliate.ACTIVE -> AffiliateStatusChanged.APPROVED;
+          case Affiliate.SUSPENDED -> AffiliateStatusChanged.SUSPENDED;
           default -> null;
         };
         return event == null ? Future.succeededFuture(updated)
-            : EventOutbox.append(tx, event, null, updated.id(), affiliateEvent(updated).put("previousStatus", old.status())).map(updated);
+            : EventOutbox.append(tx, new AffiliateStatusChanged(event, updated.id(), updated.name(), updated.status(),
+                old.status())).map(updated);
       });
     }));
   }
@@ -140,10 +142,6 @@ public final class ProgramStore {
 
   public Future<List<CommissionRule>> rulesChangedSince(Instant since) {
     return all(RULES_SINCE, at(since), ProgramStore::toRule);
-  }
-
-  private static JsonObject affiliateEvent(Affiliate a) {
-    return new JsonObject().put("affiliateId", a.id()).put("name", a.name()).put("status", a.status());
   }
 
   private static Tuple at(Instant since) {

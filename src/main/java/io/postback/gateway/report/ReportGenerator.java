@@ -1,5 +1,8 @@
 package io.postback.gateway.report;
 
+import io.postback.gateway.events.Event.ReportBatch;
+import io.postback.gateway.events.EventOutbox;
+import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -8,7 +11,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Cursor;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +30,6 @@ import java.time.ZoneOffset;
 public final class ReportGenerator {
   private static final Logger LOG = LoggerFactory.getLogger(ReportGenerator.class);
   public static final int BATCH = 100;
-  public static final String EVENT_TYPE = "report.attribution";
   private static final String LEASE = """
       UPDATE attribution_reports SET status = 'running', lease_until = now() + interval '5 minutes', updated_at = now()
        WHERE id = (SELECT id FROM attribution_reports
@@ -47,12 +48,6 @@ public final class ReportGenerator {
       """ + WHERE + " ORDER BY occurred_at, id";
   private static final String TOTALS = """
       UPDATE attribution_reports SET total_matches = $2, total_batches = $3, updated_at = now() WHERE id = $1
-      """;
-  // A batch spans affiliates, so its affiliate_id is null: only unscoped endpoints and those scoped to
-  // the report's surface (campaign) receive it, never an affiliate's.
-  private static final String EMIT = """
-      INSERT INTO events (id, type, surface_id, affiliate_id, data) VALUES ($1, $2, $3, NULL, $4)
-      ON CONFLICT (id) DO NOTHING
       """;
   private static final String PROGRESS = """
       UPDATE attribution_reports SET batches_emitted = greatest(batches_emitted, $2),
@@ -100,8 +95,6 @@ public final class ReportGenerator {
     String campaign = report.getString("campaign_id");
     Tuple range = Tuple.of(OffsetDateTime.of(start.atStartOfDay(), ZoneOffset.UTC),
         OffsetDateTime.of(end.plusDays(1).atStartOfDay(), ZoneOffset.UTC), campaign);
-    JsonObject header = new JsonObject().put("report_id", id).put("campaign_id", campaign)
-        .put("start_date", start.toString()).put("end_date", end.toString());
     return pool.getConnection().compose(conn -> conn.begin()
         .compose(tx -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
             .compose(v -> conn.preparedQuery(COUNT).execute(range))
@@ -111,7 +104,7 @@ public final class ReportGenerator {
               int batches = (int) Math.max(1, (total + BATCH - 1) / BATCH);
               return pool.preparedQuery(TOTALS).execute(Tuple.of(id, (int) total, batches))
                   .compose(v -> conn.prepare(MATCHES))
-                  .compose(ps -> stream(id, header, batches, ps.cursor(range)));
+                  .compose(ps -> stream(id, campaign, start, end, batches, ps.cursor(range)));
             })
             .eventually(() -> tx.rollback()))
         .eventually(() -> conn.close()))
@@ -127,13 +120,14 @@ public final class ReportGenerator {
         });
   }
 
-  private Future<Void> stream(String id, JsonObject header, int batches, Cursor cursor) {
+  private Future<Void> stream(String id, String campaign, LocalDate start, LocalDate end, int batches, Cursor cursor) {
     Promise<Void> done = Promise.promise();
-    next(id, header, batches, cursor, 1, done);
+    next(id, campaign, start, end, batches, cursor, 1, done);
     return done.future().eventually(() -> cursor.close());
   }
 
-  private void next(String id, JsonObject header, int batches, Cursor cursor, int index, Promise<Void> done) {
+  private void next(String id, String campaign, LocalDate start, LocalDate end, int batches, Cursor cursor, int index,
+                    Promise<Void> done) {
     if (stopped) {
       done.fail("stopping; the report's lease lets another instance finish it");
       return;
@@ -160,18 +154,16 @@ public final class ReportGenerator {
       if (data.isEmpty() && index > 1) {
         return Future.succeededFuture(false);
       }
-      JsonObject batch = header.copy().put("batch_index", index).put("total_batches", batches)
-          .put("attribution_data", data);
-      String eventId = "evt_" + id + "_" + index;
-      return pool.withTransaction(tx -> tx.preparedQuery(EMIT)
-              .execute(Tuple.of(eventId, EVENT_TYPE, header.getString("campaign_id"), batch))
+      ReportBatch batch = new ReportBatch(id, campaign, start.toString(), end.toString(), index, batches, data);
+      String eventId = Ids.derived("evt", id, index);
+      return pool.withTransaction(tx -> EventOutbox.appendOnce(tx, eventId, batch)
               .compose(v -> tx.preparedQuery(PROGRESS).execute(Tuple.of(id, index))))
           .map(v -> cursor.hasMore() && index < batches);
     }).onComplete(ar -> {
       if (ar.failed()) {
         done.fail(ar.cause());
       } else if (ar.result()) {
-        vertx.runOnContext(v -> next(id, header, batches, cursor, index + 1, done));
+        vertx.runOnContext(v -> next(id, campaign, start, end, batches, cursor, index + 1, done));
       } else {
         done.complete();
       }

@@ -2,11 +2,11 @@ package io.postback.gateway.store;
 
 import io.postback.gateway.conversion.Approval;
 import io.postback.gateway.conversion.ConversionOutcome;
-import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.conversion.ConversionStatus;
+import io.postback.gateway.events.Event.ConversionApproved;
+import io.postback.gateway.events.Event.ConversionRejected;
 import io.postback.gateway.events.EventOutbox;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
@@ -99,10 +99,8 @@ public final class ApprovalWriter {
     ConversionOutcome now = new ConversionOutcome(stored.status(), stored.conversionId(), stored.affiliateId(),
         stored.commissionMinor(), stored.currency(), Approval.APPROVED);
     return tx.preparedQuery(SET_APPROVAL).execute(Tuple.of(stored.conversionId(), Approval.APPROVED.wire()))
-        .compose(u -> EventOutbox.append(tx, "conversion.approved", surfaceId, stored.affiliateId(), new JsonObject()
-            .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
-            .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval().wire())
-            .put("commissionMinor", stored.commissionMinor()).put("currency", stored.currency())))
+        .compose(u -> EventOutbox.append(tx, new ConversionApproved(stored.conversionId(), surfaceId, externalId,
+            stored.affiliateId(), stored.approval().wire(), stored.commissionMinor(), stored.currency())))
         .map(e -> new Result(true, now));
   }
 
@@ -124,10 +122,8 @@ public final class ApprovalWriter {
             chain = chain.compose(v -> LedgerReversal.write(tx, stored.conversionId(), null, "rejected", surfaceId,
                 r.getString("affiliate_id"), r.getLong("net"), r.getString("currency")));
           }
-          return chain.compose(v -> EventOutbox.append(tx, "conversion.rejected", surfaceId, stored.affiliateId(), new JsonObject()
-              .put("conversionId", stored.conversionId()).put("surfaceId", surfaceId).put("externalId", externalId)
-              .put("affiliateId", stored.affiliateId()).put("previousApproval", stored.approval().wire())
-              .put("commissionReversedMinor", reversedTotal)));
+          return chain.compose(v -> EventOutbox.append(tx, new ConversionRejected(stored.conversionId(), surfaceId,
+              externalId, stored.affiliateId(), stored.approval().wire(), reversedTotal)));
         })
         .map(e -> new Result(true, now));
   }

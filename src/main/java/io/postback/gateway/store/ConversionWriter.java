@@ -45,7 +45,9 @@ public final class ConversionWriter {
   private static final int NUMERIC_MAX_INTEGER_DIGITS = 131_072;
   private static final int NUMERIC_MAX_SCALE = 16_383;
   // One statement, so one atomic commit: the rows and everything written because of them.
-  // Capabilities that must write in the same transaction add a CTE reading from "inserted".
+  // Capabilities that must write in the same transaction add a CTE reading from "inserted". Its events
+  // carry the payloads defined in Event (ConversionCreated, CommissionCreated, FraudDetected,
+  // ConversionRejected), field for field; EventPayloadTest holds the two together.
   private static final String INSERT = """
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],

@@ -1,9 +1,9 @@
 package io.postback.gateway.store;
 
+import io.postback.gateway.events.Event.CommissionReversed;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.ids.Ids;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
@@ -28,17 +28,10 @@ final class LedgerReversal {
   static Future<Void> write(SqlConnection tx, String conversionId, String refundId, String reason, String surfaceId,
                             String affiliateId, long amountMinor, String currency) {
     String entryId = Ids.timeOrdered("com");
-    JsonObject event = new JsonObject().put("commissionId", entryId).put("conversionId", conversionId);
-    if (refundId != null) {
-      event.put("refundId", refundId);
-    }
-    if (reason != null) {
-      event.put("reason", reason);
-    }
-    event.put("affiliateId", affiliateId).put("amountMinor", -amountMinor).put("currency", currency);
     return tx.preparedQuery(INSERT)
         .execute(Tuple.of(entryId, conversionId, refundId, surfaceId, affiliateId, -amountMinor, currency))
-        .compose(v -> EventOutbox.append(tx, "commission.reversed", surfaceId, affiliateId, event))
+        .compose(v -> EventOutbox.append(tx, new CommissionReversed(entryId, conversionId, refundId, reason, surfaceId,
+            affiliateId, -amountMinor, currency)))
         .mapEmpty();
   }
 }

@@ -6,6 +6,8 @@ import io.postback.gateway.conversion.ConversionOutcome;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.conversion.ConversionStatus;
 import io.postback.gateway.conversion.InvalidConversion;
+import io.postback.gateway.events.Event.ConversionCreated;
+import io.postback.gateway.events.Event.ConversionRefunded;
 import io.postback.gateway.events.EventOutbox;
 import io.postback.gateway.store.ConversionWriter.WriteResult;
 import io.postback.gateway.surface.Surface;
@@ -118,13 +120,11 @@ public final class RefundWriter {
                   return existing(tx, surface.id(), r.externalId()).map(o -> new WriteResult(false, o));
                 }
                 // Like every conversion row, a refund has its conversion.created event.
-                return EventOutbox.append(tx, "conversion.created", surface.id(), d.affiliateId(), new JsonObject()
-                        .put("conversionId", refundId).put("surfaceId", surface.id()).put("externalId", r.externalId())
-                        .put("eventType", r.eventType()).put("grossMinor", r.grossMinor()).put("currency", currency)
-                        .put("occurredAt", r.occurredAt().toString()).put("refundOf", r.refundOf())
-                        .put("status", d.status().wire()).put("affiliateId", d.affiliateId())
-                        .put("commissionMinor", -d.reversalMinor())
-                        .put("metadata", r.metadata() == null ? null : new JsonObject(r.metadata())))
+                return EventOutbox.append(tx, new ConversionCreated(refundId, surface.id(), r.externalId(),
+                        r.eventType(), r.grossMinor(), currency, r.occurredAt().toString(), r.clickId(), r.promoCode(),
+                        r.refundOf(), d.status().wire(), d.affiliateId(), -d.reversalMinor(),
+                        d.reversalMinor() == 0 ? null : d.currency(), Approval.APPROVED.wire(),
+                        r.metadata() == null ? null : new JsonObject(r.metadata())))
                     .compose(e -> record(tx, surface, original, refundId, r.externalId(), r.grossMinor(), d))
                     .map(v -> new WriteResult(true, d.outcome(refundId)));
               }));
@@ -237,11 +237,8 @@ public final class RefundWriter {
     if (d.status() == ConversionStatus.REFUND_PENDING_ORIGINAL) {
       return Future.succeededFuture();
     }
-    JsonObject refunded = new JsonObject().put("conversionId", original.id()).put("refundId", refundId)
-        .put("refundExternalId", refundExternalId).put("surfaceId", surface.id()).put("status", d.status().wire())
-        .put("refundGrossMinor", refundGross).put("affiliateId", d.affiliateId())
-        .put("commissionReversedMinor", d.reversalMinor());
-    Future<String> event = EventOutbox.append(tx, "conversion.refunded", surface.id(), d.affiliateId(), refunded);
+    Future<String> event = EventOutbox.append(tx, new ConversionRefunded(original.id(), refundId, refundExternalId,
+        surface.id(), d.status().wire(), refundGross, d.affiliateId(), d.reversalMinor()));
     if (d.reversalMinor() == 0) {
       return event.mapEmpty();
     }

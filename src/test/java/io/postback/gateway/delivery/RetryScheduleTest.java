@@ -1,15 +1,19 @@
 package io.postback.gateway.delivery;
 
+import io.netty.channel.ConnectTimeoutException;
 import io.postback.gateway.config.ConfigException;
 import io.postback.gateway.config.GatewayConfig;
+import io.vertx.core.VertxException;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -48,6 +52,50 @@ class RetryScheduleTest {
     assertThat(RetrySchedule.parseRetryAfter("Thu, 01 Jan 2026 00:05:00 GMT", now)).isEqualTo(Duration.ofMinutes(5));
     assertThat(RetrySchedule.parseRetryAfter("soon", now)).isNull();
     assertThat(schedule.nextDelay(2, Duration.ofSeconds(5))).as("no retry after the last attempt, whatever it asks").isNull();
+  }
+
+  @Test
+  void theVerdictOfAnAttemptIsSucceededPendingOrDead() {
+    RetrySchedule schedule = new RetrySchedule(List.of(Duration.ofSeconds(30), Duration.ofMinutes(2)), Duration.ofHours(6));
+    Instant at = Instant.parse("2026-01-01T00:00:00Z");
+    Instant now = at.plusSeconds(1);
+
+    assertThat(schedule.verdict(1, true, answered(204, null), at, now))
+        .isEqualTo(new RetrySchedule.Verdict(RetrySchedule.Verdict.SUCCEEDED, null));
+    RetrySchedule.Verdict retried = schedule.verdict(1, true, answered(500, null), at, now);
+    assertThat(retried.state()).isEqualTo(RetrySchedule.Verdict.PENDING);
+    assertThat(retried.nextAttemptAt()).isBetween(now.plusSeconds(24), now.plusSeconds(36));
+    assertThat(schedule.verdict(2, true, new WebhookSender.Result(WebhookSender.Outcome.TIMEOUT, null, null,
+        "no answer", null, 0), at, now).state()).as("a timeout is retried like any failure")
+        .isEqualTo(RetrySchedule.Verdict.PENDING);
+    assertThat(schedule.verdict(1, true, answered(503, "60"), at, now).nextAttemptAt())
+        .as("Retry-After replaces the delay").isEqualTo(now.plusSeconds(60));
+    assertThat(schedule.verdict(3, true, answered(500, null), at, now))
+        .as("the last attempt").isEqualTo(new RetrySchedule.Verdict(RetrySchedule.Verdict.DEAD, null));
+  }
+
+  @Test
+  void goneOrADisabledEndpointEndsTheDeliveryAtOnce() {
+    RetrySchedule schedule = new RetrySchedule(List.of(Duration.ofSeconds(30)), Duration.ofHours(6));
+    Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+    assertThat(schedule.verdict(1, true, answered(410, "5"), now, now).state()).isEqualTo(RetrySchedule.Verdict.DEAD);
+    assertThat(schedule.verdict(1, false, WebhookSender.Result.failure("endpoint disabled"), now, now).state())
+        .isEqualTo(RetrySchedule.Verdict.DEAD);
+  }
+
+  @Test
+  void timeoutsAreKnownByTheirTypeNotTheirMessage() {
+    assertThat(WebhookSender.isTimeout(new TimeoutException())).isTrue();
+    assertThat(WebhookSender.isTimeout(new ConnectTimeoutException("connect"))).isTrue();
+    assertThat(WebhookSender.isTimeout(new VertxException(new TimeoutException("idle")))).isTrue();
+    assertThat(WebhookSender.isTimeout(new IOException("read timeout from a receiver's own message"))).isFalse();
+  }
+
+  private static WebhookSender.Result answered(int status, String retryAfter) {
+    boolean ok = status >= 200 && status < 300;
+    return new WebhookSender.Result(ok ? WebhookSender.Outcome.SUCCESS : WebhookSender.Outcome.FAILURE, status,
+        retryAfter, ok ? null : "HTTP " + status, null, 0);
   }
 
   @Test

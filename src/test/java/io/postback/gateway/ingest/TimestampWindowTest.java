@@ -16,8 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The x-ea-timestamp window is judged without arithmetic that can overflow. */
 class TimestampWindowTest {
   private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
-  private static final IngestRoutes ROUTES = new IngestRoutes(null, null, null, null, null, Duration.ofMinutes(5), 1024,
-      Duration.ofDays(7));
+  private static final PostbackVerifier VERIFIER = new PostbackVerifier(Duration.ofMinutes(5));
   private static final Surface SURFACE = new Surface("s", "s", "pbs_x", null, null, null, NOW, NOW,
       Surface.DEFAULT_ATTRIBUTION_WINDOW, Surface.DEFAULT_REFUND_WINDOW, null, null, List.of(), null, null, true, null, null);
 
@@ -27,7 +26,7 @@ class TimestampWindowTest {
     // Long.MIN_VALUE + now made now - ts overflow to Long.MIN_VALUE, whose Math.abs is negative: "fresh".
     // A sign or more than 15 digits is not a timestamp at all; 0 is one, far outside the window.
     long ts = offset == Long.MIN_VALUE ? Long.MIN_VALUE + NOW.toEpochMilli() : offset;
-    assertThatThrownBy(() -> ROUTES.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(ts), NOW))
+    assertThatThrownBy(() -> VERIFIER.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(ts), NOW))
         .isInstanceOfSatisfying(ApiError.class, e -> org.assertj.core.api.Assertions.assertThat(e.code())
             .isIn("stale_timestamp", "invalid_timestamp"));
   }
@@ -36,9 +35,9 @@ class TimestampWindowTest {
   void theEdgesOfTheWindowAreInside() {
     long now = NOW.toEpochMilli();
     long tolerance = Duration.ofMinutes(5).toMillis();
-    assertThatCode(() -> ROUTES.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now - tolerance), NOW)).doesNotThrowAnyException();
-    assertThatCode(() -> ROUTES.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now + tolerance), NOW)).doesNotThrowAnyException();
-    assertThatThrownBy(() -> ROUTES.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now + tolerance + 1), NOW))
+    assertThatCode(() -> VERIFIER.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now - tolerance), NOW)).doesNotThrowAnyException();
+    assertThatCode(() -> VERIFIER.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now + tolerance), NOW)).doesNotThrowAnyException();
+    assertThatThrownBy(() -> VERIFIER.checkTimestamp(SURFACE, "x-ea-timestamp", String.valueOf(now + tolerance + 1), NOW))
         .isInstanceOf(ApiError.class);
   }
 }

@@ -17,18 +17,19 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -39,28 +40,25 @@ import static org.assertj.core.api.Assertions.assertThat;
  * straight to the micro-batched writers (real Postgres), in one batch with good rows. Only the bad row
  * fails; a data error names its field (400), an integrity error is a 500; its neighbours commit.
  */
+@ExtendWith(VertxExtension.class)
 class BatchIsolationTest {
   private static Vertx vertx;
   private static Pool pool;
   private static Context context;
 
+  /** The extension makes the Vert.x instance and closes it after the class. */
   @BeforeAll
-  static void start() {
+  static void start(Vertx vertx) {
     Migrations.migrate(new PostgresUrl(TestBackends.get().pgUrl()));
-    vertx = Vertx.vertx();
+    BatchIsolationTest.vertx = vertx;
     pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4))
         .connectingTo(new PostgresUrl(TestBackends.get().pgUrl()).connectOptions()).using(vertx).build();
     context = vertx.getOrCreateContext();
   }
 
-  @AfterAll
-  static void stop() throws Exception {
-    vertx.close().await(10, TimeUnit.SECONDS);
-  }
-
   /** Runs {@code writes} in one event-loop turn (so they share a batch) and waits for all their outcomes. */
   private static <T> List<Outcome<T>> inOneTurn(Supplier<List<Future<T>>> writes) {
-    CompletableFuture<List<Outcome<T>>> done = new CompletableFuture<>();
+    Promise<List<Outcome<T>>> done = Promise.promise();
     context.runOnContext(v -> {
       List<Future<T>> futures = writes.get();
       Future.join(futures).onComplete(ar -> {
@@ -69,7 +67,11 @@ class BatchIsolationTest {
         done.complete(out);
       });
     });
-    return done.orTimeout(30, TimeUnit.SECONDS).join();
+    try {
+      return done.future().await(30, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      throw new AssertionError("the writes had no outcome within 30 s", e);
+    }
   }
 
   private record Outcome<T>(T result, Throwable failure) {
@@ -235,7 +237,7 @@ class BatchIsolationTest {
       attempts.add(new DeliveryStore.Attempt("dlv_" + endpoint + "_" + i, endpoint, 1, "succeeded", Instant.now(), null,
           200, 5, "success", null, i == 7 ? "body with a \u0000 NUL" : "fine"));
     }
-    // The recorder's own writer is private to the worker; this is the same statement on the same batcher.
+    // AttemptRecorder's own writer is private to it; this is the same statement on the same batcher.
     List<Promise<Boolean>> promises = new ArrayList<>();
     MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000,
         new MicroBatcher.Writer<>() {
