@@ -2,6 +2,7 @@ package io.postback.gateway.portal;
 
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.ClientAddress;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
@@ -55,7 +56,7 @@ public final class PortalLinkAdmin {
       String token = tokens.mint(new PortalScope(surfaceId, affiliateId, expiresAt));
       String path = "/portal/#token=" + token;
       return new JsonObject()
-          .put("url", ctx.request().scheme() + "://" + ctx.request().authority() + path)
+          .put("url", ClientAddress.scheme(ctx) + "://" + ctx.request().authority() + path)
           .put("path", path)
           .put("token", token)
           .put("surfaceId", surfaceId)

@@ -122,6 +122,16 @@ class PortalScopeTest {
         .isEqualTo(400);
   }
 
+  @Test
+  void aForwardedProtoFromAnUntrustedPeerDoesNotChangeTheLinksScheme() {
+    GatewayClient client = gateway.client();
+    Reply minted = client.post("/admin/portal-links", "application/json",
+        new JsonObject().put("surfaceId", client.createSurface().id()).encode(),
+        "authorization", "Bearer " + TestBackends.ADMIN_TOKEN, "x-forwarded-proto", "https");
+    assertThat(minted.status()).isEqualTo(201);
+    assertThat(minted.json().getString("url")).startsWith("http://");
+  }
+
   private static JsonObject mint(GatewayClient client, JsonObject body) {
     Reply r = client.admin("POST", "/admin/portal-links", body);
     assertThat(r.status()).as(r.body()).isEqualTo(201);
