@@ -36,6 +36,7 @@ final class DemoBanner {
          demo surface id : %3$s
          demo secret     : %4$s
          admin token     : %5$s
+         console         : http://localhost:%1$d/console/  (sign in with the admin token)
 
          A signed postback (valid for 5 minutes from now):
 

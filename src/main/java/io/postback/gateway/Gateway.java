@@ -4,6 +4,7 @@ import io.postback.gateway.click.ClickLimits;
 import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.console.OverviewHistory;
 import io.postback.gateway.delivery.DeliveryVerticle;
 import io.postback.gateway.http.ApiContract;
 import io.postback.gateway.http.ApiDocs;
@@ -11,6 +12,7 @@ import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.ManagementVerticle;
+import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.program.ProgramStore;
 import io.postback.gateway.report.ReportVerticle;
@@ -115,17 +117,20 @@ public final class Gateway {
           if (migrated > 0) {
             LOG.info("applied {} schema migration(s)", migrated);
           }
-          return Future.all(surfaces.refresh(), catalog.refresh());
+          return Future.all(surfaces.refresh(), catalog.refresh(), PortalTokens.load(controlPool));
         })
         .compose(loaded -> {
-          return vertx.deployVerticle(new MaintenanceVerticle(config, backends, metrics, surfaces, catalog, controlPool));
+          PortalTokens portalTokens = loaded.resultAt(2);
+          OverviewHistory overview = new OverviewHistory(metrics, OverviewHistory.INTERVAL);
+          return vertx.deployVerticle(new MaintenanceVerticle(config, backends, metrics, surfaces, catalog, controlPool,
+                  overview))
+              // The contract's token-guarded operations are checked and resolved once; every HTTP verticle mounts from it.
+              .compose(deployment -> OpenAPIContract.from(vertx, contract.guardedOperations()))
+              .compose(guardedContract -> vertx.deployVerticle(
+                  () -> new HttpVerticle(config, backends, surfaces, catalog, rateLimit, clickLimits, metrics,
+                      guardedContract, docs, new HttpVerticle.Console(overview, portalTokens), gateway::publicRouter),
+                  new DeploymentOptions().setInstances(eventLoops)));
         })
-        // The admin operations' contract is checked and resolved once; every HTTP verticle mounts from it.
-        .compose(deployment -> OpenAPIContract.from(vertx, contract.adminOperations()))
-        .compose(adminContract -> vertx.deployVerticle(
-            () -> new HttpVerticle(config, backends, surfaces, catalog, rateLimit, clickLimits, metrics, adminContract, docs,
-                gateway::publicRouter),
-            new DeploymentOptions().setInstances(eventLoops)))
         .compose(deployment -> config.edge().managementPort() == 0 ? Future.succeededFuture()
             : vertx.deployVerticle(new ManagementVerticle(config.edge().managementPort(), metrics)))
         .compose(deployment -> deployDelivery(vertx, config, backends, metrics))

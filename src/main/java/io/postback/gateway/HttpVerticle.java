@@ -21,6 +21,8 @@ import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.console.ConsoleRoutes;
+import io.postback.gateway.console.OverviewHistory;
 import io.postback.gateway.dedupe.DedupeFilter;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DestinationGuard;
@@ -41,6 +43,10 @@ import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.AccessLog;
 import io.postback.gateway.ops.HealthRoutes;
 import io.postback.gateway.ops.MetricsEndpoint;
+import io.postback.gateway.portal.PortalGate;
+import io.postback.gateway.portal.PortalLinkAdmin;
+import io.postback.gateway.portal.PortalRoutes;
+import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.program.ProgramStore;
 import io.postback.gateway.provider.ProviderRoutes;
@@ -82,8 +88,9 @@ public final class HttpVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final SharedRateLimit rateLimit;
   private final ClickLimits clickLimits;
-  private final OpenAPIContract adminContract;
+  private final OpenAPIContract guardedContract;
   private final ApiDocs docs;
+  private final Console console;
   private final Consumer<Router> routes;
   private Pool pool;
   private ReadReplica reads;
@@ -91,8 +98,8 @@ public final class HttpVerticle extends VerticleBase {
   private HttpServer server;
 
   public HttpVerticle(GatewayConfig config, Backends backends, SurfaceRegistry surfaces, ProgramCatalog catalog,
-                      SharedRateLimit rateLimit, ClickLimits clickLimits, GatewayMetrics metrics, OpenAPIContract adminContract,
-                      ApiDocs docs, Consumer<Router> routes) {
+                      SharedRateLimit rateLimit, ClickLimits clickLimits, GatewayMetrics metrics,
+                      OpenAPIContract guardedContract, ApiDocs docs, Console console, Consumer<Router> routes) {
     this.config = config;
     this.backends = backends;
     this.surfaces = surfaces;
@@ -100,9 +107,14 @@ public final class HttpVerticle extends VerticleBase {
     this.rateLimit = rateLimit;
     this.clickLimits = clickLimits;
     this.metrics = metrics;
-    this.adminContract = adminContract;
+    this.guardedContract = guardedContract;
     this.docs = docs;
+    this.console = console;
     this.routes = routes;
+  }
+
+  /** What the operator console and the integrator portal share across verticles: one hour of samples, one key. */
+  public record Console(OverviewHistory overview, PortalTokens portalTokens) {
   }
 
   @Override
@@ -124,13 +136,15 @@ public final class HttpVerticle extends VerticleBase {
         new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
         new RefundWriter(pool), new ApprovalWriter(pool), metrics);
 
-    // The admin API is mounted from the OpenAPI document: the router builder validates each admin request
-    // against it before the handler runs. Root handlers run for every route, the hand-written ones too.
-    RouterBuilder api = RouterBuilder.create(vertx, adminContract, AdminGate.requests());
+    // The admin and portal APIs are mounted from the OpenAPI document: the router builder validates each of
+    // their requests against it before the handler runs. Root handlers run for every route, the hand-written
+    // ones too; each gate looks at its own paths only.
+    RouterBuilder api = RouterBuilder.create(vertx, guardedContract, AdminGate.requests());
     api.rootHandler(new ClientAddress(config.edge().trustedProxies()));
     api.rootHandler(new AccessLog());
     api.rootHandler(new RequestDeadline(vertx, waits.requestDeadline()));
     api.rootHandler(new AdminGate(backends.adminToken(), config.bodyLimitBytes()));
+    api.rootHandler(new PortalGate(console.portalTokens(), config.bodyLimitBytes()));
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
     ProviderStore providers = new ProviderStore(pool);
@@ -157,6 +171,7 @@ public final class HttpVerticle extends VerticleBase {
       new MetricsEndpoint(vertx, metrics).mount(router);
     }
     docs.mount(router);
+    new ConsoleRoutes(console.overview()).mount(router);
 
     router.route().failureHandler(ErrorResponder::handle);
     // The router itself answers 400 for a path it cannot decode (a broken %-escape): JSON like every
@@ -177,15 +192,22 @@ public final class HttpVerticle extends VerticleBase {
     new AffiliateAdmin(program, catalog, pool).mount(api);
     new LinkAdmin(program, catalog, surfaces).mount(api);
     new CommissionRuleAdmin(program, catalog).mount(api);
-    new PostbackLogAdmin(postbackLog).mount(api);
+    PostbackLogAdmin postbackLogAdmin = new PostbackLogAdmin(postbackLog);
+    postbackLogAdmin.mount(api);
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
-    new WebhookEndpointAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations()),
-        config.secretGracePeriod()).mount(api);
+    WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue,
+        new DestinationGuard(vertx, config.allowPrivateDestinations()), config.secretGracePeriod());
+    endpoints.mount(api);
     new AffiliatePostbackAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations())).mount(api);
-    new DeliveryAdmin(pool, reads, deliveryQueue).mount(api);
+    DeliveryAdmin deliveries = new DeliveryAdmin(pool, reads, deliveryQueue);
+    deliveries.mount(api);
     new PayoutAdmin(pool, reads).mount(api);
     // Reports export attributed conversions: the admin bearer token guards them too.
     new ReportRoutes(pool).mount(api);
+    new ConsoleRoutes(console.overview()).mount(api);
+    new PortalLinkAdmin(pool, console.portalTokens()).mount(api);
+    // The integrator portal: the same endpoint, delivery and log handlers, behind its scope checks.
+    new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin).mount(api);
   }
 
   private Future<HttpServer> listen(Router router, GatewayConfig.WaitLimits waits) {

@@ -4,6 +4,7 @@ import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.config.GatewayConfig.DeliverySettings;
 import io.postback.gateway.config.PostgresUrl;
+import io.postback.gateway.console.OverviewHistory;
 import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.delivery.QueueDepth;
@@ -36,7 +37,8 @@ import java.util.List;
  *   <li>Postgres probe: each instance reports its own view (gateway_dependency_up);</li>
  *   <li>schedule reconciler (instances that deliver): it only re-adds to the Redis schedule what
  *       Postgres has due and Redis lacks, and adding an id twice is adding it once;</li>
- *   <li>queue-depth gauges (instances that deliver): read-only counts of the one shared queue.</li>
+ *   <li>queue-depth gauges (instances that deliver): read-only counts of the one shared queue;</li>
+ *   <li>the console's overview: each instance samples its own meters into its own hour.</li>
  * </ul>
  * Delivery itself (DeliveryVerticle) and report generation (ReportVerticle) are not timers here but
  * work loops of their own.
@@ -51,18 +53,20 @@ public final class MaintenanceVerticle extends VerticleBase {
   private final SurfaceRegistry surfaces;
   private final ProgramCatalog catalog;
   private final Pool controlPool;
+  private final OverviewHistory overview;
   private final List<Long> timers = new ArrayList<>();
   private Pool pool;
   private RedisChannel redis;
 
   public MaintenanceVerticle(GatewayConfig config, Backends backends, GatewayMetrics metrics, SurfaceRegistry surfaces,
-                             ProgramCatalog catalog, Pool controlPool) {
+                             ProgramCatalog catalog, Pool controlPool, OverviewHistory overview) {
     this.config = config;
     this.backends = backends;
     this.metrics = metrics;
     this.surfaces = surfaces;
     this.catalog = catalog;
     this.controlPool = controlPool;
+    this.overview = overview;
   }
 
   @Override
@@ -82,6 +86,7 @@ public final class MaintenanceVerticle extends VerticleBase {
     // gateway_dependency_up{postgres} from a scrape alone, not only when /health/ready is called.
     PostgresProbe probe = new PostgresProbe(metrics);
     every(config.waits().postgresCheckInterval(), () -> probe.check(controlPool));
+    every(overview.interval(), overview::sample);
     DeliverySettings delivery = config.delivery();
     if (delivery.instances() > 0) {
       Duration redisTimeout = config.redisTimeout().compareTo(Duration.ofSeconds(2)) > 0

@@ -17,8 +17,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * {@code GET /admin/conversions?surfaceId=&externalId=&limit=&cursor=}: look conversions up, each with
- * its commission entries. Without externalId it lists the surface's conversions, newest first,
+ * {@code GET /admin/conversions?surfaceId=&externalId=&limit=&cursor=} or {@code ?id=<conversion id>}: look
+ * conversions up, each with its commission entries. Without externalId it lists the surface's conversions, newest first,
  * paginated by id (ids are time-ordered).
  */
 public final class ConversionAdmin {
@@ -27,6 +27,7 @@ public final class ConversionAdmin {
       + "affiliate_id, commission_minor, commission_currency, fraud_reason, approval";
   private static final String BY_EXTERNAL_ID =
       "SELECT " + COLUMNS + " FROM conversions WHERE surface_id = $1 AND external_id = $2";
+  private static final String BY_ID = "SELECT " + COLUMNS + " FROM conversions WHERE id = $1";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM conversions "
       + "WHERE surface_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
 
@@ -47,20 +48,25 @@ public final class ConversionAdmin {
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {
+    String id = ctx.queryParams().get("id");
     String surfaceId = ctx.queryParams().get("surfaceId");
-    if (surfaceId == null || surfaceId.isEmpty()) {
-      throw ApiError.invalidField("surfaceId", "surfaceId is required");
+    if (id == null && surfaceId == null) {
+      throw ApiError.invalidField("surfaceId", "surfaceId is required (or id, a conversion id)");
     }
     String externalId = ctx.queryParams().get("externalId");
     int limit = AdminJson.limit(ctx);
     String cursor = ctx.queryParams().get("cursor");
-    // A look-up by external id (often right after the postback) sees its own write: primary. Pages may lag.
-    return externalId != null ? list(pool, surfaceId, externalId, null, limit)
-        : reads.read(db -> list(db, surfaceId, null, cursor, limit));
+    // A look-up of one conversion (often right after its postback) sees its own write: primary. Pages may lag.
+    return id != null || externalId != null ? list(pool, id, surfaceId, externalId, null, limit)
+        : reads.read(db -> list(db, null, surfaceId, null, cursor, limit));
   }
 
-  private static Future<JsonObject> list(SqlClient db, String surfaceId, String externalId, String cursor, int limit) {
-    Future<io.vertx.sqlclient.RowSet<Row>> rows = externalId != null
+  private static Future<JsonObject> list(SqlClient db, String id, String surfaceId, String externalId, String cursor,
+                                         int limit) {
+    boolean one = id != null || externalId != null;
+    Future<io.vertx.sqlclient.RowSet<Row>> rows = id != null
+        ? db.preparedQuery(BY_ID).execute(Tuple.of(id))
+        : externalId != null
         ? db.preparedQuery(BY_EXTERNAL_ID).execute(Tuple.of(surfaceId, externalId))
         : db.preparedQuery(PAGE).execute(Tuple.of(surfaceId, cursor, limit));
     return rows.compose(set -> {
@@ -74,7 +80,7 @@ public final class ConversionAdmin {
         last = r.getString("id");
       }
       JsonObject page = new JsonObject().put("items", items);
-      page.put("nextCursor", externalId == null && set.size() == limit ? last : null);
+      page.put("nextCursor", !one && set.size() == limit ? last : null);
       if (entriesById.isEmpty()) {
         return Future.succeededFuture(page);
       }

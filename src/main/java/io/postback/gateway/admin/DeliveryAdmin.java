@@ -16,6 +16,7 @@ import io.vertx.sqlclient.Tuple;
 
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code /admin/deliveries}: the dead-letter (and pending, succeeded, skipped) listing, one delivery with
@@ -47,9 +48,14 @@ public final class DeliveryAdmin {
   }
 
   public void mount(RouterBuilder api) {
-    AdminJson.mount(api, "listDeliveries", 200, this::list);
-    AdminJson.mount(api, "getDelivery", 200, this::get);
-    AdminJson.mount(api, "replayDelivery", 202, this::replay);
+    mount(api, UnaryOperator.identity());
+  }
+
+  /** The operations under the ids {@code operationId} makes of the admin ones (the portal mounts them too). */
+  public void mount(RouterBuilder api, UnaryOperator<String> operationId) {
+    AdminJson.mount(api, operationId.apply("listDeliveries"), 200, this::list);
+    AdminJson.mount(api, operationId.apply("getDelivery"), 200, this::get);
+    AdminJson.mount(api, operationId.apply("replayDelivery"), 202, this::replay);
   }
 
   private Future<JsonObject> list(RoutingContext ctx) {

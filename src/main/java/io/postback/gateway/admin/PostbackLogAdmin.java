@@ -8,6 +8,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.function.UnaryOperator;
+
 /** {@code GET /admin/postback-log?surfaceId=&limit=}: a surface's recent inbound postbacks, newest first. */
 public final class PostbackLogAdmin {
   private final PostbackLog log;
@@ -17,7 +19,12 @@ public final class PostbackLogAdmin {
   }
 
   public void mount(RouterBuilder api) {
-    AdminJson.mount(api, "getPostbackLog", 200, this::recent);
+    mount(api, UnaryOperator.identity());
+  }
+
+  /** The operation under the id {@code operationId} makes of the admin one (the portal mounts it too). */
+  public void mount(RouterBuilder api, UnaryOperator<String> operationId) {
+    AdminJson.mount(api, operationId.apply("getPostbackLog"), 200, this::recent);
   }
 
   private Future<JsonObject> recent(RoutingContext ctx) {

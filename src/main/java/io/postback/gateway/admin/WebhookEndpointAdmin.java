@@ -25,6 +25,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -35,7 +36,7 @@ import java.util.regex.Pattern;
  */
 public final class WebhookEndpointAdmin {
   private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*");
-  private static final String COLUMNS = "id, url, description, event_types, surface_id, affiliate_id, enabled, "
+  public static final String COLUMNS = "id, url, description, event_types, surface_id, affiliate_id, enabled, "
       + "disabled_reason, timeout_ms, max_in_flight, failing_since, previous_secret_valid_until, created_at, updated_at";
   private static final String INSERT = "INSERT INTO webhook_endpoints (id, url, description, event_types, secret, "
       + "timeout_ms, max_in_flight, enabled, surface_id, affiliate_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
@@ -99,20 +100,28 @@ public final class WebhookEndpointAdmin {
   }
 
   public void mount(RouterBuilder api) {
-    AdminJson.mount(api, "createWebhookEndpoint", 201, this::create);
+    AdminJson.mount(api, "createWebhookEndpoint", 201, ctx -> create(AdminJson.body(ctx)));
     AdminJson.mount(api, "listWebhookEndpoints", 200, this::list);
-    AdminJson.mount(api, "getWebhookEndpoint", 200, this::get);
-    AdminJson.mount(api, "updateWebhookEndpoint", 200, this::update);
-    AdminJson.mount(api, "deleteWebhookEndpoint", 200, this::delete);
-    AdminJson.mount(api, "rotateWebhookSecret", 201, this::rotate);
-    AdminJson.mount(api, "testWebhookEndpoint", 202, this::test);
-    AdminJson.mount(api, "listDeliveryAttempts", 200, this::attempts);
-    AdminJson.mount(api, "getWebhookEndpointHealth", 200, this::health);
-    AdminJson.mount(api, "replayWebhookEndpoint", 202, this::replay);
+    mountOne(api, UnaryOperator.identity());
   }
 
-  private Future<JsonObject> create(RoutingContext ctx) {
-    JsonObject body = AdminJson.body(ctx);
+  /**
+   * The operations on one endpoint ({@code .../webhook-endpoints/{id}...}), under the operation ids that
+   * {@code operationId} makes of the admin ones: the integrator portal mounts them behind its scope check.
+   */
+  public void mountOne(RouterBuilder api, UnaryOperator<String> operationId) {
+    AdminJson.mount(api, operationId.apply("getWebhookEndpoint"), 200, this::get);
+    AdminJson.mount(api, operationId.apply("updateWebhookEndpoint"), 200, this::update);
+    AdminJson.mount(api, operationId.apply("deleteWebhookEndpoint"), 200, this::delete);
+    AdminJson.mount(api, operationId.apply("rotateWebhookSecret"), 201, this::rotate);
+    AdminJson.mount(api, operationId.apply("testWebhookEndpoint"), 202, this::test);
+    AdminJson.mount(api, operationId.apply("listDeliveryAttempts"), 200, this::attempts);
+    AdminJson.mount(api, operationId.apply("getWebhookEndpointHealth"), 200, this::health);
+    AdminJson.mount(api, operationId.apply("replayWebhookEndpoint"), 202, this::replay);
+  }
+
+  /** Registers an endpoint from a request body; answers it with its secret, shown only this once. */
+  public Future<JsonObject> create(JsonObject body) {
     String url = AdminJson.requiredString(body, "url");
     String description = AdminJson.optionalString(body, "description");
     String[] types = eventTypes(body);
@@ -380,7 +389,7 @@ public final class WebhookEndpointAdmin {
     return t == null ? null : t.toInstant().toString();
   }
 
-  static JsonObject toJson(Row r) {
+  public static JsonObject toJson(Row r) {
     String[] types = r.getArrayOfStrings("event_types");
     return new JsonObject()
         .put("id", r.getString("id"))

@@ -14,13 +14,14 @@ import java.util.Map;
 
 /**
  * The OpenAPI document of the public API ({@value #RESOURCE}), read once at start. It is served as
- * {@code /openapi.json}, and its admin operations (those the admin token guards) are what the router
- * builder mounts, so the contract validates every admin request. The ingest hot path is documented here
+ * {@code /openapi.json}, and its guarded operations (those the admin token or a portal token guards) are what
+ * the router builder mounts, so the contract validates every admin and portal request. The ingest hot path is documented here
  * but stays hand-written; its schemas are tested against what it accepts.
  */
 public final class ApiContract {
   public static final String RESOURCE = "openapi/openapi.yaml";
   public static final String ADMIN_SCHEME = "adminToken";
+  public static final String PORTAL_SCHEME = "portalToken";
 
   private final JsonObject document;
   private final Buffer json;
@@ -54,14 +55,14 @@ public final class ApiContract {
     return json;
   }
 
-  /** The document cut down to the operations that require the admin token: the router builder mounts these. */
-  public JsonObject adminOperations() {
+  /** The document cut down to the operations that require a token: the router builder mounts these. */
+  public JsonObject guardedOperations() {
     JsonObject admin = document.copy();
     JsonObject paths = new JsonObject();
     document.getJsonObject("paths").forEach(path -> {
       JsonObject kept = new JsonObject();
       ((JsonObject) path.getValue()).forEach(entry -> {
-        if (entry.getValue() instanceof JsonObject operation && requiresAdmin(operation)) {
+        if (entry.getValue() instanceof JsonObject operation && requiresToken(operation)) {
           kept.put(entry.getKey(), operation);
         } else if ("parameters".equals(entry.getKey())) {
           kept.put(entry.getKey(), entry.getValue());
@@ -74,9 +75,9 @@ public final class ApiContract {
     return admin.put("paths", paths);
   }
 
-  private static boolean requiresAdmin(JsonObject operation) {
+  private static boolean requiresToken(JsonObject operation) {
     JsonArray security = operation.getJsonArray("security");
     return security != null && security.stream()
-        .anyMatch(requirement -> requirement instanceof JsonObject r && r.containsKey(ADMIN_SCHEME));
+        .anyMatch(requirement -> requirement instanceof JsonObject r && (r.containsKey(ADMIN_SCHEME) || r.containsKey(PORTAL_SCHEME)));
   }
 }

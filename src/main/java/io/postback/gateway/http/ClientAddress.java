@@ -8,6 +8,7 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The one answer to "which address is the client": resolved once per request, first thing, and read
@@ -24,7 +25,9 @@ import java.util.List;
  */
 public final class ClientAddress implements Handler<RoutingContext> {
   private static final String KEY = "clientAddress";
+  private static final String TRUSTED_PEER = "clientAddress.trustedPeer";
   private static final String FORWARDED_FOR = "x-forwarded-for";
+  private static final String FORWARDED_PROTO = "x-forwarded-proto";
 
   private final List<Cidr> trustedProxies;
 
@@ -34,8 +37,26 @@ public final class ClientAddress implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    ctx.put(KEY, resolve(ctx.request()));
+    HttpServerRequest req = ctx.request();
+    ctx.put(KEY, resolve(req));
+    if (!trustedProxies.isEmpty() && trusted(Cidr.address(peer(req)))) {
+      ctx.put(TRUSTED_PEER, Boolean.TRUE);
+    }
     ctx.next();
+  }
+
+  /**
+   * The scheme the client used, for URLs the gateway hands out (portal links): {@code X-Forwarded-Proto}
+   * when a trusted proxy sent it (TLS usually ends there), otherwise the connection's own.
+   */
+  public static String scheme(RoutingContext ctx) {
+    if (Boolean.TRUE.equals(ctx.get(TRUSTED_PEER))) {
+      String proto = ctx.request().getHeader(FORWARDED_PROTO);
+      if ("https".equalsIgnoreCase(proto) || "http".equalsIgnoreCase(proto)) {
+        return proto.toLowerCase(Locale.ROOT);
+      }
+    }
+    return ctx.request().scheme();
   }
 
   /** The client address of the request (as resolved by the handler; the socket peer where it did not run). */

@@ -253,7 +253,7 @@ class AffiliatePostbacksTest {
     assertThat(got.get(0).method()).isEqualTo("GET");
     Map<String, String> q = got.get(0).query();
     String conversionId = sale.json().getString("conversionId");
-    long eventAt = TestBackends.queryLong("SELECT (extract(epoch FROM created_at) * 1000)::bigint FROM events "
+    long eventAt = TestBackends.queryLong("SELECT floor(extract(epoch FROM created_at) * 1000)::bigint FROM events "
         + "WHERE type = 'conversion.created' AND data->>'conversionId' = ?", conversionId);
     assertThat(q).containsEntry("click_id", clickId).containsEntry("clickid", clickId)
         .containsEntry("txid", "pb-sale-1").containsEntry("transaction_id", "pb-sale-1")

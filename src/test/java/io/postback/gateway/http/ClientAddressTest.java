@@ -85,6 +85,15 @@ class ClientAddressTest {
   }
 
   @Test
+  void aPortalLinkMintedBehindATlsProxyIsAnHttpsUrl() {
+    Reply minted = behindProxies.client().post("/admin/portal-links", "application/json",
+        new JsonObject().put("surfaceId", surface.id()).encode(),
+        "authorization", "Bearer " + TestBackends.ADMIN_TOKEN, "x-forwarded-proto", "https");
+    assertThat(minted.status()).isEqualTo(201);
+    assertThat(minted.json().getString("url")).startsWith("https://127.0.0.1:" + behindProxies.port() + "/portal/#token=ptl_");
+  }
+
+  @Test
   void aSpoofedLeftPartOfTheChainIsIgnored() {
     // The client wrote 203.0.113.5; our proxy appended the address it saw, 198.51.100.7: that is the client.
     Reply spoofed = postForwardedFor("xff-2", "203.0.113.5, 198.51.100.7");

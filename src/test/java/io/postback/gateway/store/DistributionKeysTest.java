@@ -39,7 +39,8 @@ class DistributionKeysTest {
       "deliveries", "the delivery side claims by delivery id; distributed by event_id, co-located with events",
       "delivery_attempts", "read and written with their delivery; co-located with deliveries once they carry event_id",
       "payouts", "a payout pays an affiliate across surfaces; low volume: kept on the coordinator",
-      "attribution_reports", "a report spans surfaces; a handful of rows: kept on the coordinator");
+      "attribution_reports", "a report spans surfaces; a handful of rows: kept on the coordinator",
+      "portal_signing_key", "one row, the key every instance signs and checks portal links with: a reference table");
 
   @BeforeAll
   static void migrated() {

@@ -103,8 +103,13 @@ public final class GatewayClient {
   }
 
   public Reply admin(String method, String path, JsonObject body) {
+    return withToken(TestBackends.ADMIN_TOKEN, method, path, body);
+  }
+
+  /** A JSON request with {@code Authorization: Bearer <token>}, e.g. a portal link's token. */
+  public Reply withToken(String token, String method, String path, JsonObject body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-        .header("authorization", "Bearer " + TestBackends.ADMIN_TOKEN)
+        .header("authorization", "Bearer " + token)
         .header("content-type", "application/json")
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body.encode()));
