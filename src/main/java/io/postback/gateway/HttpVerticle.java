@@ -198,7 +198,9 @@ public final class HttpVerticle extends VerticleBase {
     WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue,
         new DestinationGuard(vertx, config.allowPrivateDestinations()), config.secretGracePeriod());
     endpoints.mount(api);
-    new AffiliatePostbackAdmin(pool, deliveryQueue, new DestinationGuard(vertx, config.allowPrivateDestinations())).mount(api);
+    AffiliatePostbackAdmin postbacks = new AffiliatePostbackAdmin(pool, deliveryQueue,
+        new DestinationGuard(vertx, config.allowPrivateDestinations()));
+    postbacks.mount(api);
     DeliveryAdmin deliveries = new DeliveryAdmin(pool, reads, deliveryQueue);
     deliveries.mount(api);
     new PayoutAdmin(pool, reads).mount(api);
@@ -207,7 +209,7 @@ public final class HttpVerticle extends VerticleBase {
     new ConsoleRoutes(console.overview()).mount(api);
     new PortalLinkAdmin(pool, console.portalTokens()).mount(api);
     // The integrator portal: the same endpoint, delivery and log handlers, behind its scope checks.
-    new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin).mount(api);
+    new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin, postbacks).mount(api);
   }
 
   private Future<HttpServer> listen(Router router, GatewayConfig.WaitLimits waits) {

@@ -43,8 +43,18 @@ public final class AffiliatePostbackAdmin {
       + "VALUES ($1, '" + KIND + "', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING " + COLUMNS;
   private static final String FIND = "SELECT " + COLUMNS + " FROM webhook_endpoints "
       + "WHERE id = $1 AND affiliate_id = $2 AND kind = '" + KIND + "'";
-  private static final String PAGE = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE affiliate_id = $1 "
-      + "AND kind = '" + KIND + "' AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3";
+  // A page of an affiliate's templates with each one's health over the last 24 h (as GET .../health): an
+  // affiliate has a handful, and the console and the portal show them in one table. $4: only those that
+  // send for this surface (its own and the unscoped ones), or all when null.
+  private static final String PAGE = "SELECT " + COLUMNS + ", h.attempts, h.successes, x.last_error "
+      + "FROM webhook_endpoints e "
+      + "LEFT JOIN LATERAL (SELECT count(*) AS attempts, count(*) FILTER (WHERE outcome = 'success') AS successes "
+      + "  FROM delivery_attempts a WHERE a.endpoint_id = e.id AND a.attempted_at > now() - interval '24 hours') h ON true "
+      + "LEFT JOIN LATERAL (SELECT json_build_object('attemptedAt', attempted_at, 'statusCode', status_code, "
+      + "  'error', error)::text AS last_error FROM delivery_attempts a WHERE a.endpoint_id = e.id "
+      + "  AND a.outcome <> 'success' ORDER BY a.id DESC LIMIT 1) x ON true "
+      + "WHERE e.affiliate_id = $1 AND e.kind = '" + KIND + "' AND ($2::text IS NULL OR e.id > $2) "
+      + "AND ($4::text IS NULL OR e.surface_id IS NULL OR e.surface_id = $4) ORDER BY e.id LIMIT $3";
   private static final String UPDATE = """
       UPDATE webhook_endpoints SET url = $3, method = $4, body_template = $5, sign_query = $6,
              description = coalesce($7, description), event_types = $8,
@@ -104,18 +114,29 @@ public final class AffiliatePostbackAdmin {
 
   private Future<JsonObject> list(RoutingContext ctx) {
     String affiliateId = ctx.pathParam("id");
-    int limit = AdminJson.limit(ctx);
     return checkScope(affiliateId, null)
-        .compose(v -> pool.preparedQuery(PAGE).execute(Tuple.of(affiliateId, ctx.queryParams().get("cursor"), limit)))
-        .map(rows -> {
-          JsonArray items = new JsonArray();
-          String last = null;
-          for (Row r : rows) {
-            items.add(toJson(r));
-            last = r.getString("id");
-          }
-          return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
-        });
+        .compose(v -> page(affiliateId, null, ctx.queryParams().get("cursor"), AdminJson.limit(ctx)));
+  }
+
+  /**
+   * A page of the affiliate's templates, each with its {@code health} (24 h); with a {@code surfaceId}, only
+   * those that fire for that surface. The admin list, and the integrator portal's view of its scope.
+   */
+  public Future<JsonObject> page(String affiliateId, String surfaceId, String cursor, int limit) {
+    return pool.preparedQuery(PAGE).execute(Tuple.of(affiliateId, cursor, limit, surfaceId)).map(rows -> {
+      JsonArray items = new JsonArray();
+      String last = null;
+      for (Row r : rows) {
+        long attempts = r.getLong("attempts");
+        long successes = r.getLong("successes");
+        String lastError = r.getString("last_error");
+        items.add(toJson(r).put("health", new JsonObject().put("window", "24h").put("attempts", attempts)
+            .put("successes", successes).put("successRate", attempts == 0 ? null : (double) successes / attempts)
+            .put("lastError", lastError == null ? null : new JsonObject(lastError))));
+        last = r.getString("id");
+      }
+      return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
+    });
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {

@@ -277,6 +277,10 @@ class AffiliatePostbacksTest {
     JsonObject health = client.admin("GET", "/admin/affiliates/" + affiliate + "/postbacks/" + id + "/health", null).json();
     assertThat(health.getLong("successes")).isEqualTo(1);
     assertThat(health.getDouble("successRate")).isEqualTo(1.0);
+    JsonObject listed = client.admin("GET", "/admin/affiliates/" + affiliate + "/postbacks", null).json()
+        .getJsonArray("items").getJsonObject(0);
+    assertThat(listed.getJsonObject("health").getLong("attempts")).isEqualTo(1);
+    assertThat(listed.getJsonObject("health").getDouble("successRate")).isEqualTo(1.0);
     JsonArray log = client.admin("GET", "/admin/affiliates/" + affiliate + "/postbacks/" + id + "/attempts", null).json()
         .getJsonArray("items");
     assertThat(log.getJsonObject(0).getString("responseBody")).isEqualTo("{\"result\":\"ok\"}");
@@ -402,6 +406,10 @@ class AffiliatePostbacksTest {
     JsonObject health = client.admin("GET", "/admin/affiliates/" + affiliate + "/postbacks/" + id + "/health", null).json();
     assertThat(health.getDouble("successRate")).isLessThan(1.0);
     assertThat(health.getJsonObject("lastError")).isNotNull();
+    JsonObject listed = client.admin("GET", "/admin/affiliates/" + affiliate + "/postbacks", null).json()
+        .getJsonArray("items").getJsonObject(0).getJsonObject("health");
+    assertThat(listed.getDouble("successRate")).isEqualTo(health.getDouble("successRate"));
+    assertThat(listed.getJsonObject("lastError").getString("error")).isEqualTo(health.getJsonObject("lastError").getString("error"));
   }
 
   @Test
