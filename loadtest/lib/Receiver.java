@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.LongAdder;
  * The benchmark's webhook receiver (JDK single-file program, Vert.x from the gateway jar):
  * {@code java -cp target/postback-gateway.jar loadtest/lib/Receiver.java [port]}.
  *
- * <p>Answers every {@code POST /hook/...} with 204 once the body is in, and remembers each
- * (path, webhook-id) pair, i.e. (endpoint, event), so that the harness can tell lost deliveries
+ * <p>Answers every request to {@code /hook/...} (a webhook's POST, an affiliate postback's GET) with 204
+ * once the body is in, and remembers each (path, webhook-id or the postback's {@code tx} parameter) pair,
+ * i.e. (destination, event), so that the harness can tell lost deliveries
  * (expected pairs never seen) from doubled ones (a pair seen twice). {@code GET /stats} answers
  * {@code {"received":N,"distinct":N,"duplicates":N}}. Prints {@code READY port=N} once listening
  * (port 0 = any free port).
@@ -33,7 +34,9 @@ public final class Receiver {
           }
           req.end().onComplete(ar -> {
             received.increment();
-            if (!seen.add(req.path() + ' ' + req.getHeader("webhook-id"))) {
+            // A webhook names its event in webhook-id; an affiliate postback in its rendered tx={txid}.
+            String event = req.getHeader("webhook-id") != null ? req.getHeader("webhook-id") : req.getParam("tx");
+            if (!seen.add(req.path() + ' ' + event)) {
               duplicates.increment();
             }
             req.response().setStatusCode(204).end();

@@ -65,6 +65,10 @@ class Settings:
         self.scenarios = env("SCENARIOS", " ".join(ALL_SCENARIOS)).split()
         self.delivery_events = env_int("DELIVERY_EVENTS", 25000, 1)
         self.endpoints = env_int("DELIVERY_ENDPOINTS", 4, 1)
+        # Affiliate postback templates (issue 11) beside the webhook endpoints: every delivery event fires
+        # each of them too, so a delivery batch is mixed webhooks and rendered GET postbacks.
+        self.postbacks = env_int("DELIVERY_POSTBACKS", 2, 0)
+        self.destinations = self.endpoints + self.postbacks
         self.mixed_deliveries = env_int("MIXED_DELIVERIES", 0)
         self.soak_seconds = env_int("SOAK_SECONDS", 300, 1)
         self.soak_phase = env_int("SOAK_PHASE", 30, 5)
@@ -153,6 +157,7 @@ class Bench:
         self.click_rows = 0
         self.deliveries_expected = 0
         self.endpoints = []
+        self.affiliate = None
         self.checks = []       # (name, ok, detail)
         self.invalid = []      # reasons a figure is not valid
         self.results = {"rounds": [], "warmup": {}, "soak": None, "profile": None}
@@ -332,9 +337,12 @@ class Bench:
         log(f"gateway surface {self.gw.surface}")
         if self.ref:
             self.ref.surface, self.ref.secret = "s1", "pbs_test_secret_0123456789"  # fixed in the reference
-        if "click" in s.scenarios or s.profile in ("click", "health"):
+        aff = None
+        if "click" in s.scenarios or s.profile in ("click", "health") or self.receiver:
             aff = procs.http_json("POST", self.gw.url + "/admin/affiliates",
                                   {"name": "bench affiliate", "status": "active"}, auth)
+            self.affiliate = aff["id"]
+        if "click" in s.scenarios or s.profile in ("click", "health"):
             link = procs.http_json("POST", self.gw.url + "/admin/links",
                                    {"surfaceId": self.gw.surface, "affiliateId": aff["id"],
                                     "destinationUrl": s.click_destination}, auth)
@@ -344,12 +352,21 @@ class Bench:
             self.click_code = code
             self.click_path = f"/c/{code}" + (f"?{s.click_query}" if s.click_query else "")
         if self.receiver:
+            # Scoped to the bench affiliate: the postback scenario's conversions are unattributed, so their
+            # conversion.created events reach none of these and the postback figures stay free of delivery work.
             for i in range(s.endpoints):
                 ep = procs.http_json("POST", self.gw.url + "/admin/webhook-endpoints",
-                                     {"url": f"{self.receiver_url}/hook/{i}", "eventTypes": ["bench.delivery"]},
-                                     auth)
+                                     {"url": f"{self.receiver_url}/hook/{i}", "eventTypes": ["conversion.created"],
+                                      "affiliateId": self.affiliate}, auth)
                 self.endpoints.append(ep["id"])
-            log(f"{s.endpoints} webhook endpoints for event type bench.delivery -> {self.receiver_url}/hook/<i>")
+            for i in range(s.postbacks):
+                pb = procs.http_json("POST", self.gw.url + f"/admin/affiliates/{self.affiliate}/postbacks",
+                                     {"url": f"{self.receiver_url}/hook/pb{i}?tx={{txid}}&cid={{click_id}}"
+                                             "&payout={payout}&cur={currency}&status={status}&s1={sub1}&ts={timestamp}"},
+                                     auth)
+                self.endpoints.append(pb["id"])
+            log(f"{s.endpoints} webhook endpoints and {s.postbacks} affiliate postback templates for the bench "
+                f"affiliate's conversion.created -> {self.receiver_url}/hook/<i>, /hook/pb<i>")
 
     # -- request files -------------------------------------------------------------------------------
 
@@ -503,13 +520,28 @@ class Bench:
         return [int(x) for x in row.split("|")]
 
     def write_events(self, name, events):
+        """Attributed conversions of the bench affiliate (with what a click would have given them) and their
+        conversion.created events, in one statement, as ingest writes them: each event goes to every
+        webhook endpoint and fires every postback template, which renders its macros from the row."""
         tag = re.sub(r"[^a-z0-9]", "", name.lower())
+        key = self.run_id + "_" + tag + "_"
         self.pg.query(self.gw.db,
-                      "INSERT INTO events (id, type, data) SELECT 'evt_bench_" + self.run_id + "_" + tag +
-                      "_' || lpad(g::text, 8, '0'), 'bench.delivery', jsonb_build_object('n', g, 'conversionId', "
-                      "'cv_bench_' || g, 'grossMinor', 4999, 'currency', 'USD') FROM generate_series(1, "
-                      f"{int(events)}) g")
-        self.deliveries_expected += events * self.s.endpoints
+                      "WITH c AS (INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, "
+                      "currency, occurred_at, click_id, status, affiliate_id, commission_minor, commission_currency, "
+                      "approval, link_code, click_ip, click_subs) SELECT 'cv_bench_" + key + "' || lpad(g::text, 8, '0'), "
+                      f"'{self.gw.surface}', 'dlv_{key}' || g, 'sale', 4999, 'USD', now(), 'ck_bench_' || g, "
+                      f"'attributed', '{self.affiliate}', 499, 'USD', 'approved', 'bench', '203.0.113.7', "
+                      "jsonb_build_object('sub1', 'bench & co') FROM generate_series(1, " + str(int(events)) + ") g "
+                      "RETURNING id, surface_id, external_id, affiliate_id) "
+                      "INSERT INTO events (id, type, surface_id, affiliate_id, data) SELECT 'evt_bench_" + key +
+                      "' || right(c.id, 8), 'conversion.created', c.surface_id, c.affiliate_id, jsonb_build_object("
+                      "'conversionId', c.id, 'surfaceId', c.surface_id, 'externalId', c.external_id, 'eventType', "
+                      "'sale', 'grossMinor', 4999, 'currency', 'USD', 'status', 'attributed', 'affiliateId', "
+                      "c.affiliate_id, 'commissionMinor', 499, 'commissionCurrency', 'USD', 'approval', 'approved') "
+                      "FROM c")
+        # The rows check of the postback phases counts every conversion: these are expected ones.
+        self.gw.rows += int(events)
+        self.deliveries_expected += events * self.s.destinations
 
     def drain_deliveries(self, name, r0, s0, expected, t0, samples=None):
         """Waits until the receiver saw every delivery of this batch and Postgres recorded them all;
@@ -559,12 +591,13 @@ class Bench:
 
     def delivery(self, name, events, measured):
         s = self.s
-        expected = events * s.endpoints
+        expected = events * s.destinations
         r0, s0 = self.receiver_stats(), self.delivery_counts()[0]
         if measured:
             self.quiet()
         sampler = self.sampler(self.gw, receiver=True)
-        log(f"delivery [{name}]: {events} events x {s.endpoints} endpoints = {expected} deliveries")
+        log(f"delivery [{name}]: {events} events x ({s.endpoints} webhook endpoints + {s.postbacks} affiliate "
+            f"postback templates) = {expected} deliveries")
         self.write_events(name, events)
         t0 = time.monotonic()
         snap1 = sampler.snapshot()
@@ -598,8 +631,8 @@ class Bench:
         # doubled (the solo drain measured again) while it ran out inside the window.
         backlog = s.mixed_deliveries or max(20000, 2 * dlv_rate * (s.duration + s.drain + 5))
         for attempt in range(4):
-            events = max(1, math.ceil(backlog / s.endpoints))
-            expected = events * s.endpoints
+            events = max(1, math.ceil(backlog / s.destinations))
+            expected = events * s.destinations
             r0, s0 = self.receiver_stats(), self.delivery_counts()[0]
             self.quiet()
             log(f"mixed [{name}]: {expected} deliveries alone, then the same backlog with postbacks")

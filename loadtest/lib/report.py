@@ -169,7 +169,8 @@ class Report:
             self.row("health p99 ms", self.series("gateway", "health", "p99_us"), lambda v: f2(ms(v)))
             self.row("gateway CPU µs per click (total)", self.series("gateway", "click", "us.total"), f1)
         if self.rounds and any(get(rd, "gateway", "delivery", "rate") for rd in self.rounds):
-            self.header(f"delivery: {s.delivery_events} outbox events x {s.endpoints} endpoints -> local receiver")
+            self.header(f"delivery: {s.delivery_events} outbox events x ({s.endpoints} webhook endpoints + "
+                        f"{s.postbacks} affiliate postback templates) -> local receiver")
             self.row("deliveries/s outbox -> recorded", self.series("gateway", "delivery", "rate"), f0)
             self.row("deliveries/s steady (10-90 %)", self.series("gateway", "delivery", "steady"), f0)
             self.row("seconds outbox -> all recorded", self.series("gateway", "delivery", "seconds"), f2)

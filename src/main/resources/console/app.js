@@ -6,6 +6,7 @@ import { postbackLog } from './log.js';
 import { conversions } from './conversions.js';
 import { endpointList, endpointDetail } from './endpoints.js';
 import { program } from './program.js';
+import { postbackPage } from './postbacks.js';
 
 const api = new Api('/admin', 'postback-gateway.admin-token');
 const main = document.getElementById('main');
@@ -19,6 +20,7 @@ const routes = [
   [/^\/endpoints$/, () => endpointList(main, api, { scopeFields: true })],
   [/^\/endpoints\/(.+)$/, (m) => endpointDetail(main, api, decodeURIComponent(m[1]))],
   [/^\/program(?:\/(\w+))?$/, (m) => program(main, api, m[1])],
+  [/^\/postbacks(?:\/(.+))?$/, (m) => postbackPage(main, api, m[1] && decodeURIComponent(m[1]))],
 ];
 
 api.onUnauthorized = () => {

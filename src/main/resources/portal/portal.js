@@ -4,6 +4,7 @@ import { Api } from '/console/api.js';
 import { h, errorBox, clear } from '/console/dom.js';
 import { postbackLog } from '/console/log.js';
 import { endpointList, endpointDetail } from '/console/endpoints.js';
+import { portalPostbacks } from '/console/postbacks.js';
 
 const api = new Api('/portal/api', 'postback-gateway.portal-token');
 const main = document.getElementById('main');
@@ -42,6 +43,7 @@ async function show() {
     if (scope.affiliateId) parts.push('affiliate ' + scope.affiliateId);
     clear(document.getElementById('scope'), 'Scope: ' + parts.join(', ') + ' · until ' + new Date(scope.expiresAt).toLocaleString());
     document.getElementById('nav-log').hidden = !scope.surfaceId;
+    document.getElementById('nav-postbacks').hidden = !scope.affiliateId;
     nav.hidden = false;
   }
   const path = location.hash.replace(/^#/, '') || '/endpoints';
@@ -51,6 +53,7 @@ async function show() {
   }
   let m;
   if (path === '/log' && scope.surfaceId) postbackLog(main, api, { surfaceId: scope.surfaceId, fixedSurface: true });
+  else if (path === '/postbacks' && scope.affiliateId) portalPostbacks(main, api);
   else if ((m = path.match(/^\/endpoints\/(.+)$/))) endpointDetail(main, api, decodeURIComponent(m[1]));
   else endpointList(main, api, { scopeFields: false });
   main.focus({ preventScroll: true });

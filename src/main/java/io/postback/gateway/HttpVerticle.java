@@ -2,6 +2,7 @@ package io.postback.gateway;
 
 import io.postback.gateway.admin.AdminGate;
 import io.postback.gateway.admin.AffiliateAdmin;
+import io.postback.gateway.admin.AffiliatePostbackAdmin;
 import io.postback.gateway.admin.CommissionRuleAdmin;
 import io.postback.gateway.admin.ConversionAdmin;
 import io.postback.gateway.admin.DeliveryAdmin;
@@ -197,6 +198,9 @@ public final class HttpVerticle extends VerticleBase {
     WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue,
         new DestinationGuard(vertx, config.allowPrivateDestinations()), config.secretGracePeriod());
     endpoints.mount(api);
+    AffiliatePostbackAdmin postbacks = new AffiliatePostbackAdmin(pool, deliveryQueue,
+        new DestinationGuard(vertx, config.allowPrivateDestinations()));
+    postbacks.mount(api);
     DeliveryAdmin deliveries = new DeliveryAdmin(pool, reads, deliveryQueue);
     deliveries.mount(api);
     new PayoutAdmin(pool, reads).mount(api);
@@ -205,7 +209,7 @@ public final class HttpVerticle extends VerticleBase {
     new ConsoleRoutes(console.overview()).mount(api);
     new PortalLinkAdmin(pool, console.portalTokens()).mount(api);
     // The integrator portal: the same endpoint, delivery and log handlers, behind its scope checks.
-    new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin).mount(api);
+    new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin, postbacks).mount(api);
   }
 
   private Future<HttpServer> listen(Router router, GatewayConfig.WaitLimits waits) {

@@ -43,9 +43,11 @@ public final class WebhookEndpointAdmin {
       + "RETURNING " + COLUMNS;
   private static final String SCOPE_EXISTS = "SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM surfaces WHERE id = $1)) "
       + "AS surface, ($2::text IS NULL OR EXISTS (SELECT 1 FROM affiliates WHERE id = $2)) AS affiliate";
-  private static final String FIND = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE id = $1";
+  // Affiliate postback templates share the table (kind affiliate_postback) and have their own API
+  // (AffiliatePostbackAdmin): this one sees and changes webhook endpoints only.
+  private static final String FIND = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE id = $1 AND kind = 'webhook'";
   private static final String PAGE = "SELECT " + COLUMNS + " FROM webhook_endpoints WHERE ($1::text IS NULL OR id > $1) "
-      + "ORDER BY id LIMIT $2";
+      + "AND kind = 'webhook' ORDER BY id LIMIT $2";
   private static final String UPDATE = """
       UPDATE webhook_endpoints SET url = coalesce($2, url), description = coalesce($3, description),
              event_types = CASE WHEN $4 THEN $5 ELSE event_types END,
@@ -56,14 +58,14 @@ public final class WebhookEndpointAdmin {
              surface_id = CASE WHEN $9 THEN $10 ELSE surface_id END,
              affiliate_id = CASE WHEN $11 THEN $12 ELSE affiliate_id END,
              updated_at = now()
-       WHERE id = $1 RETURNING\s""" + COLUMNS;
-  private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1";
+       WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
+  private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1 AND kind = 'webhook'";
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
-             secret = $2, updated_at = now() WHERE id = $1 RETURNING\s""" + COLUMNS;
+             secret = $2, updated_at = now() WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
   private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
       + "RETURNING next_attempt_at";
-  private static final String ATTEMPTS = """
+  static final String ATTEMPTS = """
       SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
              a.response_body
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
@@ -203,20 +205,23 @@ public final class WebhookEndpointAdmin {
         .map(rows -> toJson(one(ctx, rows)).put("secret", secret));
   }
 
-  /** Writes an endpoint.test event with a delivery to this endpoint only, and schedules it now. */
   private Future<JsonObject> test(RoutingContext ctx) {
-    String endpointId = ctx.pathParam("id");
+    return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
+        .compose(rows -> sendTest(pool, queue, one(ctx, rows).getString("id")));
+  }
+
+  /**
+   * Writes an endpoint.test event with a delivery to this destination only (a webhook endpoint or an
+   * affiliate postback template), and schedules it now.
+   */
+  static Future<JsonObject> sendTest(Pool pool, DeliveryQueue queue, String endpointId) {
     String eventId = EventOutbox.newEventId();
     String deliveryId = Ids.timeOrdered("dlv");
     EndpointTest event = new EndpointTest(endpointId, "This is a test event.");
-    return pool.preparedQuery(FIND).execute(Tuple.of(endpointId))
-        .compose(rows -> {
-          one(ctx, rows);
-          return pool.withTransaction(tx -> EventOutbox.appendAddressed(tx, eventId, event)
-              .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))));
-        })
-        .compose(rows -> scheduleNow(List.of(new DeliveryQueue.Entry(deliveryId,
-            rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli()))))
+    return pool.withTransaction(tx -> EventOutbox.appendAddressed(tx, eventId, event)
+            .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))))
+        .compose(rows -> queue.schedule(List.of(new DeliveryQueue.Entry(deliveryId,
+            rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli()))).otherwiseEmpty())
         .map(v -> new JsonObject().put("eventId", eventId).put("deliveryId", deliveryId));
   }
 
@@ -250,30 +255,33 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> health(RoutingContext ctx) {
     return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
-        .compose(rows -> {
-          Row endpoint = one(ctx, rows);
-          return pool.preparedQuery(HEALTH).execute(Tuple.of(ctx.pathParam("id"))).map(h -> {
-            Row r = h.iterator().next();
-            long attempts = r.getLong("attempts");
-            long successes = r.getLong("successes");
-            Object avg = r.getValue("avg_latency");
-            String lastError = r.getString("last_error");
-            return new JsonObject()
-                .put("endpointId", ctx.pathParam("id"))
-                .put("enabled", endpoint.getBoolean("enabled"))
-                .put("disabledReason", endpoint.getString("disabled_reason"))
-                .put("failingSince", instant(endpoint.getOffsetDateTime("failing_since")))
-                .put("window", "24h")
-                .put("attempts", attempts)
-                .put("successes", successes)
-                .put("successRate", attempts == 0 ? null : (double) successes / attempts)
-                .put("averageLatencyMs", avg == null ? null : ((Number) avg).doubleValue())
-                .put("pending", r.getLong("pending"))
-                .put("dead", r.getLong("dead"))
-                .put("skipped", r.getLong("skipped"))
-                .put("lastError", lastError == null ? null : new JsonObject(lastError));
-          });
-        });
+        .compose(rows -> health(pool, one(ctx, rows)));
+  }
+
+  /** The health of a destination (a webhook endpoint or an affiliate postback template) whose row is {@code endpoint}. */
+  static Future<JsonObject> health(Pool pool, Row endpoint) {
+    String id = endpoint.getString("id");
+    return pool.preparedQuery(HEALTH).execute(Tuple.of(id)).map(h -> {
+      Row r = h.iterator().next();
+      long attempts = r.getLong("attempts");
+      long successes = r.getLong("successes");
+      Object avg = r.getValue("avg_latency");
+      String lastError = r.getString("last_error");
+      return new JsonObject()
+          .put("endpointId", id)
+          .put("enabled", endpoint.getBoolean("enabled"))
+          .put("disabledReason", endpoint.getString("disabled_reason"))
+          .put("failingSince", instant(endpoint.getOffsetDateTime("failing_since")))
+          .put("window", "24h")
+          .put("attempts", attempts)
+          .put("successes", successes)
+          .put("successRate", attempts == 0 ? null : (double) successes / attempts)
+          .put("averageLatencyMs", avg == null ? null : ((Number) avg).doubleValue())
+          .put("pending", r.getLong("pending"))
+          .put("dead", r.getLong("dead"))
+          .put("skipped", r.getLong("skipped"))
+          .put("lastError", lastError == null ? null : new JsonObject(lastError));
+    });
   }
 
   /**
@@ -358,7 +366,7 @@ public final class WebhookEndpointAdmin {
     return v == null ? null : v.intValue();
   }
 
-  private static Long cursor(RoutingContext ctx) {
+  static Long cursor(RoutingContext ctx) {
     String raw = ctx.queryParams().get("cursor");
     if (raw == null) {
       return null;

@@ -3,20 +3,26 @@ package io.postback.gateway.delivery;
 import io.postback.gateway.events.Event.EndpointDisabled;
 import io.postback.gateway.events.EventOutbox;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The named SQL of the delivery side: fan-out, claim, recording attempts, endpoint state. */
 public final class DeliveryStore {
+  private static final Logger LOG = LoggerFactory.getLogger(DeliveryStore.class);
   // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
   // delivery per subscribed endpoint whose scope the event is in, and mark the events fanned out, all in
   // one commit. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a replay can
@@ -27,9 +33,13 @@ public final class DeliveryStore {
   // surface, except that an endpoint scoped to an affiliate (with or without a surface) also gets that
   // affiliate's events that belong to no surface (affiliate.*, payout.*). Events about no surface and no
   // affiliate (endpoint.disabled) therefore reach unscoped endpoints only.
+  // An affiliate postback template (kind affiliate_postback) is always scoped to its affiliate and to
+  // conversion events; of conversion.created it gets only attributed conversions (not those credited to
+  // a suspended or pending affiliate, which earn nothing).
   private static final String FAN_OUT = """
       WITH batch AS (
-        SELECT id, type, surface_id, affiliate_id FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1
+        SELECT id, type, surface_id, affiliate_id, data->>'status' AS conversion_status
+          FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1
            FOR UPDATE SKIP LOCKED
       ), marked AS (
         UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
@@ -41,6 +51,7 @@ public final class DeliveryStore {
            AND (ep.affiliate_id IS NULL OR ep.affiliate_id = b.affiliate_id)
            AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
                 OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
+           AND (ep.kind = 'webhook' OR b.type <> 'conversion.created' OR b.conversion_status = 'attributed')
         ON CONFLICT (event_id, endpoint_id) DO NOTHING
         RETURNING id, next_attempt_at, status
       )
@@ -63,7 +74,14 @@ public final class DeliveryStore {
          AND e.id = d.event_id AND ep.id = d.endpoint_id
       RETURNING d.id, d.attempts, d.retry_base, e.id AS event_id, e.type, e.created_at, e.data::text AS data,
                 ep.id AS endpoint_id, ep.url, ep.secret, ep.previous_secret, ep.previous_secret_valid_until,
-                ep.enabled, ep.timeout_ms, ep.max_in_flight
+                ep.enabled, ep.timeout_ms, ep.max_in_flight, ep.kind, ep.method, ep.body_template, ep.sign_query
+      """;
+  // What an affiliate postback renders of the conversion its event is about (PostbackValues), read at send
+  // time for postback deliveries only; keyed by surface as well, the distribution column of conversions.
+  private static final String POSTBACK_CONVERSIONS = """
+      SELECT c.id, c.surface_id, c.external_id, c.event_type, c.gross_minor, c.currency, c.click_id, c.affiliate_id,
+             c.approval, c.commission_minor, c.commission_currency, c.link_code, c.click_ip, c.click_subs::text
+        FROM conversions c JOIN unnest($1::text[], $2::text[]) AS k(surface_id, id) USING (surface_id, id)
       """;
   private static final String STATES = """
       SELECT id, status, greatest(next_attempt_at, leased_until) AS due FROM deliveries WHERE id = ANY ($1)
@@ -159,10 +177,28 @@ public final class DeliveryStore {
     });
   }
 
-  /** A claimed delivery with everything needed to send it. */
+  /**
+   * A claimed delivery with everything needed to send it. {@code kind} is the destination's: a webhook
+   * endpoint, or an affiliate postback template ({@code method}, {@code bodyTemplate}, {@code signQuery}
+   * and the macro values of its event, {@code postback}); null for webhooks.
+   */
   public record Claimed(String id, int attempt, int attemptInSchedule, String eventId, String eventType,
                         Instant eventCreatedAt, String data, String endpointId, String url, String secret,
-                        String previousSecret, boolean enabled, Integer timeoutMs, Integer maxInFlight) {
+                        String previousSecret, boolean enabled, Integer timeoutMs, Integer maxInFlight,
+                        DestinationKind kind, String method, String bodyTemplate, boolean signQuery,
+                        PostbackTemplate.Values postback) {
+    /** A webhook delivery. */
+    public Claimed(String id, int attempt, int attemptInSchedule, String eventId, String eventType,
+                   Instant eventCreatedAt, String data, String endpointId, String url, String secret,
+                   String previousSecret, boolean enabled, Integer timeoutMs, Integer maxInFlight) {
+      this(id, attempt, attemptInSchedule, eventId, eventType, eventCreatedAt, data, endpointId, url, secret,
+          previousSecret, enabled, timeoutMs, maxInFlight, DestinationKind.WEBHOOK, null, null, false, null);
+    }
+
+    Claimed withPostback(PostbackTemplate.Values values) {
+      return new Claimed(id, attempt, attemptInSchedule, eventId, eventType, eventCreatedAt, data, endpointId, url,
+          secret, previousSecret, enabled, timeoutMs, maxInFlight, kind, method, bodyTemplate, signQuery, values);
+    }
   }
 
   public Future<List<Claimed>> claim(List<String> ids, Instant leaseUntil, Instant dueBy) {
@@ -178,10 +214,68 @@ public final class DeliveryStore {
             out.add(new Claimed(r.getString("id"), attempts + 1, attempts + 1 - r.getInteger("retry_base"),
                 r.getString("event_id"), r.getString("type"), r.getOffsetDateTime("created_at").toInstant(),
                 r.getString("data"), r.getString("endpoint_id"), r.getString("url"), r.getString("secret"), prev,
-                r.getBoolean("enabled"), r.getInteger("timeout_ms"), r.getInteger("max_in_flight")));
+                r.getBoolean("enabled"), r.getInteger("timeout_ms"), r.getInteger("max_in_flight"),
+                DestinationKind.of(r.getString("kind")), r.getString("method"), r.getString("body_template"),
+                r.getBoolean("sign_query"), null));
           }
           return out;
-        });
+        })
+        .compose(this::withPostbackValues);
+  }
+
+  /** Adds the macro values to claimed affiliate postbacks (one read for all of them); webhooks pass as they are. */
+  private Future<List<Claimed>> withPostbackValues(List<Claimed> claimed) {
+    List<String> surfaces = new ArrayList<>();
+    List<String> conversions = new ArrayList<>();
+    for (Claimed c : claimed) {
+      if (c.kind() == DestinationKind.AFFILIATE_POSTBACK) {
+        JsonObject data = new JsonObject(c.data());
+        if (data.getValue("conversionId") instanceof String id && data.getValue("surfaceId") instanceof String s) {
+          surfaces.add(s);
+          conversions.add(id);
+        }
+      }
+    }
+    if (claimed.stream().noneMatch(c -> c.kind() == DestinationKind.AFFILIATE_POSTBACK)) {
+      return Future.succeededFuture(claimed);
+    }
+    Future<Map<String, PostbackValues.Conversion>> found = conversions.isEmpty() ? Future.succeededFuture(Map.of())
+        : pool.preparedQuery(POSTBACK_CONVERSIONS)
+            .execute(Tuple.tuple().addArrayOfString(surfaces.toArray(new String[0]))
+                .addArrayOfString(conversions.toArray(new String[0])))
+            .map(rows -> {
+              Map<String, PostbackValues.Conversion> byId = new HashMap<>();
+              for (Row r : rows) {
+                String subs = r.getString("click_subs");
+                byId.put(r.getString("id"), new PostbackValues.Conversion(r.getString("id"), r.getString("surface_id"),
+                    r.getString("external_id"), r.getString("event_type"), r.getLong("gross_minor"),
+                    r.getString("currency"), r.getString("click_id"), r.getString("affiliate_id"),
+                    r.getString("approval"), r.getLong("commission_minor"), r.getString("commission_currency"),
+                    r.getString("link_code"), r.getString("click_ip"), subs == null ? null : new JsonObject(subs)));
+              }
+              return byId;
+            });
+    return found.map(byId -> {
+      List<Claimed> out = new ArrayList<>(claimed.size());
+      for (Claimed c : claimed) {
+        if (c.kind() != DestinationKind.AFFILIATE_POSTBACK) {
+          out.add(c);
+          continue;
+        }
+        // One delivery's odd payload must not fail the claim of its neighbours: without values its attempt fails.
+        PostbackTemplate.Values values = null;
+        try {
+          JsonObject data = new JsonObject(c.data());
+          String conversionId = data.getString("conversionId");
+          values = PostbackValues.of(c.eventId(), c.eventType(), c.eventCreatedAt(), data,
+              conversionId == null ? null : byId.get(conversionId));
+        } catch (RuntimeException e) {
+          LOG.warn("macro values of delivery {} could not be built: {}", c.id(), e.toString());
+        }
+        out.add(c.withPostback(values));
+      }
+      return out;
+    });
   }
 
   /** Where Postgres has ids that a claim did not take: a negative time means "not pending any more". */

@@ -109,7 +109,7 @@ public final class DeliveryWorker {
     Instant attemptedAt = Instant.now();
     sender.send(d, timeout).onComplete(ar -> {
       WebhookSender.Result r = ar.succeeded() ? ar.result() : WebhookSender.Result.failure(String.valueOf(ar.cause()));
-      metrics.deliveryAttempt(r.outcome().wire(), r.nanos());
+      metrics.deliveryAttempt(d.kind().wire(), r.outcome().wire(), r.nanos());
       complete(d, r, true, attemptedAt);
       DeliveryStore.Claimed next = lanes.finished(d.endpointId(), !stopping);
       if (next != null) {

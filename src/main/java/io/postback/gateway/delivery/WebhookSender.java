@@ -14,6 +14,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Locale;
@@ -34,12 +35,14 @@ public final class WebhookSender {
   /** How much of a response body is read at most; past it the connection is closed instead. */
   static final int MAX_DRAIN_BYTES = 64 * 1024;
   private static final String USER_AGENT = "PostbackGateway-Webhooks/1.0";
+  private static final String POSTBACK_USER_AGENT = "PostbackGateway-Postbacks/1.0";
 
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final DestinationGuard guard;
   private final Map<String, DestinationGuard.Destination> parsed = new HashMap<>();
   private final Map<String, byte[]> keys = new HashMap<>();
+  private final Map<String, PostbackTemplate> templates = new HashMap<>();
 
   /** How an attempt ended: a 2xx, anything else (an error status, a refused or broken connection), or no answer in time. */
   public enum Outcome {
@@ -87,25 +90,31 @@ public final class WebhookSender {
         + d.eventCreatedAt() + "\",\"data\":" + d.data() + "}");
   }
 
+  /** The request of one attempt: where, how, with which headers and body (null: none). */
+  private record Outbound(DestinationGuard.Destination dest, HttpMethod method, MultiMap headers, Buffer body) {
+  }
+
+  /**
+   * Sends one attempt of {@code d}: the signed JSON envelope to a webhook endpoint, or the rendered request
+   * of an affiliate postback template. Everything else (the guard, the deadline, what is kept of the
+   * answer, success = 2xx) is the same for both.
+   */
   public Future<Result> send(DeliveryStore.Claimed d, long timeoutMs) {
     long start = System.nanoTime();
-    DestinationGuard.Destination dest;
+    Outbound out;
     try {
-      dest = parsed.computeIfAbsent(d.url(), DestinationGuard::parse);
+      out = d.kind() == DestinationKind.AFFILIATE_POSTBACK ? postback(d) : webhook(d);
     } catch (IllegalArgumentException e) {
       return Future.succeededFuture(new Result(Outcome.FAILURE, null, null, e.getMessage(), null, System.nanoTime() - start));
     }
-    Buffer body = payload(d);
-    long ts = Instant.now().getEpochSecond();
-    String signature = WebhookSigner.header(key(d.secret()), d.previousSecret() == null ? null : key(d.previousSecret()),
-        d.eventId(), ts, body);
+    DestinationGuard.Destination dest = out.dest();
     Promise<Result> promise = Promise.promise();
     long deadline = vertx.setTimer(timeoutMs, id -> promise.tryComplete(
         new Result(Outcome.TIMEOUT, null, null, "no answer within " + timeoutMs + " ms", null, System.nanoTime() - start)));
     guard.check(dest.host())
         .compose(address -> {
           RequestOptions options = new RequestOptions()
-              .setMethod(HttpMethod.POST)
+              .setMethod(out.method())
               .setServer(SocketAddress.inetSocketAddress(dest.port(), address.getHostAddress()))
               .setHost(dest.host())
               .setPort(dest.port())
@@ -114,11 +123,7 @@ public final class WebhookSender {
               .setFollowRedirects(false)
               .setConnectTimeout(timeoutMs)
               .setIdleTimeout(timeoutMs)
-              .putHeader("content-type", "application/json")
-              .putHeader("user-agent", USER_AGENT)
-              .putHeader("webhook-id", d.eventId())
-              .putHeader("webhook-timestamp", Long.toString(ts))
-              .putHeader("webhook-signature", signature);
+              .setHeaders(out.headers());
           return client.request(options);
         })
         .compose(request -> {
@@ -132,7 +137,7 @@ public final class WebhookSender {
               request.reset();
             }
           });
-          return request.send(body);
+          return out.body() == null ? request.send() : request.send(out.body());
         })
         .onSuccess(response -> {
           Buffer head = Buffer.buffer();
@@ -160,6 +165,38 @@ public final class WebhookSender {
         })
         .onFailure(e -> promise.tryComplete(failure(e, start)));
     return promise.future().andThen(ar -> vertx.cancelTimer(deadline));
+  }
+
+  private Outbound webhook(DeliveryStore.Claimed d) {
+    DestinationGuard.Destination dest = parsed.computeIfAbsent(d.url(), DestinationGuard::parse);
+    Buffer body = payload(d);
+    long ts = Instant.now().getEpochSecond();
+    String signature = WebhookSigner.header(key(d.secret()), d.previousSecret() == null ? null : key(d.previousSecret()),
+        d.eventId(), ts, body);
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap()
+        .add("content-type", "application/json")
+        .add("user-agent", USER_AGENT)
+        .add("webhook-id", d.eventId())
+        .add("webhook-timestamp", Long.toString(ts))
+        .add("webhook-signature", signature);
+    return new Outbound(dest, HttpMethod.POST, headers, body);
+  }
+
+  /** The rendered template; the template was checked when saved, so a parse failure here is a failed attempt. */
+  private Outbound postback(DeliveryStore.Claimed d) {
+    if (d.postback() == null) {
+      throw new IllegalArgumentException("the macro values of this delivery could not be read");
+    }
+    PostbackTemplate template = templates.computeIfAbsent(d.method() + '\u0000' + d.url() + '\u0000' + d.bodyTemplate(),
+        k -> PostbackTemplate.parse(d.url(), d.method(), d.bodyTemplate()));
+    PostbackTemplate.Rendered r = template.render(d.postback(),
+        d.signQuery() ? d.secret().getBytes(StandardCharsets.UTF_8) : null);
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap().add("user-agent", POSTBACK_USER_AGENT);
+    if (r.contentType() != null) {
+      headers.add("content-type", r.contentType());
+    }
+    return new Outbound(DestinationGuard.parse(r.url()), HttpMethod.valueOf(template.method()), headers,
+        r.body() == null ? null : Buffer.buffer(r.body()));
   }
 
   private static Result failure(Throwable e, long start) {

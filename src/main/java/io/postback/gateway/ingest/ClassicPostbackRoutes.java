@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.conversion.MinorUnits;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -13,7 +14,6 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Currency;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -226,14 +226,8 @@ public final class ClassicPostbackRoutes {
       throw ApiError.invalidField("amount", amount.startsWith("-") ? "amount must not be negative"
           : "amount must be a decimal number in major units, such as 49.99");
     }
-    int digits = 2;
-    if (currency != null) {
-      try {
-        digits = Math.max(0, Currency.getInstance(currency).getDefaultFractionDigits());
-      } catch (IllegalArgumentException e) {
-        // the currency itself is refused by validation
-      }
-    }
+    // An unknown currency is refused by validation itself.
+    int digits = MinorUnits.exponent(currency);
     BigDecimal minor = new BigDecimal(amount).movePointRight(digits).stripTrailingZeros();
     if (minor.scale() > 0) {
       throw ApiError.invalidField("amount", "amount has more decimals than " + (currency == null ? "the currency" : currency)

@@ -76,15 +76,18 @@ public final class GatewayMetrics {
       AtomicLong depth = new AtomicLong();
       queueDepth.put(state, depth);
       Gauge.builder("gateway.delivery.queue.depth", depth, AtomicLong::get)
-          .description("Webhook deliveries by state, across all instances")
+          .description("Deliveries (webhooks and affiliate postbacks) by state, across all instances")
           .tag("state", state)
           .register(registry);
     }
-    for (String outcome : new String[] {"success", "failure", "timeout"}) {
-      deliveryAttempts.put(outcome, Counter.builder("gateway.delivery.attempts")
-          .description("Outbound webhook attempts by outcome")
-          .tag("outcome", outcome)
-          .register(registry));
+    for (String kind : new String[] {"webhook", "affiliate_postback"}) {
+      for (String outcome : new String[] {"success", "failure", "timeout"}) {
+        deliveryAttempts.put(kind + '/' + outcome, Counter.builder("gateway.delivery.attempts")
+            .description("Outbound delivery attempts by destination kind (webhook, affiliate_postback) and outcome")
+            .tag("kind", kind)
+            .tag("outcome", outcome)
+            .register(registry));
+      }
     }
     for (String kind : new String[] {"surface", "link"}) {
       for (String outcome : new String[] {"found", "absent", "failed", "cached", "over_budget"}) {
@@ -200,9 +203,9 @@ public final class GatewayMetrics {
     queueDepth.get(state).set(count);
   }
 
-  /** Counts one outbound webhook attempt: outcome success, failure or timeout. */
-  public void deliveryAttempt(String outcome, long nanos) {
-    deliveryAttempts.get(outcome).increment();
+  /** Counts one outbound attempt: kind webhook or affiliate_postback; outcome success, failure or timeout. */
+  public void deliveryAttempt(String kind, String outcome, long nanos) {
+    deliveryAttempts.get(kind + '/' + outcome).increment();
     attemptDuration.record(nanos, TimeUnit.NANOSECONDS);
   }
 

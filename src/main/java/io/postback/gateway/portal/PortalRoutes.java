@@ -1,5 +1,6 @@
 package io.postback.gateway.portal;
 
+import io.postback.gateway.admin.AffiliatePostbackAdmin;
 import io.postback.gateway.admin.DeliveryAdmin;
 import io.postback.gateway.admin.PostbackLogAdmin;
 import io.postback.gateway.admin.WebhookEndpointAdmin;
@@ -35,8 +36,9 @@ public final class PortalRoutes {
   private static final String OWNS_ENDPOINT = "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND " + IN_SCOPE;
   private static final String OWNS_DELIVERY = "SELECT 1 FROM deliveries WHERE id = $1 AND endpoint_id IN "
       + "(SELECT id FROM webhook_endpoints WHERE " + IN_SCOPE + ")";
+  // Webhook endpoints only: the scope's affiliate postback templates are not endpoints (AffiliatePostbackAdmin).
   private static final String PAGE = "SELECT " + WebhookEndpointAdmin.COLUMNS + " FROM webhook_endpoints "
-      + "WHERE ($1::text IS NULL OR id > $1) AND " + IN_SCOPE + " ORDER BY id LIMIT $4";
+      + "WHERE ($1::text IS NULL OR id > $1) AND kind = 'webhook' AND " + IN_SCOPE + " ORDER BY id LIMIT $4";
   private static final List<String> ONE_ENDPOINT = List.of("getWebhookEndpoint", "updateWebhookEndpoint",
       "deleteWebhookEndpoint", "rotateWebhookSecret", "testWebhookEndpoint", "listDeliveryAttempts",
       "getWebhookEndpointHealth", "replayWebhookEndpoint");
@@ -45,12 +47,15 @@ public final class PortalRoutes {
   private final WebhookEndpointAdmin endpoints;
   private final DeliveryAdmin deliveries;
   private final PostbackLogAdmin postbackLog;
+  private final AffiliatePostbackAdmin postbacks;
 
-  public PortalRoutes(Pool pool, WebhookEndpointAdmin endpoints, DeliveryAdmin deliveries, PostbackLogAdmin postbackLog) {
+  public PortalRoutes(Pool pool, WebhookEndpointAdmin endpoints, DeliveryAdmin deliveries, PostbackLogAdmin postbackLog,
+                      AffiliatePostbackAdmin postbacks) {
     this.pool = pool;
     this.endpoints = endpoints;
     this.deliveries = deliveries;
     this.postbackLog = postbackLog;
+    this.postbacks = postbacks;
   }
 
   /** Mounts the portal operations; {@link PortalGate} has admitted the token before any of them runs. */
@@ -58,6 +63,7 @@ public final class PortalRoutes {
     AdminJson.mount(api, "portalGetScope", 200, this::scope);
     AdminJson.mount(api, "portalListWebhookEndpoints", 200, this::list);
     AdminJson.mount(api, "portalCreateWebhookEndpoint", 201, this::create);
+    AdminJson.mount(api, "portalListAffiliatePostbacks", 200, this::listPostbacks);
 
     Handler<RoutingContext> ownEndpoint = ctx -> guard(ctx, OWNS_ENDPOINT, ctx.pathParam("id"), "Webhook endpoint");
     route(api, "updateWebhookEndpoint").addHandler(PortalRoutes::scopeIsFixed);
@@ -103,6 +109,18 @@ public final class PortalRoutes {
           }
           return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
         });
+  }
+
+  /**
+   * The link's affiliate's postback templates that fire for its surface (all of them for a link without one),
+   * with their health: what the affiliate's tracker is sent, and how it answers. Read-only.
+   */
+  private Future<JsonObject> listPostbacks(RoutingContext ctx) {
+    PortalScope scope = PortalAuth.scope(ctx);
+    if (scope.affiliateId() == null) {
+      throw ApiError.of(404, "not_found", "Postback templates belong to an affiliate; this portal link names none");
+    }
+    return postbacks.page(scope.affiliateId(), scope.surfaceId(), ctx.queryParams().get("cursor"), AdminJson.limit(ctx));
   }
 
   /** The admin registration, with the link's scope in place of whatever the body said. */

@@ -59,11 +59,18 @@ public final class ConversionWriter {
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
-                                 commission_minor, commission_currency, fraud_reason, approval, customer_id)
-        SELECT id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
-               click_id, promo_code, refund_of, metadata::jsonb, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason, approval, customer_id
-          FROM input
+                                 commission_minor, commission_currency, fraud_reason, approval, customer_id,
+                                 link_code, click_ip, click_subs)
+        SELECT i.id, i.surface_id, i.external_id, i.event_type, i.gross_minor, i.currency, i.occurred_at,
+               i.click_id, i.promo_code, i.refund_of, i.metadata::jsonb, i.status, i.affiliate_id,
+               i.commission_minor, i.commission_currency, i.fraud_reason, i.approval, i.customer_id,
+               k.link_code, k.ip,
+               CASE WHEN k.id IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object('sub1', k.sub1, 'sub2', k.sub2,
+                                                 'sub3', k.sub3, 'sub4', k.sub4, 'sub5', k.sub5)) END
+          FROM input i
+          -- What affiliate postbacks render of the click, copied while the click is at hand: only for a
+          -- conversion attributed to that click (a primary-key read, co-located by surface).
+          LEFT JOIN clicks k ON k.surface_id = i.surface_id AND k.id = i.click_id AND k.affiliate_id = i.affiliate_id
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
       ), conversion_created AS (

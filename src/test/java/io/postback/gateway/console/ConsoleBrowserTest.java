@@ -86,6 +86,7 @@ class ConsoleBrowserTest {
         .put("endpointUrl", endpointUrl)
         .put("otherEndpointId", otherId)
         .put("otherEndpointUrl", otherUrl)
+        .put("trackerUrl", receiver.url("/tracker"))
         .put("shots", SHOTS.toAbsolutePath().toString())
         .encode());
     List<String> accessLog = new CopyOnWriteArrayList<>();
@@ -123,9 +124,11 @@ class ConsoleBrowserTest {
     Await.until("the console's test event at the receiver", Duration.ofSeconds(20),
         () -> receiver.received("/failing").stream().anyMatch(r -> r.body().contains("endpoint.test")));
     assertThat(receiver.received("/other-surface")).isEmpty();
+    // The console's test postback reached the affiliate's tracker.
+    assertThat(receiver.received("/tracker")).isNotEmpty();
     for (String page : new String[] {"console-sign-in", "console-overview", "console-postback-log", "console-endpoint",
         "console-endpoint-replayed", "console-endpoint-disabled", "console-conversions", "console-program", "console-program-affiliates", "console-overview-phone", "console-program-phone",
-        "portal-endpoints", "portal-other-endpoint-refused", "portal-postback-log"}) {
+        "portal-endpoints", "portal-other-endpoint-refused", "portal-postback-log", "console-postbacks", "portal-postbacks"}) {
       assertThat(SHOTS.resolve(page + ".png")).isNotEmptyFile();
     }
   }

@@ -32,10 +32,11 @@ class OverviewHistoryTest {
     metrics.attribution(ConversionStatus.ATTRIBUTED);
     metrics.attribution(ConversionStatus.UNATTRIBUTED);
     metrics.attribution(ConversionStatus.REFUNDED);
-    metrics.deliveryAttempt("success", 1_000_000);
-    metrics.deliveryAttempt("timeout", 1_000_000);
-    metrics.deliveryAttempt("failure", 1_000_000);
-    metrics.deliveryAttempt("success", 1_000_000);
+    // Webhooks and affiliate postbacks are one delivery queue: both kinds count.
+    metrics.deliveryAttempt("webhook", "success", 1_000_000);
+    metrics.deliveryAttempt("affiliate_postback", "timeout", 1_000_000);
+    metrics.deliveryAttempt("webhook", "failure", 1_000_000);
+    metrics.deliveryAttempt("affiliate_postback", "success", 1_000_000);
 
     JsonObject hour = history.toJson().getJsonObject("lastHour");
     assertThat(hour.getLong("accepted")).isEqualTo(1);

@@ -185,7 +185,7 @@ class DeliveryResilienceTest {
 
   private static double successes(GatewayClient client) {
     for (String line : client.get("/metrics").body().split("\n")) {
-      if (line.startsWith("gateway_delivery_attempts_total{outcome=\"success\"}")) {
+      if (line.startsWith("gateway_delivery_attempts_total{kind=\"webhook\",outcome=\"success\"}")) {
         return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }

@@ -49,6 +49,38 @@ class DestinationSafetyTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {
+      "http://127.0.0.1:8080/pb?cid={click_id}", "http://localhost/pb/{sub1}", "http://169.254.169.254/pb?p={payout}",
+      "http://10.1.2.3/pb", "http://[::1]/pb?cid={clickid}", "http://[::ffff:127.0.0.1]/pb?tx={txid}"})
+  void internalDestinationsOfAffiliatePostbacksAreRefusedAtSave(String url) {
+    String affiliate = gateway.client().createAffiliate("active");
+    Reply r = gateway.client().admin("POST", "/admin/affiliates/" + affiliate + "/postbacks",
+        new JsonObject().put("url", url));
+    assertThat(r.status()).as(url).isEqualTo(422);
+    assertThat(r.error()).isEqualTo("destination_refused");
+    String ok = gateway.client().admin("POST", "/admin/affiliates/" + affiliate + "/postbacks",
+        new JsonObject().put("url", "https://93.184.215.14/pb?cid={click_id}")).json().getString("id");
+    Reply patched = gateway.client().admin("PATCH", "/admin/affiliates/" + affiliate + "/postbacks/" + ok,
+        new JsonObject().put("url", url));
+    assertThat(patched.status()).as(url).isEqualTo(422);
+  }
+
+  @Test
+  void anAffiliatePostbackThatTurnsInternalIsRefusedAtConnectTime() {
+    // A template whose host now resolves to loopback, as if its DNS changed after it was saved.
+    TestBackends.execute("INSERT INTO webhook_endpoints (id, kind, url, method, secret, event_types, affiliate_id) "
+        + "VALUES ('apb_rebound', 'affiliate_postback', '" + receiver.url("/pb-rebound") + "?cid={click_id}', 'GET', "
+        + "'pbsec_x', ARRAY['conversion.created'], 'aff_rebound')");
+    TestBackends.execute("INSERT INTO events (id, type, affiliate_id, data) VALUES ('evt_pb_rebound', "
+        + "'conversion.created', 'aff_rebound', '{\"status\": \"attributed\"}')");
+    Await.until("first attempt recorded", Duration.ofSeconds(15),
+        () -> TestBackends.queryLong("SELECT count(*) FROM delivery_attempts WHERE endpoint_id = 'apb_rebound'") >= 1);
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM delivery_attempts WHERE endpoint_id = 'apb_rebound' "
+        + "AND error LIKE 'refused destination%127.0.0.1%'")).isPositive();
+    assertThat(receiver.received("/pb-rebound")).isEmpty();
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"https://127.1/hook", "http://2130706433/hook", "http://0x7f000001/hook", "ftp://example.com/x",
       "http://user:pw@example.com/x"})
   void obfuscatedOrNonHttpDestinationsAreRefused(String url) {

@@ -149,7 +149,7 @@ class WebhookDeliveryTest {
     assertThat(log.getJsonObject(1).getString("outcome")).isEqualTo("timeout");
     assertThat(log.getJsonObject(1).getInteger("latencyMs")).isBetween(250, 2_000);
     assertThat(log.getJsonObject(0).getString("outcome")).isEqualTo("success");
-    assertThat(gateway.client().get("/metrics").body()).contains("gateway_delivery_attempts_total{outcome=\"timeout\"}");
+    assertThat(gateway.client().get("/metrics").body()).contains("gateway_delivery_attempts_total{kind=\"webhook\",outcome=\"timeout\"}");
   }
 
   @Test
@@ -352,7 +352,7 @@ class WebhookDeliveryTest {
     assertThat(metrics).contains("gateway_delivery_queue_depth{state=\"pending\"}")
         .contains("gateway_delivery_queue_depth{state=\"in_flight\"}")
         .contains("gateway_delivery_queue_depth{state=\"dead\"}")
-        .contains("gateway_delivery_attempts_total{outcome=\"success\"}")
+        .contains("gateway_delivery_attempts_total{kind=\"webhook\",outcome=\"success\"}")
         .contains("gateway_delivery_attempt_duration_seconds_bucket")
         .contains("gateway_webhook_endpoints_disabled_total");
   }

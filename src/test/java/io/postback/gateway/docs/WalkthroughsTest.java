@@ -40,7 +40,8 @@ class WalkthroughsTest {
   @CsvSource(delimiter = '|', value = {
       "README.md           | \"status\":\"attributed\"",
       "docs/attribution.md | \"status\":\"refunded\"",
-      "docs/webhooks.md    | signature verified"})
+      "docs/webhooks.md    | signature verified",
+      "docs/affiliate-postbacks.md | sig verified"})
   void everyPastableBlockRunsAgainstAStartedGateway(String document, String reached, @TempDir Path workdir)
       throws IOException {
     for (String tool : List.of("curl", "openssl", "jq", "node", "xxd")) {

@@ -132,6 +132,54 @@ class PortalScopeTest {
     assertThat(minted.json().getString("url")).startsWith("http://");
   }
 
+  @Test
+  void anAffiliateLinkSeesItsPostbackTemplatesWithTheirHealthAndNoOneElses() {
+    GatewayClient client = gateway.client();
+    GatewayClient.TestSurface mine = client.createSurface();
+    GatewayClient.TestSurface theirs = client.createSurface();
+    String affiliate = client.createAffiliate("active");
+    String other = client.createAffiliate("active");
+    String unscoped = postback(client, affiliate, null);
+    String onMySurface = postback(client, affiliate, mine.id());
+    String onTheirSurface = postback(client, affiliate, theirs.id());
+    String foreign = postback(client, other, null);
+    String endpoint = client.admin("POST", "/admin/webhook-endpoints", new JsonObject()
+        .put("url", "http://127.0.0.1:9/hook").put("affiliateId", affiliate)).json().getString("id");
+
+    String affiliateOnly = mint(client, new JsonObject().put("affiliateId", affiliate)).getString("token");
+    JsonArray all = client.withToken(affiliateOnly, "GET", "/portal/api/postbacks", null).json().getJsonArray("items");
+    assertThat(all.stream().map(e -> ((JsonObject) e).getString("id")))
+        .containsExactlyInAnyOrder(unscoped, onMySurface, onTheirSurface);
+    assertThat(all.getJsonObject(0).containsKey("secret")).isFalse();
+    assertThat(all.getJsonObject(0).getJsonObject("health").getLong("attempts")).isZero();
+    // Templates are not webhook endpoints: the portal's endpoint list shows the endpoint only.
+    assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/webhook-endpoints", null).json().getJsonArray("items")
+        .stream().map(e -> ((JsonObject) e).getString("id"))).containsExactly(endpoint);
+    assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/webhook-endpoints/" + unscoped, null).status())
+        .isEqualTo(404);
+
+    String onSurface = mint(client, new JsonObject().put("affiliateId", affiliate).put("surfaceId", mine.id()))
+        .getString("token");
+    assertThat(client.withToken(onSurface, "GET", "/portal/api/postbacks", null).json().getJsonArray("items").stream()
+        .map(e -> ((JsonObject) e).getString("id"))).containsExactlyInAnyOrder(unscoped, onMySurface);
+
+    String surfaceOnly = mint(client, new JsonObject().put("surfaceId", mine.id())).getString("token");
+    assertThat(client.withToken(surfaceOnly, "GET", "/portal/api/postbacks", null).status()).isEqualTo(404);
+    assertThat(client.withToken(affiliateOnly, "GET", "/admin/affiliates/" + affiliate + "/postbacks", null).status())
+        .isEqualTo(401);
+    assertThat(foreign).isNotNull();
+  }
+
+  private static String postback(GatewayClient client, String affiliateId, String surfaceId) {
+    JsonObject body = new JsonObject().put("url", "http://127.0.0.1:9/pb?cid={click_id}");
+    if (surfaceId != null) {
+      body.put("surfaceId", surfaceId);
+    }
+    Reply r = client.admin("POST", "/admin/affiliates/" + affiliateId + "/postbacks", body);
+    assertThat(r.status()).as(r.body()).isEqualTo(201);
+    return r.json().getString("id");
+  }
+
   private static JsonObject mint(GatewayClient client, JsonObject body) {
     Reply r = client.admin("POST", "/admin/portal-links", body);
     assertThat(r.status()).as(r.body()).isEqualTo(201);
