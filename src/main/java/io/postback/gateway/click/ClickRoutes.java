@@ -2,6 +2,7 @@ package io.postback.gateway.click;
 
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.RequestDeadline;
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.ids.Ids;
 import io.postback.gateway.limit.TokenBucket;
 import io.postback.gateway.metrics.GatewayMetrics;
@@ -74,7 +75,7 @@ public final class ClickRoutes {
   }
 
   public void mount(Router router) {
-    router.get("/c/:code").handler(this::click);
+    router.get("/c/:code").order(RouteOrder.HOT_PATH).handler(this::click);
   }
 
   private void click(RoutingContext ctx) {

@@ -3,6 +3,7 @@ package io.postback.gateway.ingest;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
@@ -50,8 +51,8 @@ public final class BatchRoutes {
 
   public void mount(Router router) {
     // Two routes: Vert.x Web runs a body handler before any other handler of its own route.
-    router.post("/v1/conversions/batch").handler(this::plausible);
-    router.post("/v1/conversions/batch")
+    router.post("/v1/conversions/batch").order(RouteOrder.HOT_PATH).handler(this::plausible);
+    router.post("/v1/conversions/batch").order(RouteOrder.HOT_PATH)
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
         .handler(this::batch)
         .failureHandler(ctx -> IngestRoutes.tooLarge(ctx, () -> ctx.get(ATTEMPT), bodyLimit));

@@ -2,6 +2,7 @@ package io.postback.gateway.ingest;
 
 import io.postback.gateway.conversion.MinorUnits;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;
@@ -68,8 +69,8 @@ public final class ClassicPostbackRoutes {
   }
 
   public void mount(Router router) {
-    router.get("/v1/postback").handler(this::postback);
-    router.get("/v1/postback/:surface/:token").handler(this::postback);
+    router.get("/v1/postback").order(RouteOrder.HOT_PATH).handler(this::postback);
+    router.get("/v1/postback/:surface/:token").order(RouteOrder.HOT_PATH).handler(this::postback);
   }
 
   private void postback(RoutingContext ctx) {

@@ -2,6 +2,7 @@ package io.postback.gateway.ingest;
 
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
@@ -65,11 +66,11 @@ public final class IngestRoutes {
   }
 
   public void mount(Router router) {
-    router.post("/v1/conversions")
+    router.post("/v1/conversions").order(RouteOrder.HOT_PATH)
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
         .handler(this::conversion)
         .failureHandler(ctx -> tooLarge(ctx, () -> attempt(ctx, "conversions"), bodyLimit));
-    router.post("/v1/track/:eventType")
+    router.post("/v1/track/:eventType").order(RouteOrder.HOT_PATH)
         .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
         .handler(this::track)
         .failureHandler(ctx -> tooLarge(ctx, () -> attempt(ctx, "track"), bodyLimit));

@@ -1,5 +1,6 @@
 package io.postback.gateway.ops;
 
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
@@ -29,10 +30,10 @@ public final class HealthRoutes {
   }
 
   public void mount(Router router) {
-    router.get("/health/live").handler(ctx -> ctx.response()
+    router.get("/health/live").order(RouteOrder.HOT_PATH).handler(ctx -> ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .end(LIVE));
-    router.get("/health/ready").handler(this::ready);
+    router.get("/health/ready").order(RouteOrder.HOT_PATH).handler(this::ready);
   }
 
   private void ready(RoutingContext ctx) {

@@ -3,6 +3,7 @@ package io.postback.gateway.provider;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ErrorResponder;
+import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.ingest.ConversionDraft;
 import io.postback.gateway.ingest.ConversionPipeline;
 import io.postback.gateway.ingest.ConversionPipeline.Answer;
@@ -66,7 +67,7 @@ public final class ProviderRoutes {
 
   public void mount(Router router) {
     for (Provider provider : Provider.values()) {
-      router.post("/v1/providers/" + provider.id() + "/:surfaceId")
+      router.post("/v1/providers/" + provider.id() + "/:surfaceId").order(RouteOrder.HOT_PATH)
           .handler(BodyHandler.create(false).setBodyLimit(bodyLimit))
           .handler(ctx -> receive(ctx, provider));
     }

@@ -8,6 +8,8 @@ import io.vertx.ext.web.Route;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
@@ -54,6 +56,25 @@ class RouteCoverageTest {
   @Test
   void theExclusionsAreStillServed() {
     assertThat(mounted()).containsAll(NOT_IN_DOCUMENT);
+  }
+
+  /**
+   * The postback, click and health paths are not tried against the admin and portal patterns first, and
+   * the root handlers (client address, access log, deadline, gates) still run before them.
+   */
+  @Test
+  void theHotPathsAreMatchedAfterTheRootHandlersAndBeforeAnyOperationOfTheContract() {
+    List<String> order = new ArrayList<>();
+    for (Route route : gateway.gateway().publicRoutes()) {
+      order.add(route.getPath() == null ? "(root handlers)" : route.getPath());
+    }
+    assertThat(order.get(0)).as("the first route of %s", order).isEqualTo("(root handlers)");
+    int firstOperation = order.stream().filter(path -> path.startsWith("/admin") || path.startsWith("/portal/api")
+        || path.startsWith("/v1/reports")).mapToInt(order::indexOf).min().orElseThrow();
+    for (String hot : List.of("/v1/conversions", "/v1/conversions/batch", "/v1/track/:eventType", "/v1/postback",
+        "/v1/postback/:surface/:token", "/c/:code", "/health/live", "/health/ready", "/v1/providers/stripe/:surfaceId")) {
+      assertThat(order.indexOf(hot)).as("position of %s among %s", hot, order).isBetween(1, firstOperation - 1);
+    }
   }
 
   /** "METHOD /path" of every operation in the document. */
