@@ -26,9 +26,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One long-lived Redis connection per verticle: commands issued during one event-loop turn go out
- * together as one pipelined write (one syscall for many requests). Every command has a deadline;
- * while Redis is down, calls fail at once (no connect attempt) until the next reconnect slot, so a
- * dead Redis costs requests nothing but the fallback. Create it on the verticle's context.
+ * together as one pipelined write (one syscall for many requests). Every command has a deadline, one
+ * timer per pipelined write on the verticle's event loop (a per-command {@code Future.timeout} on a
+ * promise without a context would schedule, and cancel, on Netty's global executor thread: a thread
+ * woken several times per postback). While Redis is down, calls fail at once (no connect attempt) until
+ * the next reconnect slot, so a dead Redis costs requests nothing but the fallback. Create it on the
+ * verticle's context.
  */
 public final class RedisChannel {
   private static final Logger LOG = LoggerFactory.getLogger(RedisChannel.class);
@@ -37,6 +40,7 @@ public final class RedisChannel {
   /** {@code redis-cluster://host:port,host:port}: any of the cluster's nodes, the client finds the rest. */
   public static final String CLUSTER_SCHEME = "redis-cluster://";
 
+  private final Vertx vertx;
   private final Context context;
   private final Redis client;
   private final long timeoutMs;
@@ -49,6 +53,7 @@ public final class RedisChannel {
   private List<Promise<Response>> queuedReplies;
 
   public RedisChannel(Vertx vertx, String url, Duration timeout, GatewayMetrics metrics) {
+    this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.timeoutMs = timeout.toMillis();
     this.metrics = metrics;
@@ -74,9 +79,7 @@ public final class RedisChannel {
     Promise<Response> reply = Promise.promise();
     queued.add(request);
     queuedReplies.add(reply);
-    return reply.future()
-        .timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .andThen(ar -> onResult(ar.failed() ? ar.cause() : null));
+    return reply.future().andThen(ar -> onResult(ar.failed() ? ar.cause() : null));
   }
 
   private void flushQueued() {
@@ -84,16 +87,30 @@ public final class RedisChannel {
     List<Promise<Response>> replies = queuedReplies;
     queued = null;
     queuedReplies = null;
+    // The deadline of every command of this write; a reply not in by then fails as a timeout.
+    long deadline = vertx.setTimer(timeoutMs, id -> {
+      TimeoutException late = new TimeoutException("Redis did not answer within " + timeoutMs + " ms");
+      replies.forEach(reply -> reply.tryFail(late));
+    });
     if (cluster) {
       // The cluster client refuses a batch whose keys span slots: each command goes alone, still
       // pipelined on its node's connection, and fails alone.
+      int[] pending = {requests.size()};
       connection().onComplete(ar -> {
         for (int i = 0; i < requests.size(); i++) {
           Promise<Response> reply = replies.get(i);
           if (ar.failed()) {
             reply.tryFail(ar.cause());
+            answered(pending, deadline);
           } else {
-            ar.result().send(requests.get(i)).onComplete(reply);
+            ar.result().send(requests.get(i)).onComplete(r -> {
+              if (r.succeeded()) {
+                reply.tryComplete(r.result());
+              } else {
+                reply.tryFail(r.cause());
+              }
+              answered(pending, deadline);
+            });
           }
         }
       });
@@ -103,6 +120,7 @@ public final class RedisChannel {
         ? connection().compose(c -> c.send(requests.get(0))).map(r -> Collections.singletonList(r))
         : connection().compose(c -> c.batch(requests));
     sent.onComplete(ar -> {
+      vertx.cancelTimer(deadline);
       for (int i = 0; i < replies.size(); i++) {
         if (ar.succeeded()) {
           replies.get(i).tryComplete(ar.result().get(i));
@@ -111,6 +129,12 @@ public final class RedisChannel {
         }
       }
     });
+  }
+
+  private void answered(int[] pending, long deadline) {
+    if (--pending[0] == 0) {
+      vertx.cancelTimer(deadline);
+    }
   }
 
   public Future<List<Response>> batch(List<Request> requests) {

@@ -1,6 +1,9 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.config.Backends;
 import io.postback.gateway.dedupe.DedupeFilter;
+import io.postback.gateway.embedded.EmbeddedRedisServer;
+import io.postback.gateway.support.Frozen;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
@@ -14,6 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -67,6 +71,41 @@ class DependencyFailureTest {
     TestBackends.redis().start();
     Reply afterRestart = client.postback(surface, SignedPostbackTest.sale("r-3"));
     assertThat(afterRestart.status()).isEqualTo(200);
+  }
+
+  /**
+   * A frozen Redis (SIGSTOP: connected, silent) costs a postback the Redis deadline, not the request's: the
+   * claim times out, Postgres decides, the answer is 200; a repeat is answered as a duplicate by Postgres.
+   */
+  @Test
+  void aFrozenRedisCostsAPostbackTheRedisDeadlineAndNothingIsDoubled() {
+    try (EmbeddedRedisServer redis = new EmbeddedRedisServer(null).start();
+         RunningGateway gw = RunningGateway.start(new Backends(TestBackends.get().pgUrl(), redis.url(),
+             TestBackends.ADMIN_TOKEN), Map.of("GATEWAY_REDIS_TIMEOUT", "300ms"))) {
+      GatewayClient own = gw.client();
+      TestSurface mine = own.createSurface();
+      String body = "{\"externalId\":\"frozen-redis-1\",\"eventType\":\"sale\",\"grossMinor\":100,\"currency\":\"USD\"}";
+      assertThat(own.postback(mine, body).status()).as("Redis still answering").isEqualTo(200);
+      String second = body.replace("frozen-redis-1", "frozen-redis-2");
+      try (Frozen frozen = Frozen.redis(redis.port())) {
+        long start = System.nanoTime();
+        Reply accepted = own.postback(mine, second);
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+        assertThat(accepted.json().getBoolean("duplicate")).isFalse();
+        assertThat(tookMs).as("the Redis deadline (300 ms) and a commit, not the request deadline").isLessThan(3_000);
+        Reply repeat = own.postback(mine, second);
+        assertThat(repeat.status()).isEqualTo(200);
+        assertThat(repeat.json().getBoolean("duplicate")).as("Postgres answers the repeat").isTrue();
+        Reply firstAgain = own.postback(mine, body);
+        assertThat(firstAgain.json().getBoolean("duplicate")).isTrue();
+      }
+      for (String externalId : List.of("frozen-redis-1", "frozen-redis-2")) {
+        assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ? AND external_id = ?",
+            mine.id(), externalId)).as(externalId).isEqualTo(1);
+      }
+      assertThat(own.get("/metrics").body()).contains("gateway_redis_fallbacks_total{operation=\"dedupe_claim\"}");
+    }
   }
 
   @Test
