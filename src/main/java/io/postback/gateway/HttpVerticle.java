@@ -130,7 +130,7 @@ public final class HttpVerticle extends VerticleBase {
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
-    ConversionWriter writer = new ConversionWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit());
+    ConversionWriter writer = new ConversionWriter(pool, context, waits.writeBatchesInFlight(), waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe,
         new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
@@ -164,7 +164,7 @@ public final class HttpVerticle extends VerticleBase {
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
     new ProviderRoutes(surfaces, providers, pipeline, guard, metrics, postbackLog, config.bodyLimitBytes(),
         config.ingest().refundBackdateLimit()).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, config.pgPoolSize(), waits.writeQueueLimit()), clicks,
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, waits.writeBatchesInFlight(), waits.writeQueueLimit()), clicks,
         metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
     if (config.edge().managementPort() == 0) {

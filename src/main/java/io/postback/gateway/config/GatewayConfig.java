@@ -274,6 +274,9 @@ public record GatewayConfig(
    *                              it the answer is {@code 503} + Retry-After (its work may still commit later)
    * @param writeQueueLimit       rows allowed to wait for a batch, per writer and HTTP verticle; more are
    *                              answered {@code 503} at once
+   * @param writeBatchesInFlight  batches each writer (conversions, clicks) of an HTTP verticle has in Postgres
+   *                              at once; rows arriving meanwhile wait and go in the next batch. One keeps
+   *                              batches large and commits few (each commit costs Postgres a WAL flush)
    * @param pgWaitQueueLimit      requests allowed to wait for a connection of a Postgres pool; more fail at once
    * @param httpIdleTimeout       an HTTP connection with no traffic for this long is closed
    * @param httpReadTimeout       a request's head and body must arrive within this time of its first byte,
@@ -283,6 +286,7 @@ public record GatewayConfig(
   public record WaitLimits(
       Duration requestDeadline,
       int writeQueueLimit,
+      int writeBatchesInFlight,
       int pgWaitQueueLimit,
       Duration httpIdleTimeout,
       Duration httpReadTimeout,
@@ -302,6 +306,7 @@ public record GatewayConfig(
     return new WaitLimits(
         deadline,
         src.integer("writeQueueLimit", 10_000, 1, 10_000_000),
+        src.integer("writeBatchesInFlight", 1, 1, 100),
         src.integer("pgWaitQueueLimit", 1_024, 1, 1_000_000),
         idle,
         read,
