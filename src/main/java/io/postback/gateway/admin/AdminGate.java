@@ -1,10 +1,9 @@
 package io.postback.gateway.admin;
 
+import io.postback.gateway.http.TokenGate;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.openapi.router.RequestExtractor;
 import io.vertx.openapi.contract.Location;
 import io.vertx.openapi.contract.Parameter;
@@ -15,18 +14,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * In front of every route: a request to the admin API ({@code /admin/...}, {@code /v1/reports/...}) must
- * carry the admin token, and its body is read (bounded) for the contract's validation. Any other request
- * passes untouched. A path test rather than a mount point, because the admin routes live on the router
- * that the OpenAPI router builder creates, beside the hand-written ingest routes.
+ * The admin API's gate: a request to {@code /admin/...} or {@code /v1/reports/...} must carry the admin
+ * token. Also how the contract's validator reads an admin (or portal) request ({@link #requests}).
  */
-public final class AdminGate implements Handler<RoutingContext> {
+public final class AdminGate extends TokenGate {
   private final AdminAuth auth;
-  private final BodyHandler bodies;
 
   public AdminGate(String adminToken, long bodyLimitBytes) {
+    super(bodyLimitBytes);
     this.auth = new AdminAuth(adminToken);
-    this.bodies = BodyHandler.create(false).setBodyLimit(bodyLimitBytes);
   }
 
   public static boolean isAdminPath(String path) {
@@ -79,21 +75,12 @@ public final class AdminGate implements Handler<RoutingContext> {
   }
 
   @Override
-  public void handle(RoutingContext ctx) {
-    String path;
-    try {
-      path = ctx.normalizedPath();
-    } catch (IllegalArgumentException undecodable) {
-      // A broken %-escape: no route can match it; the router answers 400.
-      ctx.next();
-      return;
-    }
-    if (!isAdminPath(path)) {
-      ctx.next();
-      return;
-    }
-    if (auth.admits(ctx)) {
-      bodies.handle(ctx);
-    }
+  protected boolean guards(String path) {
+    return isAdminPath(path);
+  }
+
+  @Override
+  protected boolean admits(RoutingContext ctx) {
+    return auth.admits(ctx);
   }
 }

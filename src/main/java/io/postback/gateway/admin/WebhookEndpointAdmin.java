@@ -323,6 +323,14 @@ public final class WebhookEndpointAdmin {
 
   /** 400 naming the field when the scope names a surface or affiliate that does not exist. */
   private Future<Void> checkScope(String surfaceId, String affiliateId) {
+    return checkScope(pool, surfaceId, affiliateId);
+  }
+
+  /**
+   * Refuses a scope (of an endpoint, or of a portal link) that names a surface or an affiliate that does
+   * not exist: 400 naming the field.
+   */
+  public static Future<Void> checkScope(Pool pool, String surfaceId, String affiliateId) {
     if (surfaceId == null && affiliateId == null) {
       return Future.succeededFuture();
     }

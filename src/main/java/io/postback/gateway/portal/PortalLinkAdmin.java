@@ -1,5 +1,6 @@
 package io.postback.gateway.portal;
 
+import io.postback.gateway.admin.WebhookEndpointAdmin;
 import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ClientAddress;
@@ -8,8 +9,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -21,8 +20,6 @@ import java.time.Instant;
  */
 public final class PortalLinkAdmin {
   private static final Duration DEFAULT_TTL = Duration.ofDays(1);
-  private static final String SCOPE_EXISTS = "SELECT ($1::text IS NULL OR EXISTS (SELECT 1 FROM surfaces WHERE id = $1)) "
-      + "AS surface, ($2::text IS NULL OR EXISTS (SELECT 1 FROM affiliates WHERE id = $2)) AS affiliate";
 
   private final Pool pool;
   private final PortalTokens tokens;
@@ -45,14 +42,7 @@ public final class PortalLinkAdmin {
     }
     Long ttl = AdminJson.optionalLong(body, "ttlSeconds");
     Instant expiresAt = Instant.now().plusSeconds(ttl == null ? DEFAULT_TTL.toSeconds() : ttl);
-    return pool.preparedQuery(SCOPE_EXISTS).execute(Tuple.of(surfaceId, affiliateId)).map(rows -> {
-      Row r = rows.iterator().next();
-      if (!r.getBoolean("surface")) {
-        throw ApiError.invalidField("surfaceId", "surfaceId names no surface");
-      }
-      if (!r.getBoolean("affiliate")) {
-        throw ApiError.invalidField("affiliateId", "affiliateId names no affiliate");
-      }
+    return WebhookEndpointAdmin.checkScope(pool, surfaceId, affiliateId).map(checked -> {
       String token = tokens.mint(new PortalScope(surfaceId, affiliateId, expiresAt));
       String path = "/portal/#token=" + token;
       return new JsonObject()
