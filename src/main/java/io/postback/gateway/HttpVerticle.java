@@ -148,7 +148,8 @@ public final class HttpVerticle extends VerticleBase {
     PostbackLog postbackLog = new PostbackLog(redis, metrics);
     SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
     ProviderStore providers = new ProviderStore(pool);
-    mountAdmin(api, postbackLog, providers);
+    ConsoleRoutes consoleRoutes = new ConsoleRoutes(console.overview());
+    mountAdmin(api, postbackLog, providers, consoleRoutes);
     List<String> unmounted = api.getRoutes().stream().filter(r -> r.getHandlers().isEmpty())
         .map(r -> r.getOperation().getOperationId()).toList();
     if (!unmounted.isEmpty()) {
@@ -171,7 +172,7 @@ public final class HttpVerticle extends VerticleBase {
       new MetricsEndpoint(vertx, metrics).mount(router);
     }
     docs.mount(router);
-    new ConsoleRoutes(console.overview()).mount(router);
+    consoleRoutes.mount(router);
 
     router.route().failureHandler(ErrorResponder::handle);
     // The router itself answers 400 for a path it cannot decode (a broken %-escape): JSON like every
@@ -184,7 +185,8 @@ public final class HttpVerticle extends VerticleBase {
     return listen(router, waits);
   }
 
-  private void mountAdmin(RouterBuilder api, PostbackLog postbackLog, ProviderStore providers) {
+  private void mountAdmin(RouterBuilder api, PostbackLog postbackLog, ProviderStore providers,
+                          ConsoleRoutes consoleRoutes) {
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(api);
     new ProviderAdmin(providers, surfaces, config.secretGracePeriod()).mount(api);
     new ConversionAdmin(pool, reads).mount(api);
@@ -195,18 +197,18 @@ public final class HttpVerticle extends VerticleBase {
     PostbackLogAdmin postbackLogAdmin = new PostbackLogAdmin(postbackLog);
     postbackLogAdmin.mount(api);
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
-    WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue,
-        new DestinationGuard(vertx, config.allowPrivateDestinations()), config.secretGracePeriod());
+    DestinationGuard destinations = new DestinationGuard(vertx, config.allowPrivateDestinations());
+    WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue, destinations,
+        config.secretGracePeriod());
     endpoints.mount(api);
-    AffiliatePostbackAdmin postbacks = new AffiliatePostbackAdmin(pool, deliveryQueue,
-        new DestinationGuard(vertx, config.allowPrivateDestinations()));
+    AffiliatePostbackAdmin postbacks = new AffiliatePostbackAdmin(pool, deliveryQueue, destinations);
     postbacks.mount(api);
     DeliveryAdmin deliveries = new DeliveryAdmin(pool, reads, deliveryQueue);
     deliveries.mount(api);
     new PayoutAdmin(pool, reads).mount(api);
     // Reports export attributed conversions: the admin bearer token guards them too.
     new ReportRoutes(pool).mount(api);
-    new ConsoleRoutes(console.overview()).mount(api);
+    consoleRoutes.mount(api);
     new PortalLinkAdmin(pool, console.portalTokens()).mount(api);
     // The integrator portal: the same endpoint, delivery and log handlers, behind its scope checks.
     new PortalRoutes(pool, endpoints, deliveries, postbackLogAdmin, postbacks).mount(api);

@@ -33,10 +33,12 @@ public final class PortalRoutes {
       admin -> "portal" + Character.toUpperCase(admin.charAt(0)) + admin.substring(1);
 
   private static final String IN_SCOPE = "surface_id IS NOT DISTINCT FROM $2 AND affiliate_id IS NOT DISTINCT FROM $3";
-  private static final String OWNS_ENDPOINT = "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND " + IN_SCOPE;
+  // Webhook endpoints only: the scope's affiliate postback templates are not endpoints (AffiliatePostbackAdmin);
+  // the portal shows them read-only (GET /portal/api/postbacks), never through the endpoint routes.
+  private static final String OWNS_ENDPOINT = "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND kind = 'webhook' AND "
+      + IN_SCOPE;
   private static final String OWNS_DELIVERY = "SELECT 1 FROM deliveries WHERE id = $1 AND endpoint_id IN "
-      + "(SELECT id FROM webhook_endpoints WHERE " + IN_SCOPE + ")";
-  // Webhook endpoints only: the scope's affiliate postback templates are not endpoints (AffiliatePostbackAdmin).
+      + "(SELECT id FROM webhook_endpoints WHERE kind = 'webhook' AND " + IN_SCOPE + ")";
   private static final String PAGE = "SELECT " + WebhookEndpointAdmin.COLUMNS + " FROM webhook_endpoints "
       + "WHERE ($1::text IS NULL OR id > $1) AND kind = 'webhook' AND " + IN_SCOPE + " ORDER BY id LIMIT $4";
   private static final List<String> ONE_ENDPOINT = List.of("getWebhookEndpoint", "updateWebhookEndpoint",

@@ -155,7 +155,14 @@ class PortalScopeTest {
     // Templates are not webhook endpoints: the portal's endpoint list shows the endpoint only.
     assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/webhook-endpoints", null).json().getJsonArray("items")
         .stream().map(e -> ((JsonObject) e).getString("id"))).containsExactly(endpoint);
-    assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/webhook-endpoints/" + unscoped, null).status())
+    // Nor can a template be reached, changed or read through the endpoint routes: the portal shows them read-only.
+    for (String[] call : new String[][] {{"GET", ""}, {"GET", "/attempts"}, {"GET", "/health"}, {"POST", "/secrets"},
+        {"POST", "/test"}, {"POST", "/replay?since=2026-01-01T00:00:00Z"}, {"DELETE", ""}}) {
+      assertThat(client.withToken(affiliateOnly, call[0], "/portal/api/webhook-endpoints/" + unscoped + call[1],
+          call[0].equals("POST") && call[1].equals("/secrets") ? new JsonObject() : null).status())
+          .as("%s %s of a template", call[0], call[1]).isEqualTo(404);
+    }
+    assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/deliveries?endpointId=" + unscoped, null).status())
         .isEqualTo(404);
 
     String onSurface = mint(client, new JsonObject().put("affiliateId", affiliate).put("surfaceId", mine.id()))
