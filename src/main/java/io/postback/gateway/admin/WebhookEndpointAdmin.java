@@ -228,16 +228,19 @@ public final class WebhookEndpointAdmin {
   private Future<JsonObject> attempts(RoutingContext ctx) {
     int limit = AdminJson.limit(ctx);
     Long cursor = cursor(ctx);
-    return pool.preparedQuery(ATTEMPTS).execute(Tuple.of(ctx.pathParam("id"), cursor, limit)).map(rows -> {
-      JsonArray items = new JsonArray();
-      Long last = null;
-      for (Row r : rows) {
-        items.add(attemptJson(r));
-        last = r.getLong("id");
-      }
-      return new JsonObject().put("items", items)
-          .put("nextCursor", rows.size() == limit && last != null ? String.valueOf(last) : null);
-    });
+    // The endpoint first: an unknown id (or an affiliate postback template's, which has its own API) is a 404.
+    return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
+        .compose(found -> pool.preparedQuery(ATTEMPTS).execute(Tuple.of(one(ctx, found).getString("id"), cursor, limit)))
+        .map(rows -> {
+          JsonArray items = new JsonArray();
+          Long last = null;
+          for (Row r : rows) {
+            items.add(attemptJson(r));
+            last = r.getLong("id");
+          }
+          return new JsonObject().put("items", items)
+              .put("nextCursor", rows.size() == limit && last != null ? String.valueOf(last) : null);
+        });
   }
 
   static JsonObject attemptJson(Row r) {

@@ -1,5 +1,7 @@
 package io.postback.gateway.delivery;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.resolver.dns.DnsNameResolverTimeoutException;
 import io.vertx.core.Future;
@@ -16,9 +18,7 @@ import io.vertx.core.net.SocketAddress;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -36,13 +36,16 @@ public final class WebhookSender {
   static final int MAX_DRAIN_BYTES = 64 * 1024;
   private static final String USER_AGENT = "PostbackGateway-Webhooks/1.0";
   private static final String POSTBACK_USER_AGENT = "PostbackGateway-Postbacks/1.0";
+  private static final int CACHED = 10_000;
 
   private final Vertx vertx;
   private final HttpClientAgent client;
   private final DestinationGuard guard;
-  private final Map<String, DestinationGuard.Destination> parsed = new HashMap<>();
-  private final Map<String, byte[]> keys = new HashMap<>();
-  private final Map<String, PostbackTemplate> templates = new HashMap<>();
+  // Parsed once per destination, secret and template: bounded, so URLs, rotated secrets and edited
+  // templates of the past do not stay in memory for the life of the process.
+  private final Cache<String, DestinationGuard.Destination> parsed = bounded();
+  private final Cache<String, byte[]> keys = bounded();
+  private final Cache<String, PostbackTemplate> templates = bounded();
 
   /** How an attempt ended: a 2xx, anything else (an error status, a refused or broken connection), or no answer in time. */
   public enum Outcome {
@@ -168,7 +171,7 @@ public final class WebhookSender {
   }
 
   private Outbound webhook(DeliveryStore.Claimed d) {
-    DestinationGuard.Destination dest = parsed.computeIfAbsent(d.url(), DestinationGuard::parse);
+    DestinationGuard.Destination dest = parsed.get(d.url(), DestinationGuard::parse);
     Buffer body = payload(d);
     long ts = Instant.now().getEpochSecond();
     String signature = WebhookSigner.header(key(d.secret()), d.previousSecret() == null ? null : key(d.previousSecret()),
@@ -187,7 +190,7 @@ public final class WebhookSender {
     if (d.postback() == null) {
       throw new IllegalArgumentException("the macro values of this delivery could not be read");
     }
-    PostbackTemplate template = templates.computeIfAbsent(d.method() + '\u0000' + d.url() + '\u0000' + d.bodyTemplate(),
+    PostbackTemplate template = templates.get(d.method() + '\u0000' + d.url() + '\u0000' + d.bodyTemplate(),
         k -> PostbackTemplate.parse(d.url(), d.method(), d.bodyTemplate()));
     PostbackTemplate.Rendered r = template.render(d.postback(),
         d.signQuery() ? d.secret().getBytes(StandardCharsets.UTF_8) : null);
@@ -221,10 +224,14 @@ public final class WebhookSender {
   }
 
   private byte[] key(String secret) {
-    return keys.computeIfAbsent(secret, WebhookSigner::key);
+    return keys.get(secret, WebhookSigner::key);
   }
 
   public Future<Void> close() {
     return client.close();
+  }
+
+  private static <V> Cache<String, V> bounded() {
+    return Caffeine.newBuilder().maximumSize(CACHED).build();
   }
 }

@@ -164,6 +164,8 @@ class PortalScopeTest {
     }
     assertThat(client.withToken(affiliateOnly, "GET", "/portal/api/deliveries?endpointId=" + unscoped, null).status())
         .isEqualTo(404);
+    // The admin's endpoint routes too: a template has its own API under /admin/affiliates/{id}/postbacks.
+    assertThat(client.admin("GET", "/admin/webhook-endpoints/" + unscoped + "/attempts", null).status()).isEqualTo(404);
 
     String onSurface = mint(client, new JsonObject().put("affiliateId", affiliate).put("surfaceId", mine.id()))
         .getString("token");
