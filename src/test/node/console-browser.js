@@ -51,6 +51,23 @@ function assert(cond, message) {
   };
   const page = await context.newPage();
   watch(page);
+  // Mints a portal link with the scope given and opens it in a browser context of its own (a separate
+  // integrator); answers the link, its page (on its endpoint list) and the context to close.
+  const openPortal = async (scope) => {
+    const res = await fetch(base + '/admin/portal-links', {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + adminToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...scope, ttlSeconds: 3600 }),
+    });
+    assert(res.status === 201, 'minting a portal link answered ' + res.status);
+    const link = await res.json();
+    const portalContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await portalContext.newPage();
+    watch(p);
+    await p.goto(link.url);
+    await p.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
+    return { link, p, portalContext };
+  };
   let step = 'start';
   const run = async (name, fn) => {
     step = name;
@@ -245,15 +262,7 @@ function assert(cond, message) {
       }
       await row().getByRole('cell', { name: '100.0 %' }).waitFor();
       await shot(page, 'console-postbacks');
-      const res = await fetch(base + '/admin/portal-links', { method: 'POST', headers: admin,
-        body: JSON.stringify({ affiliateId: aff.id, ttlSeconds: 3600 }) });
-      assert(res.status === 201, 'minting an affiliate portal link answered ' + res.status);
-      const link = await res.json();
-      const portalContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const p = await portalContext.newPage();
-      watch(p);
-      await p.goto(link.url);
-      await p.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
+      const { p, portalContext } = await openPortal({ affiliateId: aff.id });
       await p.getByRole('link', { name: 'Affiliate postbacks' }).click();
       await p.getByRole('heading', { name: 'Affiliate postbacks' }).waitFor();
       await p.getByRole('row').filter({ hasText: trackerUrl }).getByRole('cell', { name: '100.0 %' }).waitFor();
@@ -263,18 +272,7 @@ function assert(cond, message) {
     });
 
     await run('a portal link shows its surface’s endpoints and not another’s', async () => {
-      const res = await fetch(base + '/admin/portal-links', {
-        method: 'POST',
-        headers: { authorization: 'Bearer ' + adminToken, 'content-type': 'application/json' },
-        body: JSON.stringify({ surfaceId: surface, ttlSeconds: 3600 }),
-      });
-      assert(res.status === 201, 'minting a portal link answered ' + res.status);
-      const link = await res.json();
-      const portalContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const p = await portalContext.newPage();
-      watch(p);
-      await p.goto(link.url);
-      await p.getByRole('heading', { name: 'Webhook endpoints' }).waitFor();
+      const { link, p, portalContext } = await openPortal({ surfaceId: surface });
       await p.getByRole('link', { name: endpointUrl }).waitFor();
       assert(!p.url().includes('token'), 'the token stayed in the URL: ' + p.url());
       assert(await p.getByText(otherEndpointUrl).count() === 0, 'the portal shows another surface’s endpoint');

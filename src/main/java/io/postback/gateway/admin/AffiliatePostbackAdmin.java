@@ -17,10 +17,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.Tuple;
 
-import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 
 /**
@@ -123,20 +120,18 @@ public final class AffiliatePostbackAdmin {
    * those that fire for that surface. The admin list, and the integrator portal's view of its scope.
    */
   public Future<JsonObject> page(String affiliateId, String surfaceId, String cursor, int limit) {
-    return pool.preparedQuery(PAGE).execute(Tuple.of(affiliateId, cursor, limit, surfaceId)).map(rows -> {
-      JsonArray items = new JsonArray();
-      String last = null;
-      for (Row r : rows) {
-        long attempts = r.getLong("attempts");
-        long successes = r.getLong("successes");
-        String lastError = r.getString("last_error");
-        items.add(toJson(r).put("health", new JsonObject().put("window", "24h").put("attempts", attempts)
-            .put("successes", successes).put("successRate", attempts == 0 ? null : (double) successes / attempts)
-            .put("lastError", lastError == null ? null : new JsonObject(lastError))));
-        last = r.getString("id");
-      }
-      return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
-    });
+    return pool.preparedQuery(PAGE).execute(Tuple.of(affiliateId, cursor, limit, surfaceId))
+        .map(rows -> AdminJson.page(rows.stream().toList(), limit, AffiliatePostbackAdmin::withHealth,
+            r -> r.getString("id")));
+  }
+
+  private static JsonObject withHealth(Row r) {
+    long attempts = r.getLong("attempts");
+    long successes = r.getLong("successes");
+    String lastError = r.getString("last_error");
+    return toJson(r).put("health", new JsonObject().put("window", "24h").put("attempts", attempts)
+        .put("successes", successes).put("successRate", attempts == 0 ? null : (double) successes / attempts)
+        .put("lastError", lastError == null ? null : new JsonObject(lastError)));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {
@@ -194,20 +189,7 @@ public final class AffiliatePostbackAdmin {
   }
 
   private Future<JsonObject> attempts(RoutingContext ctx) {
-    int limit = AdminJson.limit(ctx);
-    Long cursor = WebhookEndpointAdmin.cursor(ctx);
-    return find(ctx)
-        .compose(row -> pool.preparedQuery(WebhookEndpointAdmin.ATTEMPTS).execute(Tuple.of(row.getString("id"), cursor, limit)))
-        .map(rows -> {
-          JsonArray items = new JsonArray();
-          Long last = null;
-          for (Row r : rows) {
-            items.add(WebhookEndpointAdmin.attemptJson(r));
-            last = r.getLong("id");
-          }
-          return new JsonObject().put("items", items)
-              .put("nextCursor", rows.size() == limit && last != null ? String.valueOf(last) : null);
-        });
+    return find(ctx).compose(row -> WebhookEndpointAdmin.attempts(pool, row.getString("id"), ctx));
   }
 
   private Future<JsonObject> health(RoutingContext ctx) {
@@ -215,16 +197,8 @@ public final class AffiliatePostbackAdmin {
   }
 
   private Future<JsonObject> replay(RoutingContext ctx) {
-    OffsetDateTime from;
-    try {
-      from = OffsetDateTime.ofInstant(Instant.parse(ctx.queryParams().get("since")), ZoneOffset.UTC);
-    } catch (DateTimeParseException | NullPointerException e) {
-      throw ApiError.invalidField("since", "since must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
-    }
-    return find(ctx)
-        .compose(row -> DeliveryStore.replayEndpoint(pool, row.getString("id"), from))
-        .compose(entries -> queue.schedule(entries).otherwiseEmpty()
-            .map(v -> new JsonObject().put("replayed", entries.size())));
+    OffsetDateTime from = WebhookEndpointAdmin.since(ctx);
+    return find(ctx).compose(row -> WebhookEndpointAdmin.replay(pool, queue, row.getString("id"), from));
   }
 
   private Future<Row> find(RoutingContext ctx) {
@@ -278,10 +252,6 @@ public final class AffiliatePostbackAdmin {
     return ApiError.notFound("Postback template " + ctx.pathParam("postbackId") + " of affiliate " + ctx.pathParam("id"));
   }
 
-  private static String instant(OffsetDateTime t) {
-    return t == null ? null : t.toInstant().toString();
-  }
-
   static JsonObject toJson(Row r) {
     String method = r.getString("method");
     String body = r.getString("body_template");
@@ -301,8 +271,8 @@ public final class AffiliatePostbackAdmin {
         .put("disabledReason", r.getString("disabled_reason"))
         .put("timeoutMs", r.getInteger("timeout_ms"))
         .put("maxInFlight", r.getInteger("max_in_flight"))
-        .put("failingSince", instant(r.getOffsetDateTime("failing_since")))
-        .put("createdAt", instant(r.getOffsetDateTime("created_at")))
-        .put("updatedAt", instant(r.getOffsetDateTime("updated_at")));
+        .put("failingSince", WebhookEndpointAdmin.instant(r.getOffsetDateTime("failing_since")))
+        .put("createdAt", WebhookEndpointAdmin.instant(r.getOffsetDateTime("created_at")))
+        .put("updatedAt", WebhookEndpointAdmin.instant(r.getOffsetDateTime("updated_at")));
   }
 }

@@ -65,7 +65,7 @@ public final class WebhookEndpointAdmin {
              secret = $2, updated_at = now() WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
   private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
       + "RETURNING next_attempt_at";
-  static final String ATTEMPTS = """
+  private static final String ATTEMPTS = """
       SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
              a.response_body
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
@@ -140,15 +140,8 @@ public final class WebhookEndpointAdmin {
 
   private Future<JsonObject> list(RoutingContext ctx) {
     int limit = AdminJson.limit(ctx);
-    return pool.preparedQuery(PAGE).execute(Tuple.of(ctx.queryParams().get("cursor"), limit)).map(rows -> {
-      JsonArray items = new JsonArray();
-      String last = null;
-      for (Row r : rows) {
-        items.add(toJson(r));
-        last = r.getString("id");
-      }
-      return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
-    });
+    return pool.preparedQuery(PAGE).execute(Tuple.of(ctx.queryParams().get("cursor"), limit))
+        .map(rows -> AdminJson.page(rows.stream().toList(), limit, WebhookEndpointAdmin::toJson, r -> r.getString("id")));
   }
 
   private Future<JsonObject> get(RoutingContext ctx) {
@@ -226,21 +219,20 @@ public final class WebhookEndpointAdmin {
   }
 
   private Future<JsonObject> attempts(RoutingContext ctx) {
-    int limit = AdminJson.limit(ctx);
-    Long cursor = cursor(ctx);
     // The endpoint first: an unknown id (or an affiliate postback template's, which has its own API) is a 404.
     return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
-        .compose(found -> pool.preparedQuery(ATTEMPTS).execute(Tuple.of(one(ctx, found).getString("id"), cursor, limit)))
-        .map(rows -> {
-          JsonArray items = new JsonArray();
-          Long last = null;
-          for (Row r : rows) {
-            items.add(attemptJson(r));
-            last = r.getLong("id");
-          }
-          return new JsonObject().put("items", items)
-              .put("nextCursor", rows.size() == limit && last != null ? String.valueOf(last) : null);
-        });
+        .compose(found -> attempts(pool, one(ctx, found).getString("id"), ctx));
+  }
+
+  /**
+   * A page ({@code ?cursor=&limit=}) of the attempt log of a destination (a webhook endpoint or an affiliate
+   * postback template) known to exist, newest first.
+   */
+  static Future<JsonObject> attempts(Pool pool, String endpointId, RoutingContext ctx) {
+    int limit = AdminJson.limit(ctx);
+    Long cursor = cursor(ctx);
+    return pool.preparedQuery(ATTEMPTS).execute(Tuple.of(endpointId, cursor, limit)).map(rows -> AdminJson.page(
+        rows.stream().toList(), limit, WebhookEndpointAdmin::attemptJson, r -> String.valueOf(r.getLong("id"))));
   }
 
   static JsonObject attemptJson(Row r) {
@@ -292,25 +284,30 @@ public final class WebhookEndpointAdmin {
    * (an event that arrived while it was disabled) recorded since then, starts a fresh schedule.
    */
   private Future<JsonObject> replay(RoutingContext ctx) {
-    String since = ctx.queryParams().get("since");
-    OffsetDateTime from;
-    try {
-      from = since == null ? OffsetDateTime.of(1970, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC)
-          : OffsetDateTime.ofInstant(Instant.parse(since), ZoneOffset.UTC);
-    } catch (DateTimeParseException e) {
-      throw ApiError.invalidField("since", "since must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
-    }
+    OffsetDateTime from = since(ctx);
     return pool.preparedQuery(FIND).execute(Tuple.of(ctx.pathParam("id")))
-        .compose(rows -> {
-          one(ctx, rows);
-          return DeliveryStore.replayEndpoint(pool, ctx.pathParam("id"), from);
-        })
-        .compose(entries -> scheduleNow(entries).map(v -> new JsonObject().put("replayed", entries.size())));
+        .compose(rows -> replay(pool, queue, one(ctx, rows).getString("id"), from));
   }
 
-  /** Puts deliveries on the schedule; if Redis is down the reconciler will, from Postgres. */
-  private Future<Void> scheduleNow(List<DeliveryQueue.Entry> entries) {
-    return queue.schedule(entries).otherwiseEmpty();
+  /** {@code ?since=}, which the contract requires: an ISO-8601 instant, or a 400 naming it. */
+  static OffsetDateTime since(RoutingContext ctx) {
+    String since = ctx.queryParams().get("since");
+    try {
+      return OffsetDateTime.ofInstant(Instant.parse(since), ZoneOffset.UTC);
+    } catch (DateTimeParseException | NullPointerException e) {
+      throw ApiError.invalidField("since", "since must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
+    }
+  }
+
+  /**
+   * Replays a destination (a webhook endpoint or an affiliate postback template) known to exist: its dead and
+   * skipped deliveries since {@code from} start a fresh schedule.
+   */
+  static Future<JsonObject> replay(Pool pool, DeliveryQueue queue, String endpointId, OffsetDateTime from) {
+    return DeliveryStore.replayEndpoint(pool, endpointId, from)
+        // If Redis is down the reconciler puts them on the schedule, from Postgres.
+        .compose(entries -> queue.schedule(entries).otherwiseEmpty()
+            .map(v -> new JsonObject().put("replayed", entries.size())));
   }
 
   private Future<Void> checkUrl(String url) {
@@ -377,7 +374,7 @@ public final class WebhookEndpointAdmin {
     return v == null ? null : v.intValue();
   }
 
-  static Long cursor(RoutingContext ctx) {
+  private static Long cursor(RoutingContext ctx) {
     String raw = ctx.queryParams().get("cursor");
     if (raw == null) {
       return null;
@@ -396,7 +393,7 @@ public final class WebhookEndpointAdmin {
     return rows.iterator().next();
   }
 
-  private static String instant(OffsetDateTime t) {
+  static String instant(OffsetDateTime t) {
     return t == null ? null : t.toInstant().toString();
   }
 

@@ -8,13 +8,11 @@ import io.postback.gateway.http.AdminJson;
 import io.postback.gateway.http.ApiError;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.openapi.router.OpenAPIRoute;
 import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
 import java.util.List;
@@ -102,15 +100,7 @@ public final class PortalRoutes {
     int limit = AdminJson.limit(ctx);
     return pool.preparedQuery(PAGE)
         .execute(Tuple.of(ctx.queryParams().get("cursor"), scope.surfaceId(), scope.affiliateId(), limit))
-        .map(rows -> {
-          JsonArray items = new JsonArray();
-          String last = null;
-          for (Row r : rows) {
-            items.add(WebhookEndpointAdmin.toJson(r));
-            last = r.getString("id");
-          }
-          return new JsonObject().put("items", items).put("nextCursor", rows.size() == limit ? last : null);
-        });
+        .map(rows -> AdminJson.page(rows.stream().toList(), limit, WebhookEndpointAdmin::toJson, r -> r.getString("id")));
   }
 
   /**
