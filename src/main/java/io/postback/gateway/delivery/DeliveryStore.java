@@ -225,19 +225,29 @@ public final class DeliveryStore {
 
   /** Adds the macro values to claimed affiliate postbacks (one read for all of them); webhooks pass as they are. */
   private Future<List<Claimed>> withPostbackValues(List<Claimed> claimed) {
-    List<String> surfaces = new ArrayList<>();
-    List<String> conversions = new ArrayList<>();
-    for (Claimed c : claimed) {
-      if (c.kind() == DestinationKind.AFFILIATE_POSTBACK) {
-        JsonObject data = new JsonObject(c.data());
-        if (data.getValue("conversionId") instanceof String id && data.getValue("surfaceId") instanceof String s) {
-          surfaces.add(s);
-          conversions.add(id);
-        }
-      }
-    }
     if (claimed.stream().noneMatch(c -> c.kind() == DestinationKind.AFFILIATE_POSTBACK)) {
       return Future.succeededFuture(claimed);
+    }
+    // Each postback's event payload, read once; null where it cannot be (its attempt then fails, not the claim).
+    JsonObject[] payloads = new JsonObject[claimed.size()];
+    List<String> surfaces = new ArrayList<>();
+    List<String> conversions = new ArrayList<>();
+    for (int i = 0; i < claimed.size(); i++) {
+      Claimed c = claimed.get(i);
+      if (c.kind() != DestinationKind.AFFILIATE_POSTBACK) {
+        continue;
+      }
+      try {
+        payloads[i] = new JsonObject(c.data());
+      } catch (RuntimeException e) {
+        LOG.warn("the event payload of delivery {} could not be read: {}", c.id(), e.toString());
+        continue;
+      }
+      if (payloads[i].getValue("conversionId") instanceof String id
+          && payloads[i].getValue("surfaceId") instanceof String surface) {
+        surfaces.add(surface);
+        conversions.add(id);
+      }
     }
     Future<Map<String, PostbackValues.Conversion>> found = conversions.isEmpty() ? Future.succeededFuture(Map.of())
         : pool.preparedQuery(POSTBACK_CONVERSIONS)
@@ -257,20 +267,23 @@ public final class DeliveryStore {
             });
     return found.map(byId -> {
       List<Claimed> out = new ArrayList<>(claimed.size());
-      for (Claimed c : claimed) {
+      for (int i = 0; i < claimed.size(); i++) {
+        Claimed c = claimed.get(i);
         if (c.kind() != DestinationKind.AFFILIATE_POSTBACK) {
           out.add(c);
           continue;
         }
         // One delivery's odd payload must not fail the claim of its neighbours: without values its attempt fails.
         PostbackTemplate.Values values = null;
-        try {
-          JsonObject data = new JsonObject(c.data());
-          String conversionId = data.getString("conversionId");
-          values = PostbackValues.of(c.eventId(), c.eventType(), c.eventCreatedAt(), data,
-              conversionId == null ? null : byId.get(conversionId));
-        } catch (RuntimeException e) {
-          LOG.warn("macro values of delivery {} could not be built: {}", c.id(), e.toString());
+        JsonObject data = payloads[i];
+        if (data != null) {
+          try {
+            String conversionId = data.getString("conversionId");
+            values = PostbackValues.of(c.eventId(), c.eventType(), c.eventCreatedAt(), data,
+                conversionId == null ? null : byId.get(conversionId));
+          } catch (RuntimeException e) {
+            LOG.warn("macro values of delivery {} could not be built: {}", c.id(), e.toString());
+          }
         }
         out.add(c.withPostback(values));
       }

@@ -38,8 +38,12 @@ public final class ClientAddress implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     HttpServerRequest req = ctx.request();
-    ctx.put(KEY, resolve(req));
-    if (!trustedProxies.isEmpty() && trusted(Cidr.address(peer(req)))) {
+    String peer = peer(req);
+    // The peer's address is parsed and matched once: it decides both the client and the scheme.
+    if (trustedProxies.isEmpty() || !trusted(Cidr.address(peer))) {
+      ctx.put(KEY, peer);
+    } else {
+      ctx.put(KEY, forwardedClient(req, peer));
       ctx.put(TRUSTED_PEER, Boolean.TRUE);
     }
     ctx.next();
@@ -65,11 +69,8 @@ public final class ClientAddress implements Handler<RoutingContext> {
     return resolved != null ? resolved : peer(ctx.request());
   }
 
-  String resolve(HttpServerRequest req) {
-    String peer = peer(req);
-    if (trustedProxies.isEmpty() || !trusted(Cidr.address(peer))) {
-      return peer;
-    }
+  /** The client named by X-Forwarded-For, read from the right, for a request whose peer is a trusted proxy. */
+  private String forwardedClient(HttpServerRequest req, String peer) {
     List<String> headers = req.headers().getAll(FORWARDED_FOR);
     String client = peer;
     for (int h = headers.size() - 1; h >= 0; h--) {

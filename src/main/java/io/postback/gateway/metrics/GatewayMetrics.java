@@ -31,7 +31,8 @@ public final class GatewayMetrics {
   private final Map<String, Counter> clicks = new ConcurrentHashMap<>();
   private final Map<String, Counter> commissions = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> queueDepth = new ConcurrentHashMap<>();
-  private final Map<String, Counter> deliveryAttempts = new ConcurrentHashMap<>();
+  // By kind, then outcome: looked up per attempt without building a key.
+  private final Map<String, Map<String, Counter>> deliveryAttempts = new ConcurrentHashMap<>();
   private final Map<String, Counter> unknownIdLookups = new ConcurrentHashMap<>();
   private final Timer attemptDuration;
   private final Counter endpointsDisabled;
@@ -81,13 +82,15 @@ public final class GatewayMetrics {
           .register(registry);
     }
     for (String kind : new String[] {"webhook", "affiliate_postback"}) {
+      Map<String, Counter> byOutcome = new ConcurrentHashMap<>();
       for (String outcome : new String[] {"success", "failure", "timeout"}) {
-        deliveryAttempts.put(kind + '/' + outcome, Counter.builder("gateway.delivery.attempts")
+        byOutcome.put(outcome, Counter.builder("gateway.delivery.attempts")
             .description("Outbound delivery attempts by destination kind (webhook, affiliate_postback) and outcome")
             .tag("kind", kind)
             .tag("outcome", outcome)
             .register(registry));
       }
+      deliveryAttempts.put(kind, byOutcome);
     }
     for (String kind : new String[] {"surface", "link"}) {
       for (String outcome : new String[] {"found", "absent", "failed", "cached", "over_budget"}) {
@@ -205,7 +208,7 @@ public final class GatewayMetrics {
 
   /** Counts one outbound attempt: kind webhook or affiliate_postback; outcome success, failure or timeout. */
   public void deliveryAttempt(String kind, String outcome, long nanos) {
-    deliveryAttempts.get(kind + '/' + outcome).increment();
+    deliveryAttempts.get(kind).get(outcome).increment();
     attemptDuration.record(nanos, TimeUnit.NANOSECONDS);
   }
 
