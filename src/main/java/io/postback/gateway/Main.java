@@ -1,11 +1,13 @@
 package io.postback.gateway;
 
+import ch.qos.logback.classic.LoggerContext;
 import io.postback.gateway.config.Backends;
 import io.postback.gateway.config.ConfigException;
 import io.postback.gateway.config.GatewayConfig;
 import io.postback.gateway.embedded.EmbeddedPostgresServer;
 import io.postback.gateway.embedded.EmbeddedRedisServer;
 import io.postback.gateway.ids.Ids;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,6 +64,7 @@ public final class Main {
           System.err.println("postback-gateway: shutdown: " + e);
         }
         closeAll(embedded);
+        stopLogging();
       }, "gateway-shutdown"));
 
       if (config.embeddedPostgres() && config.demoSurface()) {
@@ -70,6 +73,7 @@ public final class Main {
     } catch (Exception e) {
       System.err.println("postback-gateway: failed to start: " + e);
       closeAll(embedded);
+      stopLogging();
       System.exit(1);
     }
   }
@@ -89,6 +93,16 @@ public final class Main {
       // not a POSIX file system; the token is still only in the data directory
     }
     return token;
+  }
+
+  /**
+   * Drains the asynchronous log and flushes standard output. Called last, after the gateway has stopped:
+   * logback's own shutdown hook would run beside ours and could drop the lines of the stop itself.
+   */
+  private static void stopLogging() {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.stop();
+    }
   }
 
   private static void closeAll(List<AutoCloseable> servers) {

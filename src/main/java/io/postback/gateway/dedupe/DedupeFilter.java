@@ -6,6 +6,7 @@ import io.postback.gateway.redis.RedisScript;
 import io.vertx.core.Future;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,7 @@ public final class DedupeFilter {
   private static final Logger LOG = LoggerFactory.getLogger(DedupeFilter.class);
   static final String IN_FLIGHT = "~";
   // GET then SET NX in one atomic step: returns the committed outcome, the marker, or nil when claimed.
+  // Redis 7 does this natively (SET … NX GET), a fraction of a script's cost; the script is for 6.2.
   private static final RedisScript CLAIM_SCRIPT = new RedisScript("""
       local v = redis.call('GET', KEYS[1])
       if v then return v end
@@ -52,7 +54,11 @@ public final class DedupeFilter {
    * null when the request must go on to Postgres. It never fails: Redis trouble means "go on".
    */
   public Future<String> claim(String surfaceId, String externalId) {
-    return CLAIM_SCRIPT.run(redis, new String[] {key(surfaceId, externalId)}, IN_FLIGHT, IN_FLIGHT_TTL_MS)
+    String key = key(surfaceId, externalId);
+    Future<Response> claimed = redis.atLeastRedis7()
+        ? redis.send(Request.cmd(Command.SET).arg(key).arg(IN_FLIGHT).arg("PX").arg(IN_FLIGHT_TTL_MS).arg("NX").arg("GET"))
+        : CLAIM_SCRIPT.run(redis, new String[] {key}, IN_FLIGHT, IN_FLIGHT_TTL_MS);
+    return claimed
         .map(r -> {
           if (r == null) {
             return null;

@@ -5,6 +5,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisConnection;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One long-lived Redis connection per verticle: commands issued during one event-loop turn go out
@@ -39,6 +42,7 @@ public final class RedisChannel {
   private static final AtomicInteger INSTANCES = new AtomicInteger();
   /** {@code redis-cluster://host:port,host:port}: any of the cluster's nodes, the client finds the rest. */
   public static final String CLUSTER_SCHEME = "redis-cluster://";
+  private static final Pattern REDIS_VERSION = Pattern.compile("redis_version:(\\d+)\\.");
 
   private final Vertx vertx;
   private final Context context;
@@ -49,6 +53,7 @@ public final class RedisChannel {
   private Future<RedisConnection> connection;
   private long nextConnectAttempt;
   private boolean closed;
+  private int serverMajorVersion;
   private List<Request> queued;
   private List<Promise<Response>> queuedReplies;
 
@@ -177,11 +182,35 @@ public final class RedisChannel {
       // On a cluster commands are never batched (no NOSCRIPT can fail a neighbour), and a keyless
       // SCRIPT LOAD would reach one node only: scripts load on first use there.
       List<Request> scripts = RedisScript.loadAll();
-      return cluster || scripts.isEmpty() ? Future.succeededFuture(c) : c.batch(scripts).map(loaded -> c)
-          .onFailure(e -> c.close());
+      Future<RedisConnection> loaded = cluster || scripts.isEmpty() ? Future.succeededFuture(c)
+          : c.batch(scripts).map(ok -> c).onFailure(e -> c.close());
+      return loaded.compose(ok -> c.send(Request.cmd(Command.INFO).arg("server"))
+          .map(info -> {
+            serverMajorVersion = majorVersion(info);
+            return c;
+          })
+          // A server that hides INFO is taken for the oldest we support: everything works, a bit slower.
+          .otherwise(c));
     });
     connection = attempt;
     return attempt;
+  }
+
+  /**
+   * Whether the server of the current connection is Redis 7.0 or newer (learnt on each connect; false
+   * before the first connection): commands that need 7.0, like {@code SET … NX GET}, are used only then,
+   * and a script does the same on 6.2 (the embedded Redis).
+   */
+  public boolean atLeastRedis7() {
+    return serverMajorVersion >= 7;
+  }
+
+  static int majorVersion(Response info) {
+    if (info == null) {
+      return 0;
+    }
+    Matcher m = REDIS_VERSION.matcher(info.toString());
+    return m.find() ? Integer.parseInt(m.group(1)) : 0;
   }
 
   private void reset(RedisConnection c, Throwable cause) {

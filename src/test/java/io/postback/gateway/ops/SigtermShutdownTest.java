@@ -5,6 +5,7 @@ import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
 import io.postback.gateway.support.TestBackends;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -35,6 +36,8 @@ class SigtermShutdownTest {
     Path log = Files.createTempFile("gateway-sigterm", ".log");
     ProcessBuilder pb = new ProcessBuilder(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        // The logging of production (buffered stdout behind a ring buffer), not the tests' console.
+        "-Dlogback.configurationFile=" + new File("src/main/resources/logback.xml").getAbsolutePath(),
         "-cp", System.getProperty("java.class.path"),
         "io.postback.gateway.Main")
         .redirectErrorStream(true)
@@ -69,6 +72,11 @@ class SigtermShutdownTest {
       }
     }
     assertThat(acknowledged).as("some postbacks were accepted before the stop").isNotEmpty();
+    // Standard output is written in batches: still every line whole, and none lost at the stop.
+    List<JsonObject> accessLines = Files.readAllLines(log).stream().filter(l -> l.startsWith("{"))
+        .map(JsonObject::new).filter(j -> "access".equals(j.getString("logger_name"))).toList();
+    assertThat(accessLines.stream().filter(j -> j.getString("message").startsWith("POST /v1/conversions 200")).count())
+        .as("an access line for every postback answered 200").isGreaterThanOrEqualTo(acknowledged.size());
     for (String id : acknowledged) {
       assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE id = ?", id)).isEqualTo(1);
     }
