@@ -50,30 +50,41 @@ public final class ReadDeadline {
     pipeline.addAfter(DECODER, "readDeadlineEnd", clock.end);
   }
 
-  /** The deadline of the request being read on one connection. */
+  /**
+   * The deadline of the request being read on one connection. One timer per connection, not one per
+   * request: the timer checks when it fires whether a request has been reading for too long, and re-arms
+   * for the request in progress, so a busy keep-alive connection schedules about one timer per timeout
+   * period instead of scheduling and cancelling one for every request.
+   */
   private static final class Clock {
-    final long timeoutMs;
-    ScheduledFuture<?> deadline;
+    final long timeoutNanos;
+    boolean reading;         // between the first byte of a request and the end of its body
+    long readingSince;       // System.nanoTime() of that first byte
+    ScheduledFuture<?> timer;
 
     Clock(long timeoutMs) {
-      this.timeoutMs = timeoutMs;
+      this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
     }
 
     final ChannelInboundHandlerAdapter start = new ChannelInboundHandlerAdapter() {
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (deadline == null && msg instanceof ByteBuf bytes && bytes.isReadable()) {
-          deadline = ctx.executor().schedule(() -> {
-            LOG.debug("closing a connection whose request did not arrive within {} ms", timeoutMs);
-            ctx.channel().close();
-          }, timeoutMs, TimeUnit.MILLISECONDS);
+        if (!reading && msg instanceof ByteBuf bytes && bytes.isReadable()) {
+          reading = true;
+          readingSince = System.nanoTime();
+          if (timer == null) {
+            arm(ctx, timeoutNanos);
+          }
         }
         ctx.fireChannelRead(msg);
       }
 
       @Override
       public void channelInactive(ChannelHandlerContext ctx) {
-        stop();
+        if (timer != null) {
+          timer.cancel(false);
+          timer = null;
+        }
         ctx.fireChannelInactive();
       }
     };
@@ -82,16 +93,27 @@ public final class ReadDeadline {
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof LastHttpContent) {
-          stop();
+          reading = false;
         }
         ctx.fireChannelRead(msg);
       }
     };
 
-    void stop() {
-      if (deadline != null) {
-        deadline.cancel(false);
-        deadline = null;
+    private void arm(ChannelHandlerContext ctx, long delayNanos) {
+      timer = ctx.executor().schedule(() -> check(ctx), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void check(ChannelHandlerContext ctx) {
+      timer = null;
+      if (!reading) {
+        return;   // idle between requests: the next request arms the timer again
+      }
+      long elapsed = System.nanoTime() - readingSince;
+      if (elapsed >= timeoutNanos) {
+        LOG.debug("closing a connection whose request did not arrive within {} ms", TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+        ctx.channel().close();
+      } else {
+        arm(ctx, timeoutNanos - elapsed);
       }
     }
   }

@@ -94,6 +94,62 @@ class ConnectionDeadlinesTest {
     }
   }
 
+  /**
+   * The read deadline counts from the first byte of each request: a keep-alive connection serving
+   * requests for several deadlines in a row stays open, and a slow request on it later still gets the
+   * whole deadline, from its own start.
+   */
+  @Test
+  void theReadDeadlineCountsFromEachRequestsFirstByteOnAKeptAliveConnection() throws Exception {
+    try (Socket socket = connect()) {
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      long until = System.currentTimeMillis() + 3 * READ_MS;
+      int answered = 0;
+      while (System.currentTimeMillis() < until) {
+        out.write("GET /health/live HTTP/1.1\r\nHost: gw\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(readResponseHead(in)).startsWith("HTTP/1.1 200");
+        answered++;
+        Thread.sleep(250);
+      }
+      assertThat(answered).as("requests answered on one connection over three read deadlines").isGreaterThan(5);
+      long start = System.currentTimeMillis();
+      Long closedAfter = null;
+      for (byte b : ("GET /health/live HTTP/1.1\r\nHost: gw\r\nX-Slow: " + "a".repeat(200)).getBytes(StandardCharsets.US_ASCII)) {
+        try {
+          out.write(b);
+          out.flush();
+        } catch (IOException closed) {
+          closedAfter = System.currentTimeMillis() - start;
+          break;
+        }
+        Thread.sleep(50);
+      }
+      if (closedAfter == null) {
+        closedAfter = millisUntilClosed(socket, start);
+      }
+      assertThat(closedAfter).as("closed a read deadline after the slow request began")
+          .isBetween(READ_MS / 2, READ_MS + SLACK_MS);
+    }
+  }
+
+  /** Reads one response to its end (head and Content-Length body); answers the head. */
+  private static String readResponseHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        throw new AssertionError("the connection was closed after: " + head);
+      }
+      head.append((char) c);
+    }
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+    assertThat(length.find()).as(head.toString()).isTrue();
+    in.readNBytes(Integer.parseInt(length.group(1)));
+    return head.toString();
+  }
+
   /** Sends the text a byte every 100 ms from the start; returns the milliseconds until the server closed. */
   private static long trickle(String text) {
     try (Socket socket = connect()) {
