@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.Currency;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -114,8 +115,10 @@ public final class ConversionDraft {
     if (approval != null && stated == null) {
       throw ApiError.invalidField("status", "status must be one of approved, pending or rejected");
     }
-    // A refund has no approval of its own: it is stored with the default.
-    return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency, occurred, clickId,
+    // A refund has no approval of its own: it is stored with the default. The instant keeps what Postgres
+    // stores (microseconds), so every copy of it (row, events, answers) says the same.
+    return new ConversionRequest(surfaceId, externalId, eventType, grossMinor, currency,
+        occurred.truncatedTo(ChronoUnit.MICROS), clickId,
         promoCode, refundOf, metadata, refund ? null : stated, customerId);
   }
 

@@ -78,7 +78,14 @@ public final class ConversionWriter {
         SELECT time_ordered_id('evt'), 'conversion.created', surface_id, affiliate_id,
                jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
                                   'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
-                                  'occurredAt', occurred_at, 'clickId', click_id, 'promoCode', promo_code,
+                                  -- Instant#toString's form, the one of the events Java writes: UTC with Z,
+                                  -- the fraction in groups of three digits and none when it is zero.
+                                  'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                                     || CASE WHEN extract(microseconds FROM occurred_at)::bigint % 1000000 = 0 THEN ''
+                                             WHEN extract(microseconds FROM occurred_at)::bigint % 1000 = 0
+                                               THEN to_char(occurred_at AT TIME ZONE 'UTC', '.MS')
+                                             ELSE to_char(occurred_at AT TIME ZONE 'UTC', '.US') END || 'Z',
+                                  'clickId', click_id, 'promoCode', promo_code,
                                   'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
                                   'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
                                   'approval', approval, 'customerId', customer_id, 'metadata', metadata)

@@ -17,6 +17,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -89,6 +94,32 @@ class EventPayloadTest {
     assertThat(ids).hasSizeGreaterThanOrEqualTo(3).allMatch(id -> id.matches(EVENT_ID));
     assertThat(column("SELECT id FROM commissions WHERE conversion_id = ?", sale))
         .isNotEmpty().allMatch(id -> id.matches("com_[0-9a-hjkmnp-tv-z]{26}"));
+  }
+
+  /**
+   * A timestamp reads the same whichever code wrote the event: the sale's conversion.created is built in
+   * SQL, the refund's in Java, and both say occurredAt as Instant#toString does (UTC, Z, the fraction in
+   * groups of three, at Postgres' microsecond precision).
+   */
+  @Test
+  void timestampsHaveOneFormWhetherSqlOrJavaWroteTheEvent() {
+    Instant base = Instant.now().minus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+    List<String> sent = List.of(base.toString(), base.plusMillis(120).toString(),
+        base.plusNanos(123_456_789).atOffset(ZoneOffset.ofHours(2)).toString());
+    for (int i = 0; i < sent.size(); i++) {
+      String occurredAt = sent.get(i);
+      String expected = OffsetDateTime.parse(occurredAt).toInstant().truncatedTo(ChronoUnit.MICROS).toString();
+      String sale = client.postback(surface, "{\"externalId\":\"t-" + i + "\",\"eventType\":\"sale\",\"grossMinor\":100,"
+          + "\"currency\":\"USD\",\"occurredAt\":\"" + occurredAt + "\"}").json().getString("conversionId");
+      String refund = client.postback(surface, "{\"externalId\":\"tr-" + i + "\",\"eventType\":\"refund\",\"refundOf\":\"t-"
+          + i + "\",\"currency\":\"USD\",\"occurredAt\":\"" + occurredAt + "\"}").json().getString("conversionId");
+      for (String conversionId : List.of(sale, refund)) {
+        List<String> payload = column("SELECT data::text FROM events WHERE type = ? AND data->>'conversionId' = ?",
+            ConversionCreated.TYPE, conversionId);
+        assertThat(payload).hasSize(1);
+        assertThat(new JsonObject(payload.get(0)).getString("occurredAt")).as(occurredAt).isEqualTo(expected);
+      }
+    }
   }
 
   /** The payload field names (jsonb keeps its own key order) of the one event of a type about a conversion. */
