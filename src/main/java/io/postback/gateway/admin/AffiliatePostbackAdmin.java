@@ -1,7 +1,6 @@
 package io.postback.gateway.admin;
 
 import io.postback.gateway.delivery.DeliveryQueue;
-import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.delivery.DestinationGuard;
 import io.postback.gateway.delivery.PostbackTemplate;
 import io.postback.gateway.http.AdminJson;
@@ -159,18 +158,13 @@ public final class AffiliatePostbackAdmin {
       PostbackTemplate template = template(url, method, bodyTemplate);
       Future<Void> checked = newUrl == null ? Future.succeededFuture() : checkDestination(template);
       return checked.compose(v -> checkScope(ctx.pathParam("id"), surface))
-          .compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
-              .execute(Tuple.from(new Object[] {ctx.pathParam("postbackId"), ctx.pathParam("id"), url, method,
-                  bodyTemplate, sign != null ? sign : current.getBoolean("sign_query"), description, types,
+          .compose(v -> WebhookEndpointAdmin.updateDestination(pool, UPDATE, Tuple.from(new Object[] {
+                  ctx.pathParam("postbackId"), ctx.pathParam("id"), url, method, bodyTemplate,
+                  sign != null ? sign : current.getBoolean("sign_query"), description, types,
                   timeout == null ? null : timeout.intValue(), maxInFlight == null ? null : maxInFlight.intValue(),
-                  enabled, surface}))
-              .compose(rows -> {
-                Row row = one(ctx, rows);
-                Future<Void> killed = Boolean.FALSE.equals(enabled)
-                    ? DeliveryStore.killPending(tx, row.getString("id"), "postback template disabled by an operator")
-                    : Future.succeededFuture();
-                return killed.map(x -> toJson(row));
-              })));
+                  enabled, surface}),
+              rows -> one(ctx, rows), enabled, "postback template disabled by an operator"))
+          .map(AffiliatePostbackAdmin::toJson);
     });
   }
 

@@ -25,6 +25,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
@@ -168,16 +169,26 @@ public final class WebhookEndpointAdmin {
     String affiliateId = AdminJson.optionalString(body, "affiliateId");
     Future<Void> checked = url == null ? Future.succeededFuture() : checkUrl(url);
     return checked.compose(v -> checkScope(surfaceId, affiliateId))
-        .compose(v -> pool.withTransaction(tx -> tx.preparedQuery(UPDATE)
-            .execute(Tuple.from(new Object[] {ctx.pathParam("id"), url, description, typesGiven, types, timeout,
-                maxInFlight, enabled, surfaceGiven, surfaceId, affiliateGiven, affiliateId}))
-            .compose(rows -> {
-              Row row = one(ctx, rows);
-              Future<Void> killed = Boolean.FALSE.equals(enabled)
-                  ? DeliveryStore.killPending(tx, ctx.pathParam("id"), "endpoint disabled by an operator")
-                  : Future.succeededFuture();
-              return killed.map(x -> toJson(row));
-            })));
+        .compose(v -> updateDestination(pool, UPDATE, Tuple.from(new Object[] {ctx.pathParam("id"), url, description,
+                typesGiven, types, timeout, maxInFlight, enabled, surfaceGiven, surfaceId, affiliateGiven, affiliateId}),
+            rows -> one(ctx, rows), enabled, "endpoint disabled by an operator"))
+        .map(WebhookEndpointAdmin::toJson);
+  }
+
+  /**
+   * Updates a destination (webhook endpoint or postback template) with {@code update}; when the update
+   * disables it, its pending deliveries turn dead in the same transaction, so none is sent after the
+   * operator's answer. {@code one} picks the updated row (404 when there is none).
+   */
+  static Future<Row> updateDestination(Pool pool, String update, Tuple args, Function<RowSet<Row>, Row> one,
+                                       Boolean enabled, String disabledReason) {
+    return pool.withTransaction(tx -> tx.preparedQuery(update).execute(args).compose(rows -> {
+      Row row = one.apply(rows);
+      Future<Void> killed = Boolean.FALSE.equals(enabled)
+          ? DeliveryStore.killPending(tx, row.getString("id"), disabledReason)
+          : Future.succeededFuture();
+      return killed.map(row);
+    }));
   }
 
   private Future<JsonObject> delete(RoutingContext ctx) {
