@@ -1,6 +1,7 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.config.GatewayConfig.RetentionSettings;
+import io.postback.gateway.ids.Ids;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
@@ -12,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -159,7 +161,7 @@ public final class PartitionMaintenance {
           List<Supplier<Future<Void>>> drops = new ArrayList<>();
           for (LocalDate day : days) {
             if (!day.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC)
-                .isAfter(java.time.Instant.now().minus(keep))) {
+                .isAfter(Instant.now().minus(keep))) {
               drops.add(() -> childStillHas(conn, t, day).compose(blocked -> blocked ? Future.succeededFuture()
                   : drop(conn, t, day).map(kept -> {
                     total[0] = add(total[0], 0, 1, kept, 0);
@@ -352,7 +354,7 @@ public final class PartitionMaintenance {
   /** The lowest id of a UTC day (id_day_bound in SQL). */
   static String bound(Table t, LocalDate day) {
     long ms = day.atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
-    return io.postback.gateway.ids.Ids.timeOrdered(t.prefix(), ms).substring(0, t.prefix().length() + 11);
+    return Ids.timeOrdered(t.prefix(), ms).substring(0, t.prefix().length() + 11);
   }
 
   // Lock waits are bounded: a detach waits for the transactions using the table, and every insert would
