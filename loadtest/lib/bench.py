@@ -26,7 +26,9 @@ LIB = os.path.dirname(os.path.abspath(__file__))
 LT_DIR = os.path.dirname(LIB)
 ROOT = os.path.dirname(LT_DIR)
 WRK_DIR = os.path.join(LIB, "wrk")
-ALL_SCENARIOS = ("postback", "duplicate", "click", "delivery", "mixed", "soak")
+ALL_SCENARIOS = ("postback", "duplicate", "click", "delivery", "mixed", "soak", "prefilled")
+# Not in the default run: its prefill takes minutes (and gigabytes) the first time.
+DEFAULT_SCENARIOS = ("postback", "duplicate", "click", "delivery", "mixed", "soak")
 PROFILABLE = ("postback", "duplicate", "click", "health", "delivery", "mixed")
 
 
@@ -62,7 +64,7 @@ class Settings:
         self.connections = env_int("CONNECTIONS", 64, 1)
         self.wrk_timeout = env("WRK_TIMEOUT", "5s")
         self.rate_hint = env_int("RATE_HINT", 30000, 100)
-        self.scenarios = env("SCENARIOS", " ".join(ALL_SCENARIOS)).split()
+        self.scenarios = env("SCENARIOS", " ".join(DEFAULT_SCENARIOS)).split()
         self.delivery_events = env_int("DELIVERY_EVENTS", 25000, 1)
         self.endpoints = env_int("DELIVERY_ENDPOINTS", 4, 1)
         # Affiliate postback templates (issue 11) beside the webhook endpoints: every delivery event fires
@@ -93,6 +95,14 @@ class Settings:
         self.ref_port = env_int("REF_PORT", 18431, 1)
         self.ref_db = env("REF_DB", "lean_bench")
         self.ref_redis_db = env_int("REF_REDIS_DB", 12)
+        # The prefilled scenario: a second gateway on a database holding PREFILL_ROWS clicks and as many
+        # conversions, spread over the PREFILL_DAYS days before today (their day partitions).
+        self.prefill_db = env("PREFILL_DB", "gateway_bench_filled")
+        self.prefill_port = env_int("PREFILL_PORT", 8090, 1)
+        self.prefill_redis_db = env_int("PREFILL_REDIS_DB", 4)
+        self.prefill_rows = env_int("PREFILL_ROWS", 10_000_000, 1000)
+        self.prefill_days = env_int("PREFILL_DAYS", 30, 1)
+        self.prefill_keep = env("PREFILL_KEEP", "1") == "1"
         # Every click comes from one address and goes to one link: the gateway's per-address and per-link
         # click limits (defaults 20/s and 5,000/s) would measure the limiter, not the click path.
         self.limit_overrides = env("LIMIT_OVERRIDES",
@@ -151,6 +161,9 @@ class Bench:
         self.gw = Target("gateway", f"http://127.0.0.1:{s.gateway_port}", s.pg_db, s.redis_db)
         self.ref = Target("reference", f"http://127.0.0.1:{s.ref_port}", s.ref_db, s.ref_redis_db) \
             if s.reference else None
+        self.filled = Target("filled", f"http://127.0.0.1:{s.prefill_port}", s.prefill_db, s.prefill_redis_db) \
+            if "prefilled" in s.scenarios else None
+        self.prefill_seconds = None
         self.receiver = None
         self.receiver_url = None
         self.click_path = None
@@ -306,6 +319,8 @@ class Bench:
                         GATEWAY_REDIS_URL=f"redis://{s.redis_host}:{s.redis_port}/{s.ref_redis_db}")
             self.ref.service = procs.start("reference", self.ref_cmd, os.path.join(s.out, "reference.log"),
                                            env=renv, cwd=os.path.join(s.out))
+        if self.filled:
+            self.start_filled(genv)
         if {"delivery", "mixed"} & set(s.scenarios) or s.profile in ("delivery", "mixed"):
             jar = s.gateway_jar
             self.receiver = procs.start("receiver", ["java", "-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-cp", jar,
@@ -324,11 +339,87 @@ class Bench:
             port = re.search(r"READY port=(\d+)", open(self.receiver.log_path).read()).group(1)
             self.receiver_url = f"http://127.0.0.1:{port}"
             log(f"webhook receiver ready on {self.receiver_url} (pid {self.receiver.pid})")
+        if self.filled:
+            self.prefill()
         self.cluster = Cluster(self.pg)
         self.autovacuum = self.pg.query("postgres", "show autovacuum")
         self.synchronous_commit = self.pg.query("postgres", "show synchronous_commit")
         info = procs.redis_cli(s.redis_host, s.redis_port, 0, "INFO", "server")
         self.redis_pid = int(re.search(r"process_id:(\d+)", info).group(1))
+
+    def start_filled(self, genv):
+        """The second gateway, on the prefilled database (kept between runs when it matches PREFILL_*)."""
+        s = self.s
+        if procs.port_in_use(s.prefill_port):
+            raise HarnessError(f"port {s.prefill_port} (PREFILL_PORT) is already in use (an old run still up?)")
+        marker = f"{s.prefill_rows} {s.prefill_days}"
+        exists = self.pg.query("postgres", f"SELECT count(*) FROM pg_database WHERE datname = '{s.prefill_db}'") == "1"
+        self.prefill_reused = s.prefill_keep and exists and self.pg.query(
+            s.prefill_db, "SELECT CASE WHEN to_regclass('bench_prefill') IS NULL THEN '' ELSE "
+                          "(SELECT rows || ' ' || days FROM bench_prefill) END") == marker
+        if not self.prefill_reused:
+            log(f"recreating database {s.prefill_db} (to be prefilled)")
+            self.pg.recreate(s.prefill_db)
+        else:
+            log(f"reusing database {s.prefill_db}: already prefilled with {s.prefill_rows} clicks and conversions")
+        procs.redis_cli(s.redis_host, s.redis_port, s.prefill_redis_db, "FLUSHDB")
+        fenv = dict(genv, GATEWAY_HTTP_PORT=str(s.prefill_port), GATEWAY_PG_URL=self.pg.url(s.prefill_db),
+                    GATEWAY_REDIS_URL=f"redis://{s.redis_host}:{s.redis_port}/{s.prefill_redis_db}")
+        self.filled.service = procs.start("filled", self.gateway_cmd, os.path.join(s.out, "gateway-filled.log"),
+                                          env=fenv, cwd=ROOT)
+        procs.wait_until(lambda: procs.request("GET", self.filled.url + "/health/ready")[0] == 200, s.ready_timeout,
+                         "waiting for the prefilled gateway's /health/ready", self.filled.service)
+        log(f"prefilled gateway ready (pid {self.filled.service.pid})")
+
+    def prefill(self):
+        """PREFILL_ROWS clicks and conversions (half of them attributed to a click), set-based, with ids of
+        their instant spread evenly over the PREFILL_DAYS days before today, so the clicks fill those days'
+        partitions (created here, as retention would have left them). Then VACUUM ANALYZE."""
+        s = self.s
+        if self.prefill_reused:
+            self.filled.rows = self.pg.count(s.prefill_db, "SELECT count(*) FROM conversions")
+            return
+        n, days = s.prefill_rows, s.prefill_days
+        t0 = time.monotonic()
+        alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+        chars = " || ".join(f"substr('{alphabet}', ((t.m >> {5 * (9 - i)}) & 31)::int + 1, 1)" for i in range(10))
+        # Instants from midnight PREFILL_DAYS ago to just before today's midnight, evenly.
+        series = (f"FROM generate_series(1, {n}) g, LATERAL (SELECT ((extract(epoch FROM current_date - {days}) * 1000)"
+                  f"::bigint + (g::bigint * {days} * 86400000) / ({n} + 1)) AS m) t")
+        db = s.prefill_db
+        self.pg.query(db, """
+            INSERT INTO surfaces (id, name, secret) VALUES ('fill', 'prefill', 'pbs_prefill_secret_0123456789');
+            INSERT INTO affiliates (id, name, status) VALUES ('fill-aff', 'prefill', 'active');
+            INSERT INTO links (code, surface_id, affiliate_id, destination_url)
+                 VALUES ('fillcode', 'fill', 'fill-aff', 'https://shop.example/');""")
+        self.pg.query(db, f"SELECT create_day_partition('clicks', 'ck', current_date - i) "
+                          f"FROM generate_series(1, {days}) i")
+        log(f"prefill: {n} clicks over {days} days")
+        self.pg.query(db, f"""
+            INSERT INTO clicks (id, link_code, surface_id, affiliate_id, clicked_at, ip, user_agent, sub1)
+            SELECT 'ck_' || {chars} || substr(md5(g::text), 1, 16), 'fillcode', 'fill', 'fill-aff',
+                   to_timestamp(t.m / 1000.0), '10.' || (g % 250) || '.' || (g % 199) || '.' || (g % 97),
+                   'Mozilla/5.0 (X11; Linux x86_64) bench', 'sub' || (g % 1000)
+            {series}""", timeout=7200)
+        log(f"prefill: {n} conversions ({time.monotonic() - t0:.0f} s so far)")
+        self.pg.query(db, f"""
+            INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
+                                     received_at, click_id, status, affiliate_id, commission_minor,
+                                     commission_currency, link_code, click_ip)
+            SELECT 'cv_' || {chars} || substr(md5('c' || g), 1, 16), 'fill', 'fill-' || g, 'sale', 4999, 'USD',
+                   to_timestamp(t.m / 1000.0), to_timestamp(t.m / 1000.0),
+                   CASE WHEN g % 2 = 0 THEN 'ck_' || {chars} || substr(md5(g::text), 1, 16) END,
+                   CASE WHEN g % 2 = 0 THEN 'attributed' ELSE 'unattributed' END,
+                   CASE WHEN g % 2 = 0 THEN 'fill-aff' END, CASE WHEN g % 2 = 0 THEN 500 ELSE 0 END,
+                   CASE WHEN g % 2 = 0 THEN 'USD' END, CASE WHEN g % 2 = 0 THEN 'fillcode' END,
+                   CASE WHEN g % 2 = 0 THEN '10.0.0.1' END
+            {series}""", timeout=7200)
+        log(f"prefill: VACUUM ANALYZE ({time.monotonic() - t0:.0f} s so far)")
+        self.pg.query(db, "VACUUM ANALYZE", timeout=7200)
+        self.pg.query(db, f"CREATE TABLE bench_prefill AS SELECT {n}::bigint AS rows, {days} AS days, now() AS filled_at")
+        self.prefill_seconds = time.monotonic() - t0
+        self.filled.rows = self.pg.count(db, "SELECT count(*) FROM conversions")
+        log(f"prefill done in {self.prefill_seconds:.0f} s")
 
     def setup_gateway(self):
         s, auth = self.s, {"authorization": f"Bearer {self.s.admin_token}"}
@@ -337,6 +428,9 @@ class Bench:
         log(f"gateway surface {self.gw.surface}")
         if self.ref:
             self.ref.surface, self.ref.secret = "s1", "pbs_test_secret_0123456789"  # fixed in the reference
+        if self.filled:
+            sf = procs.http_json("POST", self.filled.url + "/admin/surfaces", {"name": "bench"}, auth)
+            self.filled.surface, self.filled.secret = sf["id"], sf["secret"]
         aff = None
         if "click" in s.scenarios or s.profile in ("click", "health") or self.receiver:
             aff = procs.http_json("POST", self.gw.url + "/admin/affiliates",
@@ -693,6 +787,14 @@ class Bench:
     def warm_up(self):
         s, w = self.s, self.results["warmup"]
         targets = [self.gw] + ([self.ref] if self.ref else [])
+        if "prefilled" in s.scenarios:
+            # The empty database's gateway is the one of the other scenarios; warmed up here if they do not.
+            pre = [self.filled] + ([] if "postback" in s.scenarios else [self.gw])
+            for t in pre:
+                self.probe_postback(t)
+                if s.warmup:
+                    w[f"{t.name}-prefilled"] = res = self.postbacks(t, "warmup-prefilled", s.warmup, False)
+                    self.drop(res["file"])
         if "postback" in s.scenarios or s.profile in ("postback", "duplicate", "mixed"):
             for t in targets:
                 self.probe_postback(t)
@@ -716,12 +818,12 @@ class Bench:
         Without it (the machine's Postgres may run with autovacuum off) the gateway's updated tables
         bloat and its queries plan on statistics that were never gathered; the insert-only reference
         would not notice, so the comparison would be unfair to the gateway."""
-        for t in [self.gw] + ([self.ref] if self.ref else []):
-            self.pg.query(t.db, "VACUUM ANALYZE", timeout=600)
+        for t in [self.gw] + ([self.ref] if self.ref else []) + ([self.filled] if self.filled else []):
+            self.pg.query(t.db, "VACUUM ANALYZE", timeout=1800)
 
     def one_round(self, r):
         s = self.s
-        rd = {"gateway": {}, "reference": {}}
+        rd = {"gateway": {}, "reference": {}, "filled": {}}
         targets = [self.gw] + ([self.ref] if self.ref else [])
         self.maintain()
         if "postback" in s.scenarios:
@@ -733,6 +835,11 @@ class Bench:
                                                               s.duration, True)
             for t in targets:
                 self.drop(rd[t.name]["postback"]["file"])
+        if "prefilled" in s.scenarios:
+            # The same postbacks into the (nearly) empty database and into the prefilled one, a minute apart.
+            for t in (self.gw, self.filled):
+                rd[t.name]["prefilled"] = res = self.postbacks(t, f"r{r}-prefilled", s.duration, True)
+                self.drop(res["file"])
         if "click" in s.scenarios:
             rd["gateway"]["click"] = self.clicks(f"r{r}-click", s.duration, True)
             rd["gateway"]["health"] = self.health(f"r{r}-health", s.duration, True)
@@ -821,7 +928,8 @@ class Bench:
         if "soak" in s.scenarios:
             self.soak()
         self.results["measure_seconds"] = time.monotonic() - t_start
-        alive = self.gw.service.alive() and (not self.ref or self.ref.service.alive())
+        alive = self.gw.service.alive() and (not self.ref or self.ref.service.alive()) \
+            and (not self.filled or self.filled.service.alive())
         self.check("gateway and reference alive at the end", alive, "" if alive else "a service exited")
 
 

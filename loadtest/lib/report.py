@@ -80,10 +80,10 @@ class Report:
         self.p(f"{'':<34}" + "".join(f"{'round ' + str(i + 1):>10}" for i in range(len(self.rounds)))
                + f"{'median':>10}")
 
-    def cpu_table(self, scen, unit):
+    def cpu_table(self, scen, unit, targets=("gateway", "reference")):
         self.p(f"CPU µs per {unit} (median of rounds)   " + "".join(f"{c:>8}" for c in CPU_COLS) + "   |"
                + "".join(f"{c:>9}" for c in NOISE_COLS))
-        for t in ("gateway", "reference"):
+        for t in targets:
             vals = [med(self.series(t, scen, f"us.{c}")) for c in CPU_COLS]
             noise = [med(self.series(t, scen, f"us.{c}")) for c in NOISE_COLS]
             if any(v is not None for v in vals):
@@ -153,6 +153,24 @@ class Report:
             self.header("postback: POST /v1/conversions, signed, unique externalIds")
             self.target_block("postback", "postbacks/s")
             self.cpu_table("postback", "accepted postback")
+        if self.rounds and any(get(rd, "filled", "prefilled", "rate") for rd in self.rounds):
+            self.header(f"prefilled: the same postbacks into the empty database ({s.pg_db}, 'gateway') and into "
+                        f"{s.prefill_db} ('filled': {s.prefill_rows} clicks and {s.prefill_rows} conversions over "
+                        f"{s.prefill_days} days)")
+            if b.prefill_seconds:
+                self.p(f"prefill took {b.prefill_seconds:.0f} s (set-based INSERT ... SELECT generate_series, then "
+                       f"VACUUM ANALYZE)")
+            self.row("empty: postbacks/s", self.series("gateway", "prefilled", "rate"), f0)
+            self.row("filled: postbacks/s", self.series("filled", "prefilled", "rate"), f0)
+            self.row("ratio filled ÷ empty", self.ratios("prefilled", "rate", "filled", "gateway"), f2)
+            for t in ("gateway", "filled"):
+                name = "empty" if t == "gateway" else t
+                self.row(f"{name}: p50 ms", self.series(t, "prefilled", "p50_us"), lambda v: f1(ms(v)))
+                self.row(f"{name}: p99 ms", self.series(t, "prefilled", "p99_us"), lambda v: f1(ms(v)))
+                self.row(f"{name}: CPU µs per postback (total)", self.series(t, "prefilled", "us.total"), f0)
+            self.row("ratio CPU per postback filled ÷ empty", self.ratios("prefilled", "us.total", "filled", "gateway"),
+                     f2)
+            self.cpu_table("prefilled", "postback (gateway = empty)", ("gateway", "filled"))
         if self.rounds and any(get(rd, "gateway", "duplicate", "rate") for rd in self.rounds):
             self.header("duplicate: replay of accepted postbacks (answered from Redis)")
             self.target_block("duplicate", "duplicates/s")
@@ -257,6 +275,21 @@ class Report:
             p50 = {t: med(self.series(t, scen, "p50_us")) for t in ("gateway", "reference")}
             p99 = {t: med(self.series(t, scen, "p99_us")) for t in ("gateway", "reference")}
             L += ["", "p50 / p99 ms: " + ", ".join(f"{t} {f1(ms(p50[t]))} / {f1(ms(p99[t]))}" for t in p50)]
+        if any(get(rd, "filled", "prefilled", "rate") for rd in self.rounds):
+            L += ["", f"prefilled: CPU µs per accepted postback, median of rounds; empty = {s.pg_db}, filled = "
+                      f"{s.prefill_db} ({s.prefill_rows} clicks and conversions over {s.prefill_days} days):", "",
+                  "| database | " + " | ".join(CPU_COLS + NOISE_COLS) + " | per s | p50 ms | p99 ms |",
+                  "| --- |" + " ---: |" * (len(CPU_COLS) + len(NOISE_COLS) + 3)]
+            for t in ("gateway", "filled"):
+                vals = [med(self.series(t, "prefilled", f"us.{c}")) for c in CPU_COLS + NOISE_COLS]
+                L.append(f"| {'empty' if t == 'gateway' else 'filled'} | " + " | ".join(f1(v) for v in vals)
+                         + f" | {f0(med(self.series(t, 'prefilled', 'rate')))}"
+                         + f" | {f1(ms(med(self.series(t, 'prefilled', 'p50_us'))))}"
+                         + f" | {f1(ms(med(self.series(t, 'prefilled', 'p99_us'))))} |")
+            L += ["", "ratios filled ÷ empty (median of per-round ratios): postbacks/s "
+                  + f2(med(self.ratios("prefilled", "rate", "filled", "gateway"))) + ", CPU per postback "
+                  + f2(med(self.ratios("prefilled", "us.total", "filled", "gateway"))) + ", p99 "
+                  + f2(med(self.ratios("prefilled", "p99_us", "filled", "gateway")))]
         return "\n".join(L) + "\n"
 
 

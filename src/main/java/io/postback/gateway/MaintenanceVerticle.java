@@ -13,6 +13,7 @@ import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.ops.PostgresProbe;
 import io.postback.gateway.program.ProgramCatalog;
 import io.postback.gateway.redis.RedisChannel;
+import io.postback.gateway.store.PartitionMaintenance;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.vertx.core.Future;
@@ -38,7 +39,9 @@ import java.util.List;
  *   <li>schedule reconciler (instances that deliver): it only re-adds to the Redis schedule what
  *       Postgres has due and Redis lacks, and adding an id twice is adding it once;</li>
  *   <li>queue-depth gauges (instances that deliver): read-only counts of the one shared queue;</li>
- *   <li>the console's overview: each instance samples its own meters into its own hour.</li>
+ *   <li>the console's overview: each instance samples its own meters into its own hour;</li>
+ *   <li>partition maintenance (day partitions ahead, retention behind): done by whichever instance holds
+ *       its Postgres advisory lock; the others only refresh their {@code gateway_partitions_ahead} gauges.</li>
  * </ul>
  * Delivery itself (DeliveryVerticle) and report generation (ReportVerticle) are not timers here but
  * work loops of their own.
@@ -87,6 +90,12 @@ public final class MaintenanceVerticle extends VerticleBase {
     PostgresProbe probe = new PostgresProbe(metrics);
     every(config.waits().postgresCheckInterval(), () -> probe.check(controlPool));
     every(overview.interval(), overview::sample);
+    PartitionMaintenance partitions = new PartitionMaintenance(pool, config.retention(), metrics);
+    Runnable partitionRun = () -> partitions.run()
+        .onFailure(e -> LOG.warn("partition maintenance failed (retried in {}): {}", config.retention().interval(),
+            e.toString()));
+    every(config.retention().interval(), partitionRun);
+    partitionRun.run();
     DeliverySettings delivery = config.delivery();
     if (delivery.instances() > 0) {
       Duration redisTimeout = config.redisTimeout().compareTo(Duration.ofSeconds(2)) > 0

@@ -64,8 +64,9 @@ public final class WebhookEndpointAdmin {
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
              secret = $2, updated_at = now() WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
-  private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) VALUES ($1, $2, $3) "
-      + "RETURNING next_attempt_at";
+  // The id is made as the fan-out makes it (delivery_id): in the event's day partition.
+  private static final String TEST_DELIVERY = "INSERT INTO deliveries (id, event_id, endpoint_id) "
+      + "VALUES (delivery_id($1, $2, now()), $1, $2) RETURNING id, next_attempt_at";
   private static final String ATTEMPTS = """
       SELECT a.id, a.delivery_id, d.event_id, a.attempt, a.attempted_at, a.outcome, a.status_code, a.latency_ms, a.error,
              a.response_body
@@ -220,13 +221,16 @@ public final class WebhookEndpointAdmin {
    */
   static Future<JsonObject> sendTest(Pool pool, DeliveryQueue queue, String endpointId) {
     String eventId = EventOutbox.newEventId();
-    String deliveryId = Ids.timeOrdered("dlv");
     EndpointTest event = new EndpointTest(endpointId, "This is a test event.");
     return pool.withTransaction(tx -> EventOutbox.appendAddressed(tx, eventId, event)
-            .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(deliveryId, eventId, endpointId))))
-        .compose(rows -> queue.schedule(List.of(new DeliveryQueue.Entry(deliveryId,
-            rows.iterator().next().getOffsetDateTime(0).toInstant().toEpochMilli()))).otherwiseEmpty())
-        .map(v -> new JsonObject().put("eventId", eventId).put("deliveryId", deliveryId));
+            .compose(v -> tx.preparedQuery(TEST_DELIVERY).execute(Tuple.of(eventId, endpointId))))
+        .compose(rows -> {
+          Row row = rows.iterator().next();
+          String deliveryId = row.getString("id");
+          return queue.schedule(List.of(new DeliveryQueue.Entry(deliveryId,
+                  row.getOffsetDateTime("next_attempt_at").toInstant().toEpochMilli()))).otherwiseEmpty()
+              .map(v -> new JsonObject().put("eventId", eventId).put("deliveryId", deliveryId));
+        });
   }
 
   private Future<JsonObject> attempts(RoutingContext ctx) {

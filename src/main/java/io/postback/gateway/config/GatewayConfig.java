@@ -37,6 +37,7 @@ import java.util.function.Function;
  * @param edge              what faces the network: client addresses, the management port, limits on unauthenticated traffic
  * @param waits             deadlines and queue bounds: how long anything waits on a dependency or a client
  * @param ingest            bounds on what inbound postbacks may state
+ * @param retention         how long the time-partitioned tables keep their rows
  */
 public record GatewayConfig(
     int httpPort,
@@ -62,7 +63,8 @@ public record GatewayConfig(
     DeliverySettings delivery,
     EdgeSettings edge,
     WaitLimits waits,
-    IngestSettings ingest) {
+    IngestSettings ingest,
+    RetentionSettings retention) {
 
   public static final String DEFAULT_FILE = "config/gateway.json";
 
@@ -142,7 +144,8 @@ public record GatewayConfig(
         deliverySettings(src),
         edgeSettings(src, port),
         waitLimits(src),
-        ingestSettings(src));
+        ingestSettings(src),
+        retentionSettings(src));
   }
 
   /**
@@ -326,6 +329,43 @@ public record GatewayConfig(
     Duration backdate = src.duration("refundBackdateLimit", "7d");
     src.check("refundBackdateLimit", backdate.compareTo(Duration.ofDays(366)) <= 0, "must be at most 366d");
     return new IngestSettings(backdate);
+  }
+
+  /**
+   * Retention of the tables partitioned by day (docs/scaling.md, "Partitioning and retention"). A day's
+   * partition is dropped once all of it is older than its table's retention; what must stay (pending, dead
+   * and skipped deliveries, their attempts and events) is kept in the table's default partition.
+   *
+   * @param clicks             clicks; at least the longest attribution window of any surface plus a day is
+   *                           kept whatever this says (an older click answers as unknown)
+   * @param events             outbox events; at least {@code deliveries} (a kept delivery keeps its event anyway)
+   * @param deliveries         succeeded deliveries
+   * @param attempts           attempts of succeeded deliveries; at most {@code deliveries}
+   * @param partitionsAhead    days of partitions created ahead of today
+   * @param interval           how often partitions are created and dropped (and once at start)
+   */
+  public record RetentionSettings(Duration clicks, Duration events, Duration deliveries, Duration attempts,
+                                  int partitionsAhead, Duration interval) {
+  }
+
+  private static RetentionSettings retentionSettings(Source src) {
+    Duration clicks = days(src, "clickRetention", "90d");
+    Duration events = days(src, "eventRetention", "30d");
+    Duration deliveries = days(src, "deliveryRetention", "30d");
+    Duration attempts = days(src, "attemptRetention", "30d");
+    Duration interval = src.duration("partitionMaintenanceInterval", "1h");
+    src.check("partitionMaintenanceInterval", interval.toSeconds() >= 1 && interval.compareTo(Duration.ofHours(12)) <= 0,
+        "must be between 1s and 12h");
+    return new RetentionSettings(clicks, events, deliveries, attempts,
+        src.integer("partitionsAhead", 7, 2, 60), interval);
+  }
+
+  /** A retention: whole days, since a day partition is what is dropped. */
+  private static Duration days(Source src, String key, String def) {
+    Duration d = src.duration(key, def);
+    src.check(key, d.compareTo(Duration.ofDays(1)) >= 0 && d.toHours() % 24 == 0 && d.toSeconds() % 3600 == 0,
+        "must be whole days, at least 1d");
+    return d;
   }
 
   /** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 3d}. */

@@ -26,7 +26,9 @@ public final class DeliveryStore {
   // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
   // delivery per subscribed endpoint whose scope the event is in, and mark the events fanned out, all in
   // one commit. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a replay can
-  // send it once the endpoint is enabled again.
+  // send it once the endpoint is enabled again. A delivery's id is derived from its event and endpoint
+  // (delivery_id, V110): one (event, endpoint) has one id, so the primary key refuses a second delivery of
+  // the same pair, and the delivery lives in its event's day partition.
   //
   // The scope rule, the one place it is decided (docs/webhooks.md, "Scopes"): an endpoint scoped to an
   // affiliate gets only events about that affiliate; one scoped to a surface gets only events of that
@@ -38,21 +40,21 @@ public final class DeliveryStore {
   // a suspended or pending affiliate, which earn nothing).
   private static final String FAN_OUT = """
       WITH batch AS (
-        SELECT id, type, surface_id, affiliate_id, data->>'status' AS conversion_status
+        SELECT id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
           FROM events WHERE NOT fanned_out ORDER BY created_at LIMIT $1
            FOR UPDATE SKIP LOCKED
       ), marked AS (
         UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
       ), created AS (
         INSERT INTO deliveries (id, event_id, endpoint_id, status)
-        SELECT time_ordered_id('dlv'), b.id, ep.id, CASE WHEN ep.enabled THEN 'pending' ELSE 'skipped' END
+        SELECT delivery_id(b.id, ep.id, b.created_at), b.id, ep.id, CASE WHEN ep.enabled THEN 'pending' ELSE 'skipped' END
           FROM batch b
           JOIN webhook_endpoints ep ON (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
            AND (ep.affiliate_id IS NULL OR ep.affiliate_id = b.affiliate_id)
            AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
                 OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
            AND (ep.kind = 'webhook' OR b.type <> 'conversion.created' OR b.conversion_status = 'attributed')
-        ON CONFLICT (event_id, endpoint_id) DO NOTHING
+        ON CONFLICT (id) DO NOTHING
         RETURNING id, next_attempt_at, status
       )
       SELECT NULL AS id, NULL::timestamptz AS next_attempt_at, (SELECT count(*) FROM marked) AS events
@@ -65,10 +67,13 @@ public final class DeliveryStore {
   // The conditions sit inside a CASE so that the only one the planner can match to an index is the
   // primary key: written plainly, the generic plan ANDs a bitmap of deliveries_pending_idx (every
   // pending delivery is due by $3) with the key lookups, and each claim reads the whole backlog.
+  // The ids come as a join with unnest, not "d.id = ANY ($1)": deliveries is partitioned by id, and a
+  // generic plan prunes partitions at run time for a join key but not for an array, so ANY probes the
+  // key index of every partition (docs/scaling.md, "Partitioning and retention").
   static final String CLAIM = """
       UPDATE deliveries d SET leased_until = $2
-        FROM events e, webhook_endpoints ep
-       WHERE d.id = ANY ($1)
+        FROM unnest($1::text[]) AS k(id), events e, webhook_endpoints ep
+       WHERE d.id = k.id
          AND CASE WHEN d.status = 'pending' AND d.next_attempt_at <= $3
                    AND (d.leased_until IS NULL OR d.leased_until < $4) THEN true ELSE false END
          AND e.id = d.event_id AND ep.id = d.endpoint_id
@@ -84,7 +89,8 @@ public final class DeliveryStore {
         FROM conversions c JOIN unnest($1::text[], $2::text[]) AS k(surface_id, id) USING (surface_id, id)
       """;
   private static final String STATES = """
-      SELECT id, status, greatest(next_attempt_at, leased_until) AS due FROM deliveries WHERE id = ANY ($1)
+      SELECT d.id, d.status, greatest(d.next_attempt_at, d.leased_until) AS due
+        FROM unnest($1::text[]) AS k(id) JOIN deliveries d ON d.id = k.id
       """;
   // Records attempts only where the delivery still expects exactly that attempt: the optimistic guard.
   private static final String RECORD = """
@@ -109,7 +115,8 @@ public final class DeliveryStore {
       RETURNING delivery_id
       """;
   private static final String RELEASE = """
-      UPDATE deliveries SET next_attempt_at = $2, leased_until = NULL WHERE id = ANY ($1) AND status = 'pending'
+      UPDATE deliveries d SET next_attempt_at = $2, leased_until = NULL
+        FROM unnest($1::text[]) AS k(id) WHERE d.id = k.id AND d.status = 'pending'
       """;
   private static final String ENDPOINTS_SUCCEEDED = """
       UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ANY ($1) AND failing_since IS NOT NULL

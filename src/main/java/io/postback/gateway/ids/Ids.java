@@ -20,7 +20,11 @@ public final class Ids {
    * rows inserted together land together in the primary-key index.
    */
   public static String timeOrdered(String prefix) {
-    long millis = System.currentTimeMillis();
+    return timeOrdered(prefix, System.currentTimeMillis());
+  }
+
+  /** A time-ordered id of a given instant (milliseconds since the epoch): day partition bounds, and tests. */
+  public static String timeOrdered(String prefix, long millis) {
     ThreadLocalRandom r = ThreadLocalRandom.current();
     long hi = r.nextLong();
     long lo = r.nextLong();

@@ -34,6 +34,10 @@ public final class GatewayMetrics {
   // By kind, then outcome: looked up per attempt without building a key.
   private final Map<String, Map<String, Counter>> deliveryAttempts = new ConcurrentHashMap<>();
   private final Map<String, Counter> unknownIdLookups = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> partitionsAhead = new ConcurrentHashMap<>();
+  private final Map<String, Counter> partitionsDropped = new ConcurrentHashMap<>();
+  private final Map<String, Counter> rowsRetained = new ConcurrentHashMap<>();
+  private final Map<String, Counter> rowsAgedOut = new ConcurrentHashMap<>();
   private final Timer attemptDuration;
   private final Counter endpointsDisabled;
   private final Counter readFallbacks;
@@ -52,6 +56,9 @@ public final class GatewayMetrics {
       }
     });
     // Series exist from the start, so rate() and increase() see the first event too.
+    for (String table : new String[] {"clicks", "events", "deliveries", "delivery_attempts"}) {
+      partitionsAhead(table, -1);
+    }
     postbackCounter("accepted", "none");
     postbackCounter("duplicate", "none");
     for (String reason : new String[] {"unknown_surface", "missing_signature", "bad_signature", "missing_timestamp",
@@ -226,6 +233,37 @@ public final class GatewayMetrics {
           .register(registry);
       return up;
     });
+  }
+
+  /**
+   * Days after today that have their partition of a time-partitioned table, in a row
+   * ({@code gateway_partitions_ahead{table}}): at 0, tomorrow's rows have nowhere to go.
+   */
+  public void partitionsAhead(String table, long days) {
+    partitionsAhead.computeIfAbsent(table, t -> {
+      AtomicLong v = new AtomicLong(-1);
+      Gauge.builder("gateway.partitions.ahead", v, AtomicLong::get)
+          .description("Days after today with a partition, in a row (-1 before the first check)")
+          .tag("table", t)
+          .register(registry);
+      return v;
+    }).set(days);
+  }
+
+  /** Retention: one day partition dropped, and the rows of it that were kept in the default partition. */
+  public void partitionDropped(String table, long rowsKept) {
+    partitionsDropped.computeIfAbsent(table, t -> Counter.builder("gateway.partitions.dropped")
+        .description("Day partitions dropped by retention").tag("table", t).register(registry)).increment();
+    rowsRetained.computeIfAbsent(table, t -> Counter.builder("gateway.retention.rows.kept")
+        .description("Rows of dropped partitions kept in the default partition (pending, dead, skipped "
+            + "deliveries, their attempts and events)").tag("table", t).register(registry)).increment(rowsKept);
+  }
+
+  /** Retention: rows deleted from a default partition (what aged out after it was kept, or predates partitioning). */
+  public void rowsAgedOut(String table, long rows) {
+    rowsAgedOut.computeIfAbsent(table, t -> Counter.builder("gateway.retention.rows.deleted")
+        .description("Rows deleted from the default partitions by retention").tag("table", t).register(registry))
+        .increment(rows);
   }
 
   /** Counts one read meant for the read replica that the primary served. */

@@ -123,6 +123,22 @@ class GatewayConfigTest {
   }
 
   @Test
+  void retentionIsInWholeDaysAndPartitionsAheadAtLeastTwo() {
+    GatewayConfig.RetentionSettings r = GatewayConfig.from(new JsonObject(), Map.of()).retention();
+    assertThat(r.clicks()).isEqualTo(Duration.ofDays(90));
+    assertThat(r.events()).isEqualTo(Duration.ofDays(30));
+    assertThat(r.deliveries()).isEqualTo(Duration.ofDays(30));
+    assertThat(r.attempts()).isEqualTo(Duration.ofDays(30));
+    assertThat(r.partitionsAhead()).isEqualTo(7);
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_ATTEMPT_RETENTION", "14d")).retention().attempts())
+        .isEqualTo(Duration.ofDays(14));
+    assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_CLICK_RETENTION", "36h")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("GATEWAY_CLICK_RETENTION");
+    assertThatThrownBy(() -> GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_PARTITIONS_AHEAD", "1")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("GATEWAY_PARTITIONS_AHEAD");
+  }
+
+  @Test
   void refundBackdateLimitDefaultsToAWeekAndIsBounded() {
     assertThat(GatewayConfig.from(new JsonObject(), Map.of()).ingest().refundBackdateLimit()).isEqualTo(Duration.ofDays(7));
     assertThat(GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_REFUND_BACKDATE_LIMIT", "36h")).ingest()

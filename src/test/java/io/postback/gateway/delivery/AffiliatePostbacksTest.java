@@ -384,6 +384,33 @@ class AffiliatePostbacksTest {
   }
 
   @Test
+  void anApprovalAfterTheClicksDayPartitionWasDroppedStillRendersTheClick() {
+    String approved = path();
+    template(tracker.url(approved + "?tx={txid}&s={status}&sub={sub1}&cid={click_id}&ip={ip}"), "conversion.approved");
+    String code = client.createLink(surface, affiliate, "https://shop.example/p", null);
+    // A click three days old, in its own day partition (as retention finds clicks), credited while it exists.
+    java.time.LocalDate day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(3);
+    long at = day.atStartOfDay().toInstant(java.time.ZoneOffset.UTC).toEpochMilli() + 3_600_000;
+    String clickId = io.postback.gateway.ids.Ids.timeOrdered("ck", at);
+    String partition = "clicks_p" + day.toString().replace("-", "");
+    TestBackends.execute("SELECT create_day_partition('clicks', 'ck', DATE '" + day + "')");
+    TestBackends.execute("INSERT INTO clicks (id, link_code, surface_id, affiliate_id, clicked_at, ip, sub1) VALUES ('"
+        + clickId + "', '" + code + "', '" + surface.id() + "', '" + affiliate + "', to_timestamp(" + at / 1000
+        + "), '203.0.113.9', 'kept')");
+    assertThat(getPostback("pb-dropped", clickId, "pending").json().getString("status")).isEqualTo("attributed");
+
+    // Retention drops the click's day (what PartitionMaintenance does to clicks: detach, drop).
+    TestBackends.execute("ALTER TABLE clicks DETACH PARTITION " + partition);
+    TestBackends.execute("DROP TABLE " + partition);
+    assertThat(getPostback("pb-dropped", clickId, "approved").status()).isEqualTo(200);
+
+    Await.until("the approval postback", WAIT, () -> tracker.requests(approved).size() >= 1);
+    assertThat(tracker.requests(approved)).singleElement().satisfies(r -> assertThat(r.query())
+        .containsEntry("tx", "pb-dropped").containsEntry("s", "approved").containsEntry("sub", "kept")
+        .containsEntry("cid", clickId).containsEntry("ip", "203.0.113.9"));
+  }
+
+  @Test
   void aTrackerDownThenUpGetsThePostbackOnceWithTheAttemptsLogged() {
     String path = path();
     String id = template(tracker.url(path + "?tx={txid}"));

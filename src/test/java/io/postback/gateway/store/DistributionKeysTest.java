@@ -35,9 +35,9 @@ class DistributionKeysTest {
       "affiliates", "an affiliate works across surfaces; small, cached by every instance: a reference table",
       "links", "a click finds its link by code alone (the URL names no surface); cached by every instance: a reference table",
       "webhook_endpoints", "an endpoint may take every surface's events (surface_id is an optional scope); small: a reference table",
-      "events", "the outbox also holds events of no surface (endpoint tests); distributed by id, its deliveries co-located by event_id",
-      "deliveries", "the delivery side claims by delivery id; distributed by event_id, co-located with events",
-      "delivery_attempts", "read and written with their delivery; co-located with deliveries once they carry event_id",
+      "events", "the outbox also holds events of no surface (endpoint tests); partitioned by day of id, distributed by id, its deliveries co-located by event_id",
+      "deliveries", "the delivery side claims by delivery id; partitioned by day of id, distributed by event_id, co-located with events",
+      "delivery_attempts", "read and written with their delivery, partitioned by its day; co-located with deliveries once they carry event_id",
       "payouts", "a payout pays an affiliate across surfaces; low volume: kept on the coordinator",
       "attribution_reports", "a report spans surfaces; a handful of rows: kept on the coordinator",
       "portal_signing_key", "one row, the key every instance signs and checks portal links with: a reference table");
@@ -78,6 +78,8 @@ class DistributionKeysTest {
             LEFT JOIN information_schema.columns c
               ON c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.column_name = 'surface_id'
            WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND t.table_name <> 'flyway_schema_history'
+             -- a partitioned table is listed, its partitions (day partitions, the default) are not
+             AND NOT (SELECT relispartition FROM pg_class WHERE oid = ('public.' || t.table_name)::regclass)
           """)) {
         while (rs.next()) {
           surfaceIdNotNull.put(rs.getString(1), rs.getBoolean(2));

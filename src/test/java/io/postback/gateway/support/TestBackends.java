@@ -73,6 +73,20 @@ public final class TestBackends {
     }
   }
 
+  /** A single text value from SQL, or null when there is no row (or it is null). */
+  public static String queryText(String sql, Object... args) {
+    try (Connection c = jdbc(); var st = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        st.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = st.execute() ? st.getResultSet() : null) {
+        return rs != null && rs.next() ? rs.getString(1) : null;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static void execute(String sql) {
     try (Connection c = jdbc(); Statement st = c.createStatement()) {
       st.execute(sql);
