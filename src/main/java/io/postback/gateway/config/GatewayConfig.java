@@ -341,11 +341,13 @@ public record GatewayConfig(
    * @param events             outbox events; at least {@code deliveries} (a kept delivery keeps its event anyway)
    * @param deliveries         succeeded deliveries
    * @param attempts           attempts of succeeded deliveries; at most {@code deliveries}
+   * @param providerEvents     payment providers' events already answered (a redelivery within it gets the
+   *                           same answer); providers redeliver for days, not weeks
    * @param partitionsAhead    days of partitions created ahead of today
    * @param interval           how often partitions are created and dropped (and once at start)
    */
   public record RetentionSettings(Duration clicks, Duration events, Duration deliveries, Duration attempts,
-                                  int partitionsAhead, Duration interval) {
+                                  Duration providerEvents, int partitionsAhead, Duration interval) {
   }
 
   private static RetentionSettings retentionSettings(Source src) {
@@ -353,10 +355,11 @@ public record GatewayConfig(
     Duration events = days(src, "eventRetention", "30d");
     Duration deliveries = days(src, "deliveryRetention", "30d");
     Duration attempts = days(src, "attemptRetention", "30d");
+    Duration providerEvents = days(src, "providerEventRetention", "30d");
     Duration interval = src.duration("partitionMaintenanceInterval", "1h");
     src.check("partitionMaintenanceInterval", interval.toSeconds() >= 1 && interval.compareTo(Duration.ofHours(12)) <= 0,
         "must be between 1s and 12h");
-    return new RetentionSettings(clicks, events, deliveries, attempts,
+    return new RetentionSettings(clicks, events, deliveries, attempts, providerEvents,
         src.integer("partitionsAhead", 7, 2, 60), interval);
   }
 

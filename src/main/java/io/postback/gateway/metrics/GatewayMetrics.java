@@ -259,10 +259,13 @@ public final class GatewayMetrics {
             + "deliveries, their attempts and events)").tag("table", t).register(registry)).increment(rowsKept);
   }
 
-  /** Retention: rows deleted from a default partition (what aged out after it was kept, or predates partitioning). */
+  /**
+   * Retention: rows deleted one batch at a time: from a default partition (what aged out after it was kept,
+   * or predates partitioning), or from a table that is not partitioned (provider_events).
+   */
   public void rowsAgedOut(String table, long rows) {
     rowsAgedOut.computeIfAbsent(table, t -> Counter.builder("gateway.retention.rows.deleted")
-        .description("Rows deleted from the default partitions by retention").tag("table", t).register(registry))
+        .description("Rows deleted by retention in batches (default partitions, provider events)").tag("table", t).register(registry))
         .increment(rows);
   }
 

@@ -30,9 +30,15 @@ import java.util.function.Supplier;
  *
  * <p>A day partition entirely older than its table's retention is detached, the rows that must stay are
  * copied into the parent (they land in the default partition, whose CHECK bound moves up past the day),
- * and the detached table is dropped, all in one transaction. What stays: pending, dead and skipped
- * deliveries (a delivery that has not succeeded is never dropped), the attempts of those deliveries, and
- * every event that is not fanned out yet or that a delivery names. Tables are handled children first
+ * and the detached table is dropped, all in one transaction. What stays: pending and dead deliveries (a
+ * delivery still to be sent, or waiting for an operator's replay, is never dropped), the attempts of
+ * those deliveries, and every event that is not fanned out yet or that a kept delivery names. Succeeded
+ * and skipped deliveries go with their day: a replay reaches back as far as the delivery retention.
+ *
+ * <p>That transaction holds the parent's ACCESS EXCLUSIVE lock (DETACH; CONCURRENTLY is refused while a
+ * default partition exists), so inserts into the table wait for it: every query in it reads only the
+ * small set that stays, through indexes (never a scan of the day), and it gives up after
+ * {@link #LOCK_TIMEOUT} rather than queue the hot path behind a long wait. Tables are handled children first
  * (attempts, deliveries, events), and a day is dropped from a table only when its child table no longer
  * has that day, so a delivery never loses its event nor an attempt its delivery (the foreign keys that
  * said so are gone: V110 tells why). Rows kept in a default partition age out later, in bounded batches,
@@ -44,7 +50,12 @@ public final class PartitionMaintenance {
   static final long LOCK = 0x7061727469L;
   private static final DateTimeFormatter DAY = DateTimeFormatter.BASIC_ISO_DATE;
   private static final int BATCH = 5_000;
-  private static final int BATCHES_PER_RUN = 20;
+  /**
+   * How long one run keeps deleting aged rows from one default partition: a database converted by V110
+   * holds its whole history there, and a fixed number of batches per run would take months to clear it.
+   */
+  private static final Duration AGE_OUT_BUDGET = Duration.ofMinutes(1);
+  private static final String LOCK_TIMEOUT = "1s";
   /** How much longer than the longest attribution window clicks are kept at least. */
   public static final Duration CLICK_MARGIN = Duration.ofDays(1);
 
@@ -59,22 +70,29 @@ public final class PartitionMaintenance {
   /** Children first: a day leaves attempts before deliveries, deliveries before events. */
   static final List<Table> TABLES = List.of(ATTEMPTS, DELIVERIES, EVENTS, CLICKS);
 
-  // Copies the rows of a detached partition ($1) that must stay into the parent (its default partition).
+  // Copies the rows of a detached partition (%s) that must stay into the parent (its default partition),
+  // each read through an index from the few that stay. Attempts first: their deliveries are still in the
+  // day partition of deliveries then ($1, $2: the day's bounds), found by its pending and dead indexes.
   private static final String KEEP_ATTEMPTS = """
-      INSERT INTO delivery_attempts SELECT a.* FROM %s a
-       WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id AND d.status <> 'succeeded')
+      INSERT INTO delivery_attempts SELECT a.* FROM deliveries d JOIN %s a ON a.delivery_id = d.id
+       WHERE d.id >= $1 AND d.id < $2 AND (d.status = 'pending' OR d.status = 'dead')
       """;
-  private static final String KEEP_DELIVERIES = "INSERT INTO deliveries SELECT * FROM %s WHERE status <> 'succeeded'";
+  private static final String KEEP_DELIVERIES = """
+      INSERT INTO deliveries SELECT * FROM %1$s WHERE status = 'pending'
+      UNION ALL SELECT * FROM %1$s WHERE status = 'dead'
+      """;
   // An event's deliveries share its day (delivery_id) and have left their day partition before the event's
-  // day is handled, so whatever delivery names it is in the default partition.
+  // day is handled, so whatever delivery names it is in the default partition (by deliveries_event_idx).
   private static final String KEEP_EVENTS = """
-      INSERT INTO events SELECT e.* FROM %s e
-       WHERE NOT e.fanned_out OR EXISTS (SELECT 1 FROM deliveries_default d WHERE d.event_id = e.id)
+      INSERT INTO events SELECT e.* FROM %1$s e WHERE NOT e.fanned_out
+      UNION SELECT e.* FROM deliveries_default d JOIN %1$s e ON e.id = d.event_id
+       WHERE d.event_id >= $1 AND d.event_id < $2
       """;
   // Attempts kept earlier of deliveries dropped now (they succeeded meanwhile).
   private static final String DROP_ORPHAN_ATTEMPTS = """
       DELETE FROM delivery_attempts a USING %s d
-       WHERE a.delivery_id = d.id AND d.status = 'succeeded' AND a.delivery_id >= $1 AND a.delivery_id < $2
+       WHERE a.delivery_id = d.id AND d.status <> 'pending' AND d.status <> 'dead'
+         AND a.delivery_id >= $1 AND a.delivery_id < $2
       """;
   // The lower bound in the CHECK of a table's default partition: below it, rows belong there.
   private static final String DEFAULT_BOUND = """
@@ -89,13 +107,13 @@ public final class PartitionMaintenance {
       DELETE FROM delivery_attempts_default WHERE ctid = ANY (ARRAY(
         SELECT a.ctid FROM delivery_attempts_default a
          WHERE a.attempted_at < now() - make_interval(secs => $1)
-           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id AND d.status <> 'succeeded')
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id AND d.status IN ('pending', 'dead'))
          LIMIT $2))
       """;
   private static final String AGE_OUT_DELIVERIES = """
       DELETE FROM deliveries_default WHERE ctid = ANY (ARRAY(
         SELECT d.ctid FROM deliveries_default d
-         WHERE d.status = 'succeeded' AND d.updated_at < now() - make_interval(secs => $1)
+         WHERE d.status NOT IN ('pending', 'dead') AND d.updated_at < now() - make_interval(secs => $1)
            AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id)
          LIMIT $2))
       """;
@@ -109,6 +127,11 @@ public final class PartitionMaintenance {
   private static final String AGE_OUT_CLICKS = """
       DELETE FROM clicks_default WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM clicks_default WHERE clicked_at < now() - make_interval(secs => $1) LIMIT $2))
+      """;
+  // Payment providers' answered events (not partitioned: a few per payment), oldest first by their index.
+  private static final String FORGET_PROVIDER_EVENTS = """
+      DELETE FROM provider_events WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM provider_events WHERE received_at < now() - make_interval(secs => $1) LIMIT $2))
       """;
   private static final String PARTITIONS = """
       SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -174,11 +197,16 @@ public final class PartitionMaintenance {
       }
       for (Table t : TABLES) {
         Duration keep = retention.get(TABLES.indexOf(t));
-        steps.add(() -> ageOut(conn, t, keep, 0).map(n -> {
+        steps.add(() -> ageOut(conn, t, keep, System.nanoTime() + AGE_OUT_BUDGET.toNanos()).map(n -> {
           total[0] = add(total[0], 0, 0, 0, n);
           return null;
         }));
       }
+      steps.add(() -> forget(conn, FORGET_PROVIDER_EVENTS, "provider_events", settings.providerEvents(),
+          System.nanoTime() + AGE_OUT_BUDGET.toNanos()).map(n -> {
+        total[0] = add(total[0], 0, 0, 0, n);
+        return null;
+      }));
       return sequence(steps).map(v -> total[0]);
     }).onSuccess(o -> {
       if (o.created() > 0 || o.dropped() > 0 || o.agedOut() > 0) {
@@ -303,8 +331,10 @@ public final class PartitionMaintenance {
     return inTransaction(conn, () -> conn.query("ALTER TABLE " + t.name() + " DETACH PARTITION " + partition).execute()
         .compose(v -> conn.preparedQuery(MOVE_BOUND).execute(Tuple.of(t.name(), t.prefix(), day)))
         .compose(v -> t == CLICKS ? Future.succeededFuture(0L)
-            : conn.query(String.format(t == ATTEMPTS ? KEEP_ATTEMPTS : t == DELIVERIES ? KEEP_DELIVERIES : KEEP_EVENTS,
-                partition)).execute().map(rows -> (long) rows.rowCount()))
+            : t == DELIVERIES ? conn.query(String.format(KEEP_DELIVERIES, partition)).execute()
+                .map(rows -> (long) rows.rowCount())
+            : conn.preparedQuery(String.format(t == ATTEMPTS ? KEEP_ATTEMPTS : KEEP_EVENTS, partition))
+                .execute(Tuple.of(bound(t, day), bound(t, day.plusDays(1)))).map(rows -> (long) rows.rowCount()))
         .compose(n -> {
           kept[0] = n;
           return t != DELIVERIES ? Future.succeededFuture()
@@ -319,18 +349,23 @@ public final class PartitionMaintenance {
         });
   }
 
-  private Future<Long> ageOut(SqlConnection conn, Table t, Duration keep, int batch) {
-    if (batch >= BATCHES_PER_RUN) {
-      return Future.succeededFuture(0L);
-    }
+  private Future<Long> ageOut(SqlConnection conn, Table t, Duration keep, long until) {
     String sql = t == ATTEMPTS ? AGE_OUT_ATTEMPTS : t == DELIVERIES ? AGE_OUT_DELIVERIES
         : t == EVENTS ? AGE_OUT_EVENTS : AGE_OUT_CLICKS;
+    return forget(conn, sql, t.name(), keep, until);
+  }
+
+  /** Runs a bounded DELETE ($1 the retention in seconds, $2 the batch) until it finds less than a batch or time is up. */
+  private Future<Long> forget(SqlConnection conn, String sql, String table, Duration keep, long until) {
+    if (System.nanoTime() - until > 0) {
+      return Future.succeededFuture(0L);
+    }
     return conn.preparedQuery(sql).execute(Tuple.of(keep.toSeconds(), BATCH)).compose(rows -> {
       long n = rows.rowCount();
       if (n > 0) {
-        metrics.rowsAgedOut(t.name(), n);
+        metrics.rowsAgedOut(table, n);
       }
-      return n < BATCH ? Future.succeededFuture(n) : ageOut(conn, t, keep, batch + 1).map(more -> n + more);
+      return n < BATCH ? Future.succeededFuture(n) : forget(conn, sql, table, keep, until).map(more -> n + more);
     });
   }
 
@@ -360,7 +395,7 @@ public final class PartitionMaintenance {
   // Lock waits are bounded: a detach waits for the transactions using the table, and every insert would
   // queue behind a detach that waited long. A run that gives up does the work an hour later.
   private static <T> Future<T> inTransaction(SqlConnection conn, Supplier<Future<T>> work) {
-    return conn.begin().compose(tx -> conn.query("SET LOCAL lock_timeout = '5s'").execute()
+    return conn.begin().compose(tx -> conn.query("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'").execute()
         .compose(v -> work.get())
         .compose(result -> tx.commit().map(result), e -> tx.rollback().transform(r -> Future.failedFuture(e))));
   }

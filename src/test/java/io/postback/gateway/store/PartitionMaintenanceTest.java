@@ -110,7 +110,7 @@ class PartitionMaintenanceTest {
   void partitionsAreCreatedAheadAndTheGaugeCountsTheDays() {
     GatewayMetrics metrics = new GatewayMetrics();
     RetentionSettings tenAhead = new RetentionSettings(DEFAULTS.clicks(), DEFAULTS.events(), DEFAULTS.deliveries(),
-        DEFAULTS.attempts(), 10, DEFAULTS.interval());
+        DEFAULTS.attempts(), DEFAULTS.providerEvents(), 10, DEFAULTS.interval());
     Outcome first = await(new PartitionMaintenance(pool, tenAhead, metrics).run());
     Outcome again = await(new PartitionMaintenance(pool, tenAhead, metrics).run());
 
@@ -148,7 +148,7 @@ class PartitionMaintenanceTest {
   }
 
   @Test
-  void retentionDropsSucceededDeliveriesAndKeepsPendingDeadSkippedOnesWithTheirEventsAndAttempts() {
+  void retentionDropsSucceededAndSkippedDeliveriesAndKeepsPendingAndDeadOnesWithTheirEventsAndAttempts() {
     GatewayClient client = gateway.client();
     Reply reg = client.admin("POST", "/admin/webhook-endpoints", new JsonObject().put("url", receiver.url("/kept"))
         .put("eventTypes", new JsonArray(List.of("retention.test"))));
@@ -165,7 +165,8 @@ class PartitionMaintenanceTest {
       TestBackends.execute("INSERT INTO events (id, type, data, created_at, fanned_out) VALUES ('" + events[i]
           + "', 'retention.test', '{}', to_timestamp(" + (at + i) / 1000.0 + "), true)");
     }
-    // e0 succeeded, e1 pending (due tomorrow: not sent before the test says so), e2 dead, e3 skipped; e4 has
+    // e0 succeeded, e1 pending (due tomorrow: not sent before the test says so), e2 dead, e3 skipped (an
+    // event for a disabled endpoint: replayable within the retention, not after); e4 has
     // no delivery; e5 a succeeded one whose attempts were already gone.
     String[] status = {"succeeded", "pending", "dead", "skipped", null, "succeeded"};
     String[] deliveries = new String[6];
@@ -191,42 +192,43 @@ class PartitionMaintenanceTest {
     for (String table : List.of("events", "deliveries", "delivery_attempts")) {
       assertThat(exists(table + "_p" + old.toString().replace("-", ""))).as(table).isFalse();
     }
-    assertThat(where("events", events[0])).isNull();
-    assertThat(where("deliveries", deliveries[0])).isNull();
-    assertThat(where("delivery_attempts", deliveries[0])).isNull();
+    // Succeeded and skipped deliveries go with their day, and so do their events and attempts.
+    for (int i : new int[] {0, 3}) {
+      assertThat(where("events", events[i])).isNull();
+      assertThat(where("deliveries", deliveries[i])).isNull();
+      assertThat(where("delivery_attempts", deliveries[i])).isNull();
+    }
     assertThat(where("events", events[4])).isNull();
     assertThat(where("events", events[5])).isNull();
-    for (int i = 1; i <= 3; i++) {
+    for (int i = 1; i <= 2; i++) {
       assertThat(where("events", events[i])).isEqualTo("events_default");
       assertThat(where("deliveries", deliveries[i])).isEqualTo("deliveries_default");
       assertThat(where("delivery_attempts", deliveries[i])).isEqualTo("delivery_attempts_default");
     }
     assertNothingOrphaned(endpoint);
 
-    // Kept means still deliverable: the pending one when it falls due, the dead and skipped ones on replay.
+    // Kept means still deliverable: the pending one when it falls due, the dead one on replay.
     TestBackends.execute("UPDATE deliveries SET next_attempt_at = now() WHERE id = '" + deliveries[1] + "'");
     assertThat(client.admin("POST", "/admin/deliveries/" + deliveries[2] + "/replay", null).status()).isEqualTo(202);
-    assertThat(client.admin("POST", "/admin/deliveries/" + deliveries[3] + "/replay", null).status()).isEqualTo(202);
     Await.until("the kept deliveries delivered", WAIT, () -> TestBackends.queryLong(
-        "SELECT count(*) FROM deliveries WHERE endpoint_id = ? AND status = 'succeeded'", endpoint) == 3);
-    assertThat(receiver.received("/kept")).hasSize(3);
+        "SELECT count(*) FROM deliveries WHERE endpoint_id = ? AND status = 'succeeded'", endpoint) == 2);
+    assertThat(receiver.received("/kept")).hasSize(2);
     assertThat(receiver.received("/kept")).extracting(r -> r.header("webhook-id"))
-        .containsExactlyInAnyOrder(events[1], events[2], events[3]);
+        .containsExactlyInAnyOrder(events[1], events[2]);
 
-    // Once they have succeeded, they age out of the default partition like any other (here: two of them).
-    TestBackends.execute("UPDATE deliveries SET updated_at = now() - interval '31 days' WHERE id IN ('"
-        + deliveries[1] + "', '" + deliveries[2] + "')");
-    TestBackends.execute("UPDATE delivery_attempts SET attempted_at = now() - interval '31 days' WHERE delivery_id IN ('"
-        + deliveries[1] + "', '" + deliveries[2] + "')");
+    // Once one has succeeded for longer than the retention, it ages out of the default partition with its
+    // attempts and event; the other, succeeded just now, stays until its time.
+    TestBackends.execute("UPDATE deliveries SET updated_at = now() - interval '31 days' WHERE id = '" + deliveries[1] + "'");
+    TestBackends.execute("UPDATE delivery_attempts SET attempted_at = now() - interval '31 days' WHERE delivery_id = '"
+        + deliveries[1] + "'");
     Outcome later = run(pool, DEFAULTS);
-    assertThat(later.agedOut()).isGreaterThanOrEqualTo(2 + 2 + 4);
-    for (int i = 1; i <= 2; i++) {
-      assertThat(where("deliveries", deliveries[i])).isNull();
-      assertThat(where("delivery_attempts", deliveries[i])).isNull();
-      assertThat(where("events", events[i])).isNull();
-    }
-    assertThat(where("deliveries", deliveries[3])).isEqualTo("deliveries_default");
-    assertThat(where("events", events[3])).isEqualTo("events_default");
+    assertThat(later.agedOut()).isGreaterThanOrEqualTo(1 + 1 + 2);
+    assertThat(where("deliveries", deliveries[1])).isNull();
+    assertThat(where("delivery_attempts", deliveries[1])).isNull();
+    assertThat(where("events", events[1])).isNull();
+    assertThat(where("deliveries", deliveries[2])).isEqualTo("deliveries_default");
+    assertThat(where("delivery_attempts", deliveries[2])).isEqualTo("delivery_attempts_default");
+    assertThat(where("events", events[2])).isEqualTo("events_default");
     assertNothingOrphaned(endpoint);
 
     // Deleting the endpoint takes its deliveries (cascade) and their attempts (trigger) with it.
@@ -241,6 +243,23 @@ class PartitionMaintenanceTest {
         + "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)", endpoint)).isZero();
     assertThat(TestBackends.queryLong("SELECT count(*) FROM delivery_attempts a WHERE a.endpoint_id = ? "
         + "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)", endpoint)).isZero();
+  }
+
+  /** A provider's answered event is remembered for its retention, then forgotten; a recent one stays. */
+  @Test
+  void providerEventsOlderThanTheirRetentionAreForgotten() {
+    String surface = gateway.client().createSurface().id();
+    TestBackends.execute("INSERT INTO provider_events (surface_id, provider, event_id, event_type, answer, received_at) VALUES "
+        + "('" + surface + "', 'stripe', 'evt_old', 'charge.succeeded', '{}', now() - interval '31 days'), "
+        + "('" + surface + "', 'stripe', 'evt_recent', 'charge.succeeded', '{}', now() - interval '29 days')");
+
+    Outcome outcome = run(pool, DEFAULTS);
+
+    assertThat(outcome.agedOut()).isGreaterThanOrEqualTo(1);
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM provider_events WHERE surface_id = ? AND event_id = 'evt_old'",
+        surface)).isZero();
+    assertThat(TestBackends.queryLong("SELECT count(*) FROM provider_events WHERE surface_id = ? AND event_id = 'evt_recent'",
+        surface)).isEqualTo(1);
   }
 
   @Test
