@@ -2,6 +2,7 @@ package io.postback.gateway.attribution;
 
 import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.Attribution.ClickCopy;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.conversion.ConversionStatus;
 import io.postback.gateway.program.Affiliate;
@@ -63,7 +64,7 @@ public final class RuleAttributor implements Attributor {
           referral.firstAt().atOffset(ZoneOffset.UTC).plusMonths(months).toInstant())) {
         return Attribution.UNATTRIBUTED;
       }
-      return credit(surface, request, referral.affiliateId(), null);
+      return credit(surface, request, referral.affiliateId(), null, null);
     });
   }
 
@@ -81,21 +82,22 @@ public final class RuleAttributor implements Attributor {
       }
       String fraud = surface.minClickToConversion() != null && elapsed.compareTo(surface.minClickToConversion()) < 0
           ? TOO_FAST : null;
-      return credit(surface, request, click.affiliateId(), fraud);
+      return credit(surface, request, click.affiliateId(), fraud,
+          new ClickCopy(click.linkCode(), click.ip(), click.subIds()));
     });
   }
 
   private Attribution byPromoCode(Surface surface, ConversionRequest request) {
     String affiliateId = catalog.promoAffiliate(surface.id(), request.promoCode());
-    return affiliateId == null ? Attribution.UNATTRIBUTED : credit(surface, request, affiliateId, null);
+    return affiliateId == null ? Attribution.UNATTRIBUTED : credit(surface, request, affiliateId, null, null);
   }
 
-  private Attribution credit(Surface surface, ConversionRequest request, String affiliateId, String fraud) {
+  private Attribution credit(Surface surface, ConversionRequest request, String affiliateId, String fraud, ClickCopy click) {
     Affiliate affiliate = catalog.affiliate(affiliateId);
     if (affiliate == null || !affiliate.active()) {
       ConversionStatus status = affiliate != null && Affiliate.SUSPENDED.equals(affiliate.status())
           ? ConversionStatus.AFFILIATE_SUSPENDED : ConversionStatus.AFFILIATE_PENDING;
-      return new Attribution(status, affiliateId, 0, null, fraud);
+      return new Attribution(status, affiliateId, 0, null, fraud, click);
     }
     CommissionRule rule = catalog.rule(surface.id(), request.eventType(), affiliateId);
     long commission = 0;
@@ -107,6 +109,7 @@ public final class RuleAttributor implements Attributor {
       commission = Commissions.percentage(request.grossMinor(), rule.percentBps());
       currency = request.currency();
     }
-    return new Attribution(ConversionStatus.ATTRIBUTED, affiliateId, commission, commission == 0 ? null : currency, fraud);
+    return new Attribution(ConversionStatus.ATTRIBUTED, affiliateId, commission, commission == 0 ? null : currency, fraud,
+        click);
   }
 }

@@ -3,6 +3,7 @@ package io.postback.gateway.click;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.Pool;
@@ -21,9 +22,8 @@ import java.time.Instant;
  * costs one primary-key read.
  */
 public final class ClickLookup {
-  private static final String FIND = "SELECT surface_id, affiliate_id, link_code, clicked_at, affiliate_suspended "
-      + "FROM clicks WHERE id = $1";
-  private static final String[] NO_SUBS = new String[5];
+  private static final String FIND = "SELECT surface_id, affiliate_id, link_code, clicked_at, affiliate_suspended, ip, "
+      + "sub1, sub2, sub3, sub4, sub5 FROM clicks WHERE id = $1";
 
   private final RedisChannel redis;
   private final Pool pool;
@@ -41,11 +41,18 @@ public final class ClickLookup {
     return "ck:" + clickId;
   }
 
-  /** Caches what attribution needs of the click for the window (at most maxTtl). Never fails: Postgres has it anyway. */
+  /**
+   * Caches what attribution needs of the click, and what it copies onto the conversion it credits (link,
+   * IP, sub-ids), for the window (at most maxTtl). Never fails: Postgres has it anyway.
+   */
   public Future<Void> remember(Click click, Duration attributionWindow) {
     Duration ttl = attributionWindow.compareTo(maxTtl) < 0 ? attributionWindow : maxTtl;
-    String value = click.surfaceId() + '\t' + click.affiliateId() + '\t' + click.clickedAt().toEpochMilli() + '\t'
-        + (click.affiliateSuspended() ? '1' : '0') + '\t' + click.linkCode();
+    JsonArray subs = new JsonArray();
+    for (String sub : click.subIds()) {
+      subs.add(sub);
+    }
+    String value = new JsonArray().add(click.surfaceId()).add(click.affiliateId()).add(click.clickedAt().toEpochMilli())
+        .add(click.affiliateSuspended()).add(click.linkCode()).add(click.ip()).add(subs).encode();
     return redis.send(Request.cmd(Command.SET).arg(key(click.id())).arg(value)
             .arg("PX").arg(String.valueOf(Math.max(1_000, ttl.toMillis()))))
         .<Void>mapEmpty()
@@ -72,17 +79,25 @@ public final class ClickLookup {
         return null;
       }
       Row r = rows.iterator().next();
+      String[] subs = {r.getString("sub1"), r.getString("sub2"), r.getString("sub3"), r.getString("sub4"), r.getString("sub5")};
       return new Click(clickId, r.getString("link_code"), r.getString("surface_id"), r.getString("affiliate_id"),
-          r.getOffsetDateTime("clicked_at").toInstant(), null, null, null, NO_SUBS, r.getBoolean("affiliate_suspended"));
+          r.getOffsetDateTime("clicked_at").toInstant(), r.getString("ip"), null, null, subs,
+          r.getBoolean("affiliate_suspended"));
     });
   }
 
+  /** The cached click, or null for a value of another form (an earlier version's): Postgres answers then. */
   private static Click parse(String clickId, String value) {
-    String[] f = value.split("\t", 5);
-    if (f.length != 5) {
+    if (!value.startsWith("[")) {
       return null;
     }
-    return new Click(clickId, f[4], f[0], f[1], Instant.ofEpochMilli(Long.parseLong(f[2])), null, null, null,
-        NO_SUBS, "1".equals(f[3]));
+    JsonArray f = new JsonArray(value);
+    JsonArray subs = f.getJsonArray(6);
+    String[] subIds = new String[subs.size()];
+    for (int i = 0; i < subIds.length; i++) {
+      subIds[i] = subs.getString(i);
+    }
+    return new Click(clickId, f.getString(4), f.getString(0), f.getString(1), Instant.ofEpochMilli(f.getLong(2)),
+        f.getString(5), null, null, subIds, f.getBoolean(3));
   }
 }

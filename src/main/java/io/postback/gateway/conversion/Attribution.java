@@ -9,8 +9,23 @@ package io.postback.gateway.conversion;
  * @param commissionMinor  commission in minor units (negative for a clawback)
  * @param currency         currency of the commission, or null when there is none
  * @param fraudReason      why the conversion looks suspicious (e.g. click_to_conversion_too_fast), or null
+ * @param click            the click credited, when a click was (copied onto the conversion), or null
  */
 public record Attribution(ConversionStatus status, String affiliateId, long commissionMinor, String currency,
-                          String fraudReason) {
-  public static final Attribution UNATTRIBUTED = new Attribution(ConversionStatus.UNATTRIBUTED, null, 0, null, null);
+                          String fraudReason, ClickCopy click) {
+  public static final Attribution UNATTRIBUTED = new Attribution(ConversionStatus.UNATTRIBUTED, null, 0, null, null, null);
+
+  /** The same attribution, earning nothing (a conversion that arrives rejected keeps who drove it). */
+  public Attribution earningNothing() {
+    return new Attribution(status, affiliateId, 0, null, fraudReason, click);
+  }
+
+  /**
+   * What affiliate postbacks render of the click that drove a conversion ({link_code}, {click_ip},
+   * {sub1}..), copied onto the conversion when it is recorded: the click itself ages out (docs/scaling.md).
+   *
+   * @param subIds sub1..sub5, null where absent
+   */
+  public record ClickCopy(String linkCode, String ip, String[] subIds) {
+  }
 }

@@ -102,7 +102,7 @@ public final class ConversionPipeline {
     if (request.approval() != Approval.REJECTED) {
       return attribution;
     }
-    return new Attribution(attribution.status(), attribution.affiliateId(), 0, null, attribution.fraudReason());
+    return attribution.earningNothing();
   }
 
   /**

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.conversion.Approval;
 import io.postback.gateway.conversion.Attribution;
+import io.postback.gateway.conversion.Attribution.ClickCopy;
 import io.postback.gateway.conversion.ConversionOutcome;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.conversion.ConversionStatus;
@@ -14,6 +15,7 @@ import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -52,10 +54,12 @@ public final class ConversionWriter {
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
                              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                             $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[])
+                             $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[],
+                             $19::text[], $20::text[], $21::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
-               commission_minor, commission_currency, fraud_reason, approval, customer_id)
+               commission_minor, commission_currency, fraud_reason, approval, customer_id,
+               link_code, click_ip, click_subs)
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
@@ -64,13 +68,11 @@ public final class ConversionWriter {
         SELECT i.id, i.surface_id, i.external_id, i.event_type, i.gross_minor, i.currency, i.occurred_at,
                i.click_id, i.promo_code, i.refund_of, i.metadata::jsonb, i.status, i.affiliate_id,
                i.commission_minor, i.commission_currency, i.fraud_reason, i.approval, i.customer_id,
-               k.link_code, k.ip,
-               CASE WHEN k.id IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object('sub1', k.sub1, 'sub2', k.sub2,
-                                                 'sub3', k.sub3, 'sub4', k.sub4, 'sub5', k.sub5)) END
+               -- What affiliate postbacks render of the click credited (Attribution.ClickCopy), from the
+               -- attributor, which read the click: joining the partitioned clicks table here would lock
+               -- and open every one of its day partitions in each execution of this generic plan.
+               i.link_code, i.click_ip, i.click_subs::jsonb
           FROM input i
-          -- What affiliate postbacks render of the click, copied while the click is at hand: only for a
-          -- conversion attributed to that click (a primary-key read, co-located by surface).
-          LEFT JOIN clicks k ON k.surface_id = i.surface_id AND k.id = i.click_id AND k.affiliate_id = i.affiliate_id
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
       ), conversion_created AS (
@@ -181,6 +183,17 @@ public final class ConversionWriter {
         });
   }
 
+  /** sub1..sub5 of a credited click as click_subs holds them: the present ones only ({} when none is). */
+  private static String subsJson(String[] subIds) {
+    JsonObject subs = new JsonObject();
+    for (int s = 0; subIds != null && s < subIds.length; s++) {
+      if (subIds[s] != null) {
+        subs.put("sub" + (s + 1), subIds[s]);
+      }
+    }
+    return subs.encode();
+  }
+
   public Future<WriteResult> write(NewConversion conversion) {
     Promise<WriteResult> promise = Promise.promise();
     batcher.add(new Pending(conversion, promise));
@@ -211,6 +224,9 @@ public final class ConversionWriter {
     String[] fraud = new String[n];
     String[] approvals = new String[n];
     String[] customers = new String[n];
+    String[] linkCodes = new String[n];
+    String[] clickIps = new String[n];
+    String[] clickSubs = new String[n];
     for (int i = 0; i < n; i++) {
       NewConversion c = batch.get(i).conversion();
       ConversionRequest r = c.request();
@@ -232,9 +248,16 @@ public final class ConversionWriter {
       fraud[i] = c.attribution().fraudReason();
       approvals[i] = r.approvalOrDefault().wire();
       customers[i] = r.customerId();
+      ClickCopy click = c.attribution().click();
+      if (click != null) {
+        linkCodes[i] = click.linkCode();
+        clickIps[i] = click.ip();
+        clickSubs[i] = subsJson(click.subIds());
+      }
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
-        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals, customers));
+        refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals, customers,
+        linkCodes, clickIps, clickSubs));
     return pool.preparedQuery(INSERT).execute(args)
         .compose(rows -> {
           Map<String, Boolean> inserted = new HashMap<>(rows.size() * 2);

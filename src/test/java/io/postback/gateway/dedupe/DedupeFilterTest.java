@@ -80,7 +80,10 @@ class DedupeFilterTest {
     assertThat(get(channel, key)).isEqualTo(DedupeFilter.IN_FLIGHT);
 
     String outcome = "{\"status\":\"attributed\",\"conversionId\":\"cv_1\"}";
-    dedupe.remember("srf_dedupe", "order-1", outcome);
+    onLoop(() -> {
+      dedupe.remember("srf_dedupe", "order-1", outcome);
+      return Future.succeededFuture();
+    });
     Thread.sleep(200);
     assertThat(onLoop(() -> dedupe.claim("srf_dedupe", "order-1"))).as("the committed outcome").isEqualTo(outcome);
     long outcomeTtl = onLoop(() -> channel.send(Request.cmd(Command.TTL).arg(key))).toLong();
