@@ -333,13 +333,13 @@ public record GatewayConfig(
 
   /**
    * Retention of the tables partitioned by day (docs/scaling.md, "Partitioning and retention"). A day's
-   * partition is dropped once all of it is older than its table's retention; what must stay (pending, dead
-   * and skipped deliveries, their attempts and events) is kept in the table's default partition.
+   * partition is dropped once all of it is older than its table's retention; what must stay (pending and
+   * dead deliveries, their attempts and events) is kept in the table's default partition.
    *
    * @param clicks             clicks; at least the longest attribution window of any surface plus a day is
    *                           kept whatever this says (an older click answers as unknown)
    * @param events             outbox events; at least {@code deliveries} (a kept delivery keeps its event anyway)
-   * @param deliveries         succeeded deliveries
+   * @param deliveries         succeeded and skipped deliveries
    * @param attempts           attempts of succeeded deliveries; at most {@code deliveries}
    * @param providerEvents     payment providers' events already answered (a redelivery within it gets the
    *                           same answer); providers redeliver for days, not weeks

@@ -56,9 +56,6 @@ public final class GatewayMetrics {
       }
     });
     // Series exist from the start, so rate() and increase() see the first event too.
-    for (String table : new String[] {"clicks", "events", "deliveries", "delivery_attempts"}) {
-      partitionsAhead(table, -1);
-    }
     postbackCounter("accepted", "none");
     postbackCounter("duplicate", "none");
     for (String reason : new String[] {"unknown_surface", "missing_signature", "bad_signature", "missing_timestamp",
@@ -255,7 +252,7 @@ public final class GatewayMetrics {
     partitionsDropped.computeIfAbsent(table, t -> Counter.builder("gateway.partitions.dropped")
         .description("Day partitions dropped by retention").tag("table", t).register(registry)).increment();
     rowsRetained.computeIfAbsent(table, t -> Counter.builder("gateway.retention.rows.kept")
-        .description("Rows of dropped partitions kept in the default partition (pending, dead, skipped "
+        .description("Rows of dropped partitions kept in the default partition (pending and dead "
             + "deliveries, their attempts and events)").tag("table", t).register(registry)).increment(rowsKept);
   }
 

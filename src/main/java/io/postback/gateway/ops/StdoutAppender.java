@@ -1,6 +1,7 @@
 package io.postback.gateway.ops;
 
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.status.ErrorStatus;
 
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
@@ -32,7 +33,7 @@ public final class StdoutAppender<E> extends OutputStreamAppender<E> {
         getOutputStream().flush();
       }
     } catch (IOException e) {
-      addStatus(new ch.qos.logback.core.status.ErrorStatus("could not flush standard output", this, e));
+      addStatus(new ErrorStatus("could not flush standard output", this, e));
     }
   }
 }

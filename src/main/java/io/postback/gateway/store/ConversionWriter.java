@@ -82,11 +82,8 @@ public final class ConversionWriter {
                                   'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
                                   -- Instant#toString's form, the one of the events Java writes: UTC with Z,
                                   -- the fraction in groups of three digits and none when it is zero.
-                                  'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-                                     || CASE WHEN extract(microseconds FROM occurred_at)::bigint % 1000000 = 0 THEN ''
-                                             WHEN extract(microseconds FROM occurred_at)::bigint % 1000 = 0
-                                               THEN to_char(occurred_at AT TIME ZONE 'UTC', '.MS')
-                                             ELSE to_char(occurred_at AT TIME ZONE 'UTC', '.US') END || 'Z',
+                                  'occurredAt', regexp_replace(to_char(occurred_at AT TIME ZONE 'UTC',
+                                                  'YYYY-MM-DD"T"HH24:MI:SS.US'), '(\\.000)?000$', '') || 'Z',
                                   'clickId', click_id, 'promoCode', promo_code,
                                   'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
                                   'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,

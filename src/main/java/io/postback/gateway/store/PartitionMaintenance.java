@@ -59,17 +59,6 @@ public final class PartitionMaintenance {
   /** How much longer than the longest attribution window clicks are kept at least. */
   public static final Duration CLICK_MARGIN = Duration.ofDays(1);
 
-  /** A partitioned table: its name, the prefix of its key, its key column. */
-  record Table(String name, String prefix, String key) {
-  }
-
-  static final Table ATTEMPTS = new Table("delivery_attempts", "dlv", "delivery_id");
-  static final Table DELIVERIES = new Table("deliveries", "dlv", "id");
-  static final Table EVENTS = new Table("events", "evt", "id");
-  static final Table CLICKS = new Table("clicks", "ck", "id");
-  /** Children first: a day leaves attempts before deliveries, deliveries before events. */
-  static final List<Table> TABLES = List.of(ATTEMPTS, DELIVERIES, EVENTS, CLICKS);
-
   // Copies the rows of a detached partition (%s) that must stay into the parent (its default partition),
   // each read through an index from the few that stay. Attempts first: their deliveries are still in the
   // day partition of deliveries then ($1, $2: the day's bounds), found by its pending and dead indexes.
@@ -78,8 +67,8 @@ public final class PartitionMaintenance {
        WHERE d.id >= $1 AND d.id < $2 AND (d.status = 'pending' OR d.status = 'dead')
       """;
   private static final String KEEP_DELIVERIES = """
-      INSERT INTO deliveries SELECT * FROM %1$s WHERE status = 'pending'
-      UNION ALL SELECT * FROM %1$s WHERE status = 'dead'
+      INSERT INTO deliveries SELECT * FROM %1$s WHERE status = 'pending' AND id >= $1 AND id < $2
+      UNION ALL SELECT * FROM %1$s WHERE status = 'dead' AND id >= $1 AND id < $2
       """;
   // An event's deliveries share its day (delivery_id) and have left their day partition before the event's
   // day is handled, so whatever delivery names it is in the default partition (by deliveries_event_idx).
@@ -133,6 +122,21 @@ public final class PartitionMaintenance {
       DELETE FROM provider_events WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM provider_events WHERE received_at < now() - make_interval(secs => $1) LIMIT $2))
       """;
+  /**
+   * A partitioned table: its name; the prefix of its ids; the table whose day must be dropped first (null
+   * for none); the copy of a dropped day's rows that must stay (%s the detached day, $1 and $2 its bounds;
+   * null when nothing stays); the bounded delete of what has aged out of its default partition.
+   */
+  record Table(String name, String prefix, Table child, String keep, String ageOut) {
+  }
+
+  static final Table ATTEMPTS = new Table("delivery_attempts", "dlv", null, KEEP_ATTEMPTS, AGE_OUT_ATTEMPTS);
+  static final Table DELIVERIES = new Table("deliveries", "dlv", ATTEMPTS, KEEP_DELIVERIES, AGE_OUT_DELIVERIES);
+  static final Table EVENTS = new Table("events", "evt", DELIVERIES, KEEP_EVENTS, AGE_OUT_EVENTS);
+  static final Table CLICKS = new Table("clicks", "ck", null, null, AGE_OUT_CLICKS);
+  /** Children first: a day leaves attempts before deliveries, deliveries before events. */
+  static final List<Table> TABLES = List.of(ATTEMPTS, DELIVERIES, EVENTS, CLICKS);
+
   private static final String PARTITIONS = """
       SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = $1::regclass AND c.relname <> $1 || '_default'
@@ -151,6 +155,8 @@ public final class PartitionMaintenance {
     this.pool = pool;
     this.settings = settings;
     this.metrics = metrics;
+    // The gauges exist from the start (-1 until the first run has looked), so an alert sees a missing run.
+    TABLES.forEach(t -> metrics.partitionsAhead(t.name(), -1));
   }
 
   /** One run: partitions ahead and retention if this instance gets the lock; the gauges in any case. */
@@ -197,7 +203,7 @@ public final class PartitionMaintenance {
       }
       for (Table t : TABLES) {
         Duration keep = retention.get(TABLES.indexOf(t));
-        steps.add(() -> ageOut(conn, t, keep, System.nanoTime() + AGE_OUT_BUDGET.toNanos()).map(n -> {
+        steps.add(() -> forget(conn, t.ageOut(), t.name(), keep, System.nanoTime() + AGE_OUT_BUDGET.toNanos()).map(n -> {
           total[0] = add(total[0], 0, 0, 0, n);
           return null;
         }));
@@ -311,7 +317,7 @@ public final class PartitionMaintenance {
 
   /** True while the table's child still has the day (or an older one): that day must leave the child first. */
   private Future<Boolean> childStillHas(SqlConnection conn, Table t, LocalDate day) {
-    Table child = t == DELIVERIES ? ATTEMPTS : t == EVENTS ? DELIVERIES : null;
+    Table child = t.child();
     if (child == null) {
       return Future.succeededFuture(false);
     }
@@ -330,10 +336,8 @@ public final class PartitionMaintenance {
     long[] kept = {0};
     return inTransaction(conn, () -> conn.query("ALTER TABLE " + t.name() + " DETACH PARTITION " + partition).execute()
         .compose(v -> conn.preparedQuery(MOVE_BOUND).execute(Tuple.of(t.name(), t.prefix(), day)))
-        .compose(v -> t == CLICKS ? Future.succeededFuture(0L)
-            : t == DELIVERIES ? conn.query(String.format(KEEP_DELIVERIES, partition)).execute()
-                .map(rows -> (long) rows.rowCount())
-            : conn.preparedQuery(String.format(t == ATTEMPTS ? KEEP_ATTEMPTS : KEEP_EVENTS, partition))
+        .compose(v -> t.keep() == null ? Future.succeededFuture(0L)
+            : conn.preparedQuery(String.format(t.keep(), partition))
                 .execute(Tuple.of(bound(t, day), bound(t, day.plusDays(1)))).map(rows -> (long) rows.rowCount()))
         .compose(n -> {
           kept[0] = n;
@@ -347,12 +351,6 @@ public final class PartitionMaintenance {
           metrics.partitionDropped(t.name(), n);
           LOG.info("retention: dropped {} ({} rows kept in {}_default)", partition, n, t.name());
         });
-  }
-
-  private Future<Long> ageOut(SqlConnection conn, Table t, Duration keep, long until) {
-    String sql = t == ATTEMPTS ? AGE_OUT_ATTEMPTS : t == DELIVERIES ? AGE_OUT_DELIVERIES
-        : t == EVENTS ? AGE_OUT_EVENTS : AGE_OUT_CLICKS;
-    return forget(conn, sql, t.name(), keep, until);
   }
 
   /** Runs a bounded DELETE ($1 the retention in seconds, $2 the batch) until it finds less than a batch or time is up. */
