@@ -123,14 +123,16 @@ public final class HttpVerticle extends VerticleBase {
     int instance = INSTANCES.getAndIncrement();
     pool = PgBuilder.pool()
         .with(boundedPool(config).setMaxSize(config.pgPoolSize()).setName("postgres-http-" + instance))
-        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true))
+        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256))
         .using(vertx)
         .build();
     reads = ReadReplica.create(vertx, config.pgReadUrl(), pool, 2, "postgres-read-http-" + instance, metrics);
     redis = new RedisChannel(vertx, backends.redisUrl(), config.redisTimeout(), metrics);
 
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
-    ConversionWriter writer = new ConversionWriter(pool, context, waits.writeBatchesInFlight(), waits.writeQueueLimit());
+    DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
+    ConversionWriter writer = new ConversionWriter(pool, deliveryQueue, context, waits.writeBatchesInFlight(),
+        waits.writeQueueLimit());
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe,
         new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
@@ -149,7 +151,7 @@ public final class HttpVerticle extends VerticleBase {
     SurfaceGuard guard = new SurfaceGuard(redis, rateLimit);
     ProviderStore providers = new ProviderStore(pool);
     ConsoleRoutes consoleRoutes = new ConsoleRoutes(console.overview());
-    mountAdmin(api, postbackLog, providers, consoleRoutes);
+    mountAdmin(api, postbackLog, providers, consoleRoutes, deliveryQueue);
     List<String> unmounted = api.getRoutes().stream().filter(r -> r.getHandlers().isEmpty())
         .map(r -> r.getOperation().getOperationId()).toList();
     if (!unmounted.isEmpty()) {
@@ -186,7 +188,7 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private void mountAdmin(RouterBuilder api, PostbackLog postbackLog, ProviderStore providers,
-                          ConsoleRoutes consoleRoutes) {
+                          ConsoleRoutes consoleRoutes, DeliveryQueue deliveryQueue) {
     new SurfaceAdmin(new SurfaceStore(pool), surfaces, config.secretGracePeriod()).mount(api);
     new ProviderAdmin(providers, surfaces, config.secretGracePeriod()).mount(api);
     new ConversionAdmin(pool, reads).mount(api);
@@ -196,7 +198,6 @@ public final class HttpVerticle extends VerticleBase {
     new CommissionRuleAdmin(program, catalog).mount(api);
     PostbackLogAdmin postbackLogAdmin = new PostbackLogAdmin(postbackLog);
     postbackLogAdmin.mount(api);
-    DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
     DestinationGuard destinations = new DestinationGuard(vertx, config.allowPrivateDestinations());
     WebhookEndpointAdmin endpoints = new WebhookEndpointAdmin(pool, deliveryQueue, destinations,
         config.secretGracePeriod());

@@ -60,8 +60,7 @@ public final class AffiliatePostbackAdmin {
              failing_since = CASE WHEN $11 THEN NULL ELSE failing_since END,
              surface_id = $12, updated_at = now()
        WHERE id = $1 AND affiliate_id = $2 AND kind = 'affiliate_postback' RETURNING\s""" + COLUMNS;
-  private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1 AND affiliate_id = $2 "
-      + "AND kind = '" + KIND + "'";
+  private static final String THIS_KIND = "id = $1 AND affiliate_id = $2 AND kind = '" + KIND + "'";
 
   private final Pool pool;
   private final DeliveryQueue queue;
@@ -169,9 +168,9 @@ public final class AffiliatePostbackAdmin {
   }
 
   private Future<JsonObject> delete(RoutingContext ctx) {
-    return pool.preparedQuery(DELETE).execute(Tuple.of(ctx.pathParam("postbackId"), ctx.pathParam("id")))
-        .map(rows -> {
-          if (rows.rowCount() == 0) {
+    return WebhookEndpointAdmin.deleteDestination(pool, THIS_KIND, Tuple.of(ctx.pathParam("postbackId"), ctx.pathParam("id")))
+        .map(found -> {
+          if (!found) {
             throw notFound(ctx);
           }
           return new JsonObject().put("id", ctx.pathParam("postbackId")).put("deleted", true);

@@ -60,7 +60,7 @@ public final class WebhookEndpointAdmin {
              affiliate_id = CASE WHEN $11 THEN $12 ELSE affiliate_id END,
              updated_at = now()
        WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
-  private static final String DELETE = "DELETE FROM webhook_endpoints WHERE id = $1 AND kind = 'webhook'";
+  private static final String THIS_KIND = "id = $1 AND kind = 'webhook'";
   private static final String ROTATE = """
       UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_valid_until = now() + make_interval(secs => $3),
              secret = $2, updated_at = now() WHERE id = $1 AND kind = 'webhook' RETURNING\s""" + COLUMNS;
@@ -193,12 +193,31 @@ public final class WebhookEndpointAdmin {
   }
 
   private Future<JsonObject> delete(RoutingContext ctx) {
-    return pool.preparedQuery(DELETE).execute(Tuple.of(ctx.pathParam("id"))).map(rows -> {
-      if (rows.rowCount() == 0) {
+    return deleteDestination(pool, THIS_KIND, Tuple.of(ctx.pathParam("id"))).map(found -> {
+      if (!found) {
         throw ApiError.notFound("Webhook endpoint " + ctx.pathParam("id"));
       }
       return new JsonObject().put("id", ctx.pathParam("id")).put("deleted", true);
     });
+  }
+
+  /**
+   * Deletes the destination that {@code where} selects (with {@code args}), webhook endpoint or affiliate
+   * postback template; false when there is none. Its deliveries go with it (cascade) and their attempts (a
+   * trigger), which on a long history takes a while, and the row stays locked meanwhile. The ingest
+   * statement writes deliveries for the destinations subscribed at that moment, and each such insert's
+   * foreign-key check would wait on that lock: every postback batch with a conversion for this destination
+   * would stall for the whole deletion. So the destination is first unsubscribed from every event type, in
+   * its own commit; a writer that read it before then finishes first (the DELETE waits for it), and no later
+   * one touches it. Should the DELETE fail, the destination stays, subscribed to nothing, and deleting it
+   * again finishes the job.
+   */
+  static Future<Boolean> deleteDestination(Pool pool, String where, Tuple args) {
+    return pool.preparedQuery("UPDATE webhook_endpoints SET event_types = '{}', updated_at = now() WHERE " + where
+            + " RETURNING id").execute(args)
+        .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture(false)
+            : pool.preparedQuery("DELETE FROM webhook_endpoints WHERE " + where).execute(args)
+                .map(deleted -> deleted.rowCount() > 0));
   }
 
   private Future<JsonObject> rotate(RoutingContext ctx) {

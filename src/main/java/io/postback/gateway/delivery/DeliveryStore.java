@@ -23,10 +23,12 @@ import java.util.Map;
 /** The named SQL of the delivery side: fan-out, claim, recording attempts, endpoint state. */
 public final class DeliveryStore {
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryStore.class);
-  // One statement: lock a batch of un-fanned events (SKIP LOCKED, so instances share the work), create a
-  // delivery per subscribed endpoint whose scope the event is in, and mark the events fanned out, all in
-  // one commit. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a replay can
-  // send it once the endpoint is enabled again. A delivery's id is derived from its event and endpoint
+  // The fan-out of events into deliveries (deliveriesFor): a delivery per subscribed endpoint whose scope
+  // the event is in. The relay runs it in one statement that locks a batch of un-fanned events (SKIP
+  // LOCKED, so instances share the work), creates their deliveries and marks them fanned out, all in one
+  // commit; the conversion writer runs it on the events it writes, in their own commit, and writes them
+  // fanned out already. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a
+  // replay can send it once the endpoint is enabled again. A delivery's id is derived from its event and endpoint
   // (delivery_id, V110): one (event, endpoint) has one id, so the primary key refuses a second delivery of
   // the same pair, and the delivery lives in its event's day partition.
   //
@@ -38,6 +40,17 @@ public final class DeliveryStore {
   // An affiliate postback template (kind affiliate_postback) is always scoped to its affiliate and to
   // conversion events; of conversion.created it gets only attributed conversions (not those credited to
   // a suspended or pending affiliate, which earn nothing).
+  private static final String DELIVERIES_FOR = """
+      INSERT INTO deliveries (id, event_id, endpoint_id, status)
+      SELECT delivery_id(b.id, ep.id, b.created_at), b.id, ep.id, CASE WHEN ep.enabled THEN 'pending' ELSE 'skipped' END
+        FROM %s b
+        JOIN webhook_endpoints ep ON (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
+         AND (ep.affiliate_id IS NULL OR ep.affiliate_id = b.affiliate_id)
+         AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
+              OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
+         AND (ep.kind = 'webhook' OR b.type <> 'conversion.created' OR b.conversion_status = 'attributed')
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, next_attempt_at, status""";
   private static final String FAN_OUT = """
       WITH batch AS (
         SELECT id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
@@ -46,21 +59,12 @@ public final class DeliveryStore {
       ), marked AS (
         UPDATE events e SET fanned_out = true FROM batch b WHERE e.id = b.id RETURNING e.id
       ), created AS (
-        INSERT INTO deliveries (id, event_id, endpoint_id, status)
-        SELECT delivery_id(b.id, ep.id, b.created_at), b.id, ep.id, CASE WHEN ep.enabled THEN 'pending' ELSE 'skipped' END
-          FROM batch b
-          JOIN webhook_endpoints ep ON (ep.event_types IS NULL OR b.type = ANY (ep.event_types))
-           AND (ep.affiliate_id IS NULL OR ep.affiliate_id = b.affiliate_id)
-           AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
-                OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
-           AND (ep.kind = 'webhook' OR b.type <> 'conversion.created' OR b.conversion_status = 'attributed')
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id, next_attempt_at, status
+        %s
       )
       SELECT NULL AS id, NULL::timestamptz AS next_attempt_at, (SELECT count(*) FROM marked) AS events
       UNION ALL
       SELECT id, next_attempt_at, NULL FROM created WHERE status = 'pending'
-      """;
+      """.formatted(deliveriesFor("batch"));
   // The Postgres side of a claim: only deliveries that are still pending, due and not leased are taken,
   // leased until the lease expiry. A delivery Redis hands out twice (e.g. re-added after a FLUSHALL while
   // in flight) is therefore sent by one claimer only. leased_until is in no index: a HOT update.
@@ -167,6 +171,17 @@ public final class DeliveryStore {
 
   /** The outcome of one fan-out round: how many events it took, and the deliveries it created. */
   public record FanOut(int events, List<DeliveryQueue.Entry> created) {
+  }
+
+  /**
+   * The statement that creates the deliveries of the events in relation {@code events} (columns id, type,
+   * surface_id, affiliate_id, created_at and conversion_status, the status of a conversion event), for use as
+   * a data-modifying CTE; it returns each created delivery's id, next_attempt_at and status. Pending ones
+   * must then go on the Redis schedule ({@link DeliveryQueue#schedule}); should that fail, the
+   * {@link ScheduleReconciler} adds them.
+   */
+  public static String deliveriesFor(String events) {
+    return DELIVERIES_FOR.formatted(events);
   }
 
   public Future<FanOut> fanOut(int maxEvents) {

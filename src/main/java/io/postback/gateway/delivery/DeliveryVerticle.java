@@ -46,7 +46,7 @@ public final class DeliveryVerticle extends VerticleBase {
     pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(Math.max(4, config.pgPoolSize())).setName("postgres-delivery-" + INSTANCES.getAndIncrement())
             .setMaxWaitQueueSize(config.waits().pgWaitQueueLimit()))
-        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256).setCachePreparedStatements(true)
+        .connectingTo(new PostgresUrl(backends.pgUrl()).connectOptions().setPipeliningLimit(256)
             // Safe without waiting for the WAL flush: a write lost in a Postgres crash only makes a delivery
             // happen again (fan-out and its events roll back together; a lost attempt record means a resend).
             .addProperty("synchronous_commit", "off"))

@@ -10,7 +10,10 @@ import io.postback.gateway.conversion.Attribution.ClickCopy;
 import io.postback.gateway.conversion.ConversionOutcome;
 import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.conversion.ConversionStatus;
+import io.postback.gateway.delivery.DeliveryQueue;
+import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.ids.Ids;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -19,6 +22,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -41,6 +46,7 @@ import java.util.Map;
  * <p>One writer per verticle; all methods run on that verticle's event loop.
  */
 public final class ConversionWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(ConversionWriter.class);
   private static final int MAX_BATCH = 256;
   private static final JsonFactory JSON = new JsonFactory();
   // Postgres numeric: at most 131072 digits before the decimal point and 16383 after it.
@@ -50,16 +56,22 @@ public final class ConversionWriter {
   // Capabilities that must write in the same transaction add a CTE reading from "inserted". Its events
   // carry the payloads defined in Event (ConversionCreated, CommissionCreated, FraudDetected,
   // ConversionRejected), field for field; EventPayloadTest holds the two together.
+  // The events are fanned out here, in their own commit, for the endpoints subscribed at that moment, and
+  // written fanned out: the outbox relay would otherwise lock, update (a new row version, not HOT: the
+  // not-fanned-out index changes) and later vacuum every event after it. The relay fans out the events
+  // other writers leave to it. The ids of the rows it may write are made in Java (see flush).
   private static final String INSERT = """
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
                              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
                              $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[], $18::text[],
-                             $19::text[], $20::text[], $21::text[])
+                             $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[],
+                             $25::text[], $26::text[], $27::text[])
           AS t(id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                click_id, promo_code, refund_of, metadata, status, affiliate_id,
                commission_minor, commission_currency, fraud_reason, approval, customer_id,
-               link_code, click_ip, click_subs)
+               link_code, click_ip, click_subs, occurred_text,
+               created_event_id, commission_id, commission_event_id, fraud_event_id, rejected_event_id)
       ), inserted AS (
         INSERT INTO conversions (id, surface_id, external_id, event_type, gross_minor, currency, occurred_at,
                                  click_id, promo_code, refund_of, metadata, status, affiliate_id,
@@ -76,57 +88,67 @@ public final class ConversionWriter {
         ON CONFLICT (surface_id, external_id) DO NOTHING
         RETURNING *
       ), conversion_created AS (
-        INSERT INTO events (id, type, surface_id, affiliate_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.created', surface_id, affiliate_id,
-               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
-                                  'eventType', event_type, 'grossMinor', gross_minor, 'currency', currency,
-                                  -- Instant#toString's form, the one of the events Java writes: UTC with Z,
-                                  -- the fraction in groups of three digits and none when it is zero.
-                                  'occurredAt', regexp_replace(to_char(occurred_at AT TIME ZONE 'UTC',
-                                                  'YYYY-MM-DD"T"HH24:MI:SS.US'), '(\\.000)?000$', '') || 'Z',
-                                  'clickId', click_id, 'promoCode', promo_code,
-                                  'refundOf', refund_of, 'status', status, 'affiliateId', affiliate_id,
-                                  'commissionMinor', commission_minor, 'commissionCurrency', commission_currency,
-                                  'approval', approval, 'customerId', customer_id, 'metadata', metadata)
-          FROM inserted
+        INSERT INTO events (id, type, surface_id, affiliate_id, fanned_out, data)
+        SELECT n.created_event_id, 'conversion.created', i.surface_id, i.affiliate_id, true,
+               jsonb_build_object('conversionId', i.id, 'surfaceId', i.surface_id, 'externalId', i.external_id,
+                                  'eventType', i.event_type, 'grossMinor', i.gross_minor, 'currency', i.currency,
+                                  -- Instant#toString, the form of the events Java writes.
+                                  'occurredAt', n.occurred_text,
+                                  'clickId', i.click_id, 'promoCode', i.promo_code,
+                                  'refundOf', i.refund_of, 'status', i.status, 'affiliateId', i.affiliate_id,
+                                  'commissionMinor', i.commission_minor, 'commissionCurrency', i.commission_currency,
+                                  'approval', i.approval, 'customerId', i.customer_id, 'metadata', i.metadata)
+          FROM inserted i JOIN input n ON n.id = i.id
+        RETURNING id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
       ), commission_entries AS (
         -- The ledger entry of every commission earned (pending or approved), in the conversion's own
         -- commit. A conversion that arrives rejected earns nothing.
         INSERT INTO commissions (id, kind, conversion_id, surface_id, affiliate_id, amount_minor, currency)
-        SELECT time_ordered_id('com'), 'commission', id, surface_id, affiliate_id,
-               commission_minor, commission_currency
-          FROM inserted
-         WHERE affiliate_id IS NOT NULL AND commission_minor > 0 AND commission_currency IS NOT NULL
-           AND approval <> 'rejected'
+        SELECT n.commission_id, 'commission', i.id, i.surface_id, i.affiliate_id,
+               i.commission_minor, i.commission_currency
+          FROM inserted i JOIN input n ON n.id = i.id
+         WHERE i.affiliate_id IS NOT NULL AND i.commission_minor > 0 AND i.commission_currency IS NOT NULL
+           AND i.approval <> 'rejected'
         RETURNING *
       ), commission_created AS (
-        INSERT INTO events (id, type, surface_id, affiliate_id, data)
-        SELECT time_ordered_id('evt'), 'commission.created', surface_id, affiliate_id,
-               jsonb_build_object('commissionId', id, 'conversionId', conversion_id, 'surfaceId', surface_id,
-                                  'affiliateId', affiliate_id, 'amountMinor', amount_minor, 'currency', currency)
-          FROM commission_entries
+        INSERT INTO events (id, type, surface_id, affiliate_id, fanned_out, data)
+        SELECT n.commission_event_id, 'commission.created', c.surface_id, c.affiliate_id, true,
+               jsonb_build_object('commissionId', c.id, 'conversionId', c.conversion_id, 'surfaceId', c.surface_id,
+                                  'affiliateId', c.affiliate_id, 'amountMinor', c.amount_minor, 'currency', c.currency)
+          FROM commission_entries c JOIN input n ON n.id = c.conversion_id
+        RETURNING id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
       ), fraud_detected AS (
-        INSERT INTO events (id, type, surface_id, affiliate_id, data)
-        SELECT time_ordered_id('evt'), 'fraud.detected', surface_id, affiliate_id,
-               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
-                                  'clickId', click_id, 'affiliateId', affiliate_id, 'reason', fraud_reason)
-          FROM inserted
-         WHERE fraud_reason IS NOT NULL
+        INSERT INTO events (id, type, surface_id, affiliate_id, fanned_out, data)
+        SELECT n.fraud_event_id, 'fraud.detected', i.surface_id, i.affiliate_id, true,
+               jsonb_build_object('conversionId', i.id, 'surfaceId', i.surface_id, 'externalId', i.external_id,
+                                  'clickId', i.click_id, 'affiliateId', i.affiliate_id, 'reason', i.fraud_reason)
+          FROM inserted i JOIN input n ON n.id = i.id
+         WHERE i.fraud_reason IS NOT NULL
+        RETURNING id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
       ), conversion_rejected AS (
-        INSERT INTO events (id, type, surface_id, affiliate_id, data)
-        SELECT time_ordered_id('evt'), 'conversion.rejected', surface_id, affiliate_id,
-               jsonb_build_object('conversionId', id, 'surfaceId', surface_id, 'externalId', external_id,
-                                  'affiliateId', affiliate_id, 'previousApproval', NULL,
+        INSERT INTO events (id, type, surface_id, affiliate_id, fanned_out, data)
+        SELECT n.rejected_event_id, 'conversion.rejected', i.surface_id, i.affiliate_id, true,
+               jsonb_build_object('conversionId', i.id, 'surfaceId', i.surface_id, 'externalId', i.external_id,
+                                  'affiliateId', i.affiliate_id, 'previousApproval', NULL,
                                   'commissionReversedMinor', 0)
-          FROM inserted
-         WHERE approval = 'rejected'
+          FROM inserted i JOIN input n ON n.id = i.id
+         WHERE i.approval = 'rejected'
+        RETURNING id, type, surface_id, affiliate_id, created_at, data->>'status' AS conversion_status
+      ), new_events AS (
+        SELECT * FROM conversion_created UNION ALL SELECT * FROM commission_created
+        UNION ALL SELECT * FROM fraud_detected UNION ALL SELECT * FROM conversion_rejected
+      ), deliveries_created AS (
+        %s
       )
       -- Refunds that arrived before this original are applied right after this commit (RefundWriter).
       SELECT i.id, EXISTS (SELECT 1 FROM conversions r
                             WHERE r.surface_id = i.surface_id AND r.refund_of = i.external_id
-                              AND r.status = 'refund_pending_original') AS refunds_pending
+                              AND r.status = 'refund_pending_original') AS refunds_pending,
+             NULL::text AS delivery_id, NULL::timestamptz AS next_attempt_at
         FROM inserted i
-      """;
+      UNION ALL
+      SELECT NULL, NULL, id, next_attempt_at FROM deliveries_created WHERE status = 'pending'
+      """.formatted(DeliveryStore.deliveriesFor("new_events"));
   private static final String ORIGINALS = """
       SELECT c.surface_id, c.external_id, c.id, c.status, c.affiliate_id, c.commission_minor, c.commission_currency,
              c.approval
@@ -156,11 +178,16 @@ public final class ConversionWriter {
   }
 
   private final Pool pool;
+  private final DeliveryQueue deliveries;
   private final MicroBatcher<Pending> batcher;
 
-  /** {@code maxQueued}: conversions allowed to wait for a batch; more are answered 503 at once. */
-  public ConversionWriter(Pool pool, Context context, int maxInFlight, int maxQueued) {
+  /**
+   * {@code maxQueued}: conversions allowed to wait for a batch; more are answered 503 at once.
+   * {@code deliveries}: where the deliveries of the events written are scheduled after their commit.
+   */
+  public ConversionWriter(Pool pool, DeliveryQueue deliveries, Context context, int maxInFlight, int maxQueued) {
     this.pool = pool;
+    this.deliveries = deliveries;
     this.batcher = new MicroBatcher<>(context, "conversions", MAX_BATCH, maxInFlight, maxQueued,
         new MicroBatcher.Writer<>() {
           @Override
@@ -224,6 +251,14 @@ public final class ConversionWriter {
     String[] linkCodes = new String[n];
     String[] clickIps = new String[n];
     String[] clickSubs = new String[n];
+    String[] occurredTexts = new String[n];
+    // Every id the statement may need, made here: Postgres' time_ordered_id() is plpgsql and costs more
+    // than the rest of an event's row. Ids of events that do not happen are simply not used.
+    String[] createdEvents = new String[n];
+    String[] commissionIds = new String[n];
+    String[] commissionEvents = new String[n];
+    String[] fraudEvents = new String[n];
+    String[] rejectedEvents = new String[n];
     for (int i = 0; i < n; i++) {
       NewConversion c = batch.get(i).conversion();
       ConversionRequest r = c.request();
@@ -245,6 +280,12 @@ public final class ConversionWriter {
       fraud[i] = c.attribution().fraudReason();
       approvals[i] = r.approvalOrDefault().wire();
       customers[i] = r.customerId();
+      occurredTexts[i] = r.occurredAt().toString();
+      createdEvents[i] = Ids.timeOrdered("evt");
+      commissionIds[i] = Ids.timeOrdered("com");
+      commissionEvents[i] = Ids.timeOrdered("evt");
+      fraudEvents[i] = Ids.timeOrdered("evt");
+      rejectedEvents[i] = Ids.timeOrdered("evt");
       ClickCopy click = c.attribution().click();
       if (click != null) {
         linkCodes[i] = click.linkCode();
@@ -254,13 +295,21 @@ public final class ConversionWriter {
     }
     Tuple args = Tuple.from(List.of(ids, surfaces, externals, types, gross, currencies, occurred, clicks, promos,
         refundOf, metadata, statuses, affiliates, commissions, commissionCurrencies, fraud, approvals, customers,
-        linkCodes, clickIps, clickSubs));
+        linkCodes, clickIps, clickSubs, occurredTexts, createdEvents, commissionIds, commissionEvents, fraudEvents,
+        rejectedEvents));
     return pool.preparedQuery(INSERT).execute(args)
         .compose(rows -> {
           Map<String, Boolean> inserted = new HashMap<>(rows.size() * 2);
+          List<DeliveryQueue.Entry> scheduled = new ArrayList<>();
           for (Row row : rows) {
-            inserted.put(row.getString(0), row.getBoolean(1));
+            String id = row.getString(0);
+            if (id != null) {
+              inserted.put(id, row.getBoolean(1));
+            } else {
+              scheduled.add(new DeliveryQueue.Entry(row.getString(2), row.getOffsetDateTime(3).toInstant().toEpochMilli()));
+            }
           }
+          schedule(scheduled);
           List<Pending> refused = new ArrayList<>(n - inserted.size());
           for (Pending p : batch) {
             Boolean refundsPending = inserted.get(p.conversion().id());
@@ -278,6 +327,17 @@ public final class ConversionWriter {
             return Future.succeededFuture();
           });
         });
+  }
+
+  /**
+   * Puts the committed deliveries on the Redis schedule without holding up the answers: they are in Postgres,
+   * and the schedule reconciler adds any that this misses (a Redis error, a crash right after the commit).
+   */
+  private void schedule(List<DeliveryQueue.Entry> scheduled) {
+    if (!scheduled.isEmpty()) {
+      deliveries.schedule(scheduled).onFailure(e -> LOG.warn(
+          "scheduling {} new deliveries in Redis failed; the reconciler will: {}", scheduled.size(), e.toString()));
+    }
   }
 
   private Future<Void> resolveOriginals(List<Pending> refused) {

@@ -56,7 +56,7 @@ public final class ReadReplica {
         .with(new PoolOptions().setMaxSize(poolSize).setName(name)
             .setConnectionTimeout(2 * CONNECT_TIMEOUT_MS).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS))
         .with(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS))
-        .connectingTo(new PostgresUrl(readUrl).connectOptions().setCachePreparedStatements(true))
+        .connectingTo(new PostgresUrl(readUrl).connectOptions())
         .using(vertx)
         .build();
     return new ReadReplica(primary, replica, metrics);

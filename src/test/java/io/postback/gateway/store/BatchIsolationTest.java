@@ -7,9 +7,12 @@ import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.conversion.Approval;
 import io.postback.gateway.conversion.Attribution;
 import io.postback.gateway.conversion.ConversionRequest;
+import io.postback.gateway.delivery.DeliveryQueue;
 import io.postback.gateway.delivery.DeliveryStore;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.ids.Ids;
+import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.store.ConversionWriter.NewConversion;
 import io.postback.gateway.store.ConversionWriter.WriteResult;
 import io.postback.gateway.support.TestBackends;
@@ -25,6 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +49,7 @@ class BatchIsolationTest {
   private static Vertx vertx;
   private static Pool pool;
   private static Context context;
+  private static DeliveryQueue deliveries;
 
   /** The extension makes the Vert.x instance and closes it after the class. */
   @BeforeAll
@@ -54,6 +59,8 @@ class BatchIsolationTest {
     pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4))
         .connectingTo(new PostgresUrl(TestBackends.get().pgUrl()).connectOptions()).using(vertx).build();
     context = vertx.getOrCreateContext();
+    deliveries = new DeliveryQueue(new RedisChannel(vertx, TestBackends.get().redisUrl(), Duration.ofSeconds(2),
+        new GatewayMetrics()), 1);
   }
 
   /** Runs {@code writes} in one event-loop turn (so they share a batch) and waits for all their outcomes. */
@@ -89,7 +96,7 @@ class BatchIsolationTest {
   @Test
   void badConversionRowsFailAloneAndTheirNeighboursCommit() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
     NewConversion earlier = conversion(surface, "already-there", null, null);
     assertThat(inOneTurn(() -> List.of(writer.write(earlier))).get(0).result().inserted()).isTrue();
 
@@ -135,7 +142,7 @@ class BatchIsolationTest {
   @Test
   void aTextFieldPostgresCannotStoreIsNamed() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
     List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
         writer.write(conversion(surface, "nul\u0000inside", null, null)),
         writer.write(conversion(surface, "fine", null, null))));
@@ -147,7 +154,7 @@ class BatchIsolationTest {
   @Test
   void aRowTheWriterCannotEvenEncodeFailsAloneAsOurBug() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
     NewConversion noTime = new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, "no-time", "lead",
         null, null, null, null, null, null, null, null, null), Attribution.UNATTRIBUTED);
     List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
