@@ -30,7 +30,10 @@ public final class DeliveryStore {
   // fanned out already. A disabled endpoint's delivery is recorded 'skipped' (not scheduled) so that a
   // replay can send it once the endpoint is enabled again. A delivery's id is derived from its event and endpoint
   // (delivery_id, V110): one (event, endpoint) has one id, so the primary key refuses a second delivery of
-  // the same pair, and the delivery lives in its event's day partition.
+  // the same pair, and the delivery lives in its event's day partition. The endpoints are read with the lock
+  // the deliveries' foreign key takes anyway (KEY SHARE): an endpoint deleted while the statement ran is
+  // then passed over instead of failing the statement's foreign-key check, which would fail the whole
+  // batch of conversions around it.
   //
   // The scope rule, the one place it is decided (docs/webhooks.md, "Scopes"): an endpoint scoped to an
   // affiliate gets only events about that affiliate; one scoped to a surface gets only events of that
@@ -49,6 +52,7 @@ public final class DeliveryStore {
          AND (ep.surface_id IS NULL OR ep.surface_id = b.surface_id
               OR (b.surface_id IS NULL AND ep.affiliate_id IS NOT NULL))
          AND (ep.kind = 'webhook' OR b.type <> 'conversion.created' OR b.conversion_status = 'attributed')
+         FOR KEY SHARE OF ep
       ON CONFLICT (id) DO NOTHING
       RETURNING id, next_attempt_at, status""";
   private static final String FAN_OUT = """

@@ -142,6 +142,36 @@ class IngestFanOutTest {
     }
   }
 
+  @Test
+  void aPostbackWrittenWhileItsEndpointIsBeingDeletedIsWrittenWithoutIt() throws Exception {
+    try (WebhookReceiver receiver = new WebhookReceiver();
+         RunningGateway gw = RunningGateway.start(DeliveryFixtures.fast(NO_DELIVERY, "0"))) {
+      DeliveryFixtures.forgetEndpoints();
+      GatewayClient client = gw.client();
+      Endpoint gone = register(client, receiver.url("/gone"), "conversion.created");
+      TestSurface surface = client.createSurface();
+      CompletableFuture<Reply> racing;
+      try (Connection deleting = TestBackends.jdbc()) {
+        deleting.setAutoCommit(false);
+        try (Statement st = deleting.createStatement()) {
+          st.execute("DELETE FROM webhook_endpoints WHERE id = '" + gone.id() + "'");
+        }
+        // The insert still sees the endpoint (the deletion is not committed) and waits for its row.
+        racing = client.postbackAsync(surface, "{\"externalId\":\"racing-1\",\"eventType\":\"sale\","
+            + "\"grossMinor\":1200,\"currency\":\"EUR\"}");
+        Await.until("the conversion insert waiting for the endpoint's row", WAIT, () -> TestBackends.queryLong(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                + "AND query LIKE '%INSERT INTO conversions%'") == 1);
+        deleting.commit();
+      }
+      Reply r = racing.get(10, TimeUnit.SECONDS);
+      assertThat(r.status()).as(r.toString()).isEqualTo(200);
+      assertThat(TestBackends.queryLong("SELECT count(*) FROM conversions WHERE surface_id = ? AND external_id = ?",
+          surface.id(), "racing-1")).isEqualTo(1);
+      assertThat(TestBackends.queryLong("SELECT count(*) FROM deliveries WHERE endpoint_id = ?", gone.id())).isZero();
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
