@@ -8,7 +8,6 @@ import io.postback.gateway.support.StandaloneRedis;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -82,7 +81,7 @@ class DedupeFilterTest {
 
     String outcome = "{\"status\":\"attributed\",\"conversionId\":\"cv_1\"}";
     onLoop(() -> {
-      dedupe.remember("srf_dedupe", "order-1", Buffer.buffer(outcome));
+      dedupe.remember("srf_dedupe", "order-1", outcome);
       return Future.succeededFuture();
     });
     Thread.sleep(200);
