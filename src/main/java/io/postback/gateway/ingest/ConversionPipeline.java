@@ -41,11 +41,6 @@ public final class ConversionPipeline {
     public Answer(JsonObject body, boolean duplicate) {
       this(body, duplicate, null);
     }
-
-    /** The body as sent. */
-    public Buffer bytes() {
-      return encoded != null ? encoded : body.toBuffer();
-    }
   }
 
   private final DedupeFilter dedupe;

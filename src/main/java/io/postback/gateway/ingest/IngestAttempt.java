@@ -71,7 +71,7 @@ public final class IngestAttempt {
   }
 
   public void finish(Future<Answer> answer) {
-    answer.onSuccess(a -> succeed(a.body(), a.bytes()))
+    answer.onSuccess(a -> succeed(a.body(), a.encoded()))
         .onFailure(this::fail);
   }
 
