@@ -14,7 +14,6 @@ import io.postback.gateway.store.ConversionWriter.WriteResult;
 import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.Surface;
-import io.postback.gateway.text.JsonText;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -35,7 +34,7 @@ public final class ConversionPipeline {
   /**
    * The answer for one conversion: the JSON body, whether it was a duplicate, and the body's encoding when
    * the pipeline already made it (else null): a new conversion's answer is the outcome remembered in Redis,
-   * encoded once for both (JsonText). Whoever changes a body makes a new Answer of it.
+   * encoded once for both. Whoever changes a body makes a new Answer of it.
    */
   public record Answer(JsonObject body, boolean duplicate, Buffer encoded) {
     public Answer(JsonObject body, boolean duplicate) {
@@ -63,12 +62,11 @@ public final class ConversionPipeline {
   public Future<Answer> submit(Surface surface, ConversionRequest request) {
     return dedupe.claim(surface.id(), request.externalId()).compose(committed -> {
       if (committed != null) {
-        JsonObject cached = JsonText.parse(committed);
+        JsonObject cached = new JsonObject(committed);
         // A repeat that states no status is a plain duplicate: the remembered outcome is not read into one.
         if (request.approval() == null || !differs(request, ConversionOutcome.fromJson(cached).approval())) {
           metrics.postback("duplicate", "none");
-          cached.put("duplicate", true);
-          return Future.succeededFuture(new Answer(cached, true, Buffer.buffer(JsonText.encode(cached))));
+          return Future.succeededFuture(new Answer(cached.put("duplicate", true), true));
         }
         // A stated status other than the remembered one: Postgres decides whether it is a transition.
         return transition(surface, request, null);
@@ -92,9 +90,9 @@ public final class ConversionPipeline {
         return transition(surface, request, result.outcome());
       }
       JsonObject body = result.outcome().toJson(!result.inserted());
-      String encoded = JsonText.encode(body);
+      Buffer encoded = body.toBuffer();
       dedupe.remember(surface.id(), request.externalId(),
-          result.inserted() ? encoded : JsonText.encode(result.outcome().toJson(false)));
+          result.inserted() ? encoded : result.outcome().toJson(false).toBuffer());
       metrics.postback(result.inserted() ? "accepted" : "duplicate", "none");
       if (result.inserted()) {
         metrics.attribution(result.outcome().status());
@@ -102,7 +100,7 @@ public final class ConversionPipeline {
           metrics.commission(result.outcome().currency(), result.outcome().commissionMinor());
         }
       }
-      return Future.succeededFuture(new Answer(body, !result.inserted(), Buffer.buffer(encoded)));
+      return Future.succeededFuture(new Answer(body, !result.inserted(), encoded));
     });
   }
 
@@ -134,7 +132,7 @@ public final class ConversionPipeline {
         // Remembered in Redis but not stored in Postgres (e.g. a restored database): Postgres decides.
         return store(surface, request);
       }
-      dedupe.remember(surface.id(), request.externalId(), JsonText.encode(outcome.toJson(false)));
+      dedupe.remember(surface.id(), request.externalId(), outcome.toJson(false).toBuffer());
       metrics.postback("duplicate", "none");
       return Future.succeededFuture(new Answer(outcome.toJson(true), true));
     });

@@ -2,7 +2,6 @@ package io.postback.gateway.ingest;
 
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
-import io.postback.gateway.text.JsonText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -62,7 +61,7 @@ public final class PostbackLog {
     entries.forEach((surfaceId, list) -> {
       Request push = Request.cmd(Command.LPUSH).arg(key(surfaceId));
       for (JsonObject entry : list) {
-        push.arg(JsonText.encode(entry.put("at", at)));
+        push.arg(entry.put("at", at).toBuffer());
       }
       redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
       redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
