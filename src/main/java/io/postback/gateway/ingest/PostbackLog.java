@@ -61,7 +61,7 @@ public final class PostbackLog {
     entries.forEach((surfaceId, list) -> {
       Request push = Request.cmd(Command.LPUSH).arg(key(surfaceId));
       for (JsonObject entry : list) {
-        push.arg(entry.put("at", at).toBuffer());
+        push.arg(entry.put("at", at).encode());
       }
       redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
       redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
