@@ -4,6 +4,7 @@ import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.redis.RedisScript;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -74,7 +75,7 @@ public final class DedupeFilter {
   }
 
   /** Stores the committed outcome so later repeats are answered from Redis. Best effort. */
-  public void remember(String surfaceId, String externalId, String outcomeJson) {
+  public void remember(String surfaceId, String externalId, Buffer outcomeJson) {
     redis.send(Request.cmd(Command.SET).arg(key(surfaceId, externalId)).arg(outcomeJson)
             .arg("EX").arg(outcomeTtlSeconds))
         .onFailure(e -> metrics.redisFallback("dedupe_remember"));

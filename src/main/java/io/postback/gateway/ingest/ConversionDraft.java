@@ -8,12 +8,13 @@ import io.postback.gateway.text.StorableText;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.DateTimeException;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Currency;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -32,7 +33,6 @@ public final class ConversionDraft {
   public static final Instant MIN_OCCURRED_AT = Instant.parse("2000-01-01T00:00:00Z");
   /** Events that carry money and so must say how much. */
   public static final Set<String> MONEY_EVENTS = Set.of("sale", "subscribe", "deposit", "purchase");
-  private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_]{0,31}");
   private static final Set<String> CURRENCIES = Currency.getAvailableCurrencies().stream()
       .map(Currency::getCurrencyCode).collect(Collectors.toUnmodifiableSet());
   /** How far ahead of the gateway's clock an occurredAt may lie (clock skew), so no original stretches its window. */
@@ -62,7 +62,7 @@ public final class ConversionDraft {
   public ConversionRequest validate(String surfaceId, Instant receivedAt, Duration refundBackdateLimit) {
     requireText("externalId", externalId, MAX_EXTERNAL_ID);
     requireText("eventType", eventType, 32);
-    if (!EVENT_TYPE.matcher(eventType).matches()) {
+    if (!lowercaseToken(eventType)) {
       throw ApiError.invalidField("eventType", "eventType must be a lowercase token such as sale, signup or refund");
     }
     boolean refund = "refund".equals(eventType);
@@ -122,15 +122,67 @@ public final class ConversionDraft {
         promoCode, refundOf, metadata, refund ? null : stated, customerId);
   }
 
+  /** {@code [a-z][a-z0-9_]*} (the length is checked before): a loop, as a regex matcher costs more per postback. */
+  private static boolean lowercaseToken(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '_')))) {
+        return false;
+      }
+    }
+    return !value.isEmpty();
+  }
+
   private static Instant parseInstant(String text) {
     if (text.length() > MAX_INSTANT_TEXT) {
       throw ApiError.invalidField("occurredAt", "occurredAt must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
     }
     try {
-      return OffsetDateTime.parse(text).toInstant();
-    } catch (DateTimeParseException e) {
+      Instant utc = parseUtc(text);
+      return utc != null ? utc : OffsetDateTime.parse(text).toInstant();
+    } catch (DateTimeException e) {
       throw ApiError.invalidField("occurredAt", "occurredAt must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
     }
+  }
+
+  /**
+   * The form nearly every sender uses, {@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}, read without the general ISO
+   * parser (which was 4 % of the hot path's CPU samples); null for any other form, which that parser then
+   * reads. Field values out of range throw as the strict ISO parser does (LocalDateTime.of checks them).
+   */
+  static Instant parseUtc(String t) {
+    int n = t.length();
+    if (n < 20 || n > 30 || n == 21 || t.charAt(4) != '-' || t.charAt(7) != '-' || t.charAt(10) != 'T'
+        || t.charAt(13) != ':' || t.charAt(16) != ':' || t.charAt(n - 1) != 'Z' || (n > 20 && t.charAt(19) != '.')) {
+      return null;
+    }
+    int year = digits(t, 0, 4);
+    int month = digits(t, 5, 7);
+    int day = digits(t, 8, 10);
+    int hour = digits(t, 11, 13);
+    int minute = digits(t, 14, 16);
+    int second = digits(t, 17, 19);
+    int fraction = n > 20 ? digits(t, 20, n - 1) : 0;
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || fraction < 0) {
+      return null;
+    }
+    for (int i = n - 21; i < 9; i++) {
+      fraction *= 10;
+    }
+    return LocalDateTime.of(year, month, day, hour, minute, second, fraction).toInstant(ZoneOffset.UTC);
+  }
+
+  /** The decimal value of the ASCII digits from {@code from} to {@code to} (at most 9), or -1 if one is not a digit. */
+  private static int digits(String t, int from, int to) {
+    int v = 0;
+    for (int i = from; i < to; i++) {
+      char c = t.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
   }
 
   static void requireText(String field, String value, int max) {

@@ -15,6 +15,7 @@ import io.postback.gateway.store.ConversionWriter;
 import io.postback.gateway.store.RefundWriter;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -30,8 +31,15 @@ import io.vertx.core.json.JsonObject;
  */
 public final class ConversionPipeline {
 
-  /** The answer for one conversion: the JSON body and whether it was a duplicate. */
-  public record Answer(JsonObject body, boolean duplicate) {
+  /**
+   * The answer for one conversion: the JSON body, whether it was a duplicate, and the body's encoding when
+   * the pipeline already made it (else null): a new conversion's answer is the outcome remembered in Redis,
+   * encoded once for both. Whoever changes a body makes a new Answer of it.
+   */
+  public record Answer(JsonObject body, boolean duplicate, Buffer encoded) {
+    public Answer(JsonObject body, boolean duplicate) {
+      this(body, duplicate, null);
+    }
   }
 
   private final DedupeFilter dedupe;
@@ -55,7 +63,8 @@ public final class ConversionPipeline {
     return dedupe.claim(surface.id(), request.externalId()).compose(committed -> {
       if (committed != null) {
         JsonObject cached = new JsonObject(committed);
-        if (!differs(request, ConversionOutcome.fromJson(cached).approval())) {
+        // A repeat that states no status is a plain duplicate: the remembered outcome is not read into one.
+        if (request.approval() == null || !differs(request, ConversionOutcome.fromJson(cached).approval())) {
           metrics.postback("duplicate", "none");
           return Future.succeededFuture(new Answer(cached.put("duplicate", true), true));
         }
@@ -80,7 +89,10 @@ public final class ConversionPipeline {
       if (!result.inserted() && differs(request, result.outcome().approval())) {
         return transition(surface, request, result.outcome());
       }
-      dedupe.remember(surface.id(), request.externalId(), result.outcome().toJson(false).encode());
+      JsonObject body = result.outcome().toJson(!result.inserted());
+      Buffer encoded = body.toBuffer();
+      dedupe.remember(surface.id(), request.externalId(),
+          result.inserted() ? encoded : result.outcome().toJson(false).toBuffer());
       metrics.postback(result.inserted() ? "accepted" : "duplicate", "none");
       if (result.inserted()) {
         metrics.attribution(result.outcome().status());
@@ -88,7 +100,7 @@ public final class ConversionPipeline {
           metrics.commission(result.outcome().currency(), result.outcome().commissionMinor());
         }
       }
-      return Future.succeededFuture(new Answer(result.outcome().toJson(!result.inserted()), !result.inserted()));
+      return Future.succeededFuture(new Answer(body, !result.inserted(), encoded));
     });
   }
 
@@ -120,7 +132,7 @@ public final class ConversionPipeline {
         // Remembered in Redis but not stored in Postgres (e.g. a restored database): Postgres decides.
         return store(surface, request);
       }
-      dedupe.remember(surface.id(), request.externalId(), outcome.toJson(false).encode());
+      dedupe.remember(surface.id(), request.externalId(), outcome.toJson(false).toBuffer());
       metrics.postback("duplicate", "none");
       return Future.succeededFuture(new Answer(outcome.toJson(true), true));
     });

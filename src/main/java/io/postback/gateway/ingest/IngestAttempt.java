@@ -11,6 +11,7 @@ import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -26,6 +27,8 @@ import io.vertx.ext.web.RoutingContext;
  * it is taken before validation: an entry can always be encoded, stored and shown.
  */
 public final class IngestAttempt {
+  private static final String[] OUTCOME_FIELDS = {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor",
+      "approval", "accepted", "duplicates", "rejected", "reason", "externalId"};
   private final RoutingContext ctx;
   private final String form;
   private final GatewayMetrics metrics;
@@ -68,12 +71,17 @@ public final class IngestAttempt {
   }
 
   public void finish(Future<Answer> answer) {
-    answer.onSuccess(a -> succeed(a.body()))
+    answer.onSuccess(a -> succeed(a.body(), a.encoded()))
         .onFailure(this::fail);
   }
 
   /** Answers 200 with the body; the outcome was counted by the pipeline. */
   public void succeed(JsonObject body) {
+    succeed(body, null);
+  }
+
+  /** Answers 200 with the body, sent as {@code encoded} when that is its encoding already. */
+  private void succeed(JsonObject body, Buffer encoded) {
     if (expired) {
       JsonObject late = entry(ctx.response().getStatusCode()).put("afterDeadline", true);
       copyOutcome(body, late);
@@ -88,14 +96,14 @@ public final class IngestAttempt {
     }
     ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(body.toBuffer());
+        .end(encoded != null ? encoded : body.toBuffer());
   }
 
   private static void copyOutcome(JsonObject body, JsonObject entry) {
-    for (String field : new String[] {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor", "approval",
-        "accepted", "duplicates", "rejected", "reason", "externalId"}) {
-      if (body.containsKey(field)) {
-        entry.put(field.equals("status") ? "outcome" : field, body.getValue(field));
+    for (String field : OUTCOME_FIELDS) {
+      Object value = body.getValue(field);
+      if (value != null || body.containsKey(field)) {
+        entry.put(field.equals("status") ? "outcome" : field, value);
       }
     }
   }

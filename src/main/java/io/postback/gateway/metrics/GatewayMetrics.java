@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class GatewayMetrics {
   private final PrometheusMeterRegistry registry;
-  private final Map<String, Counter> postbacks = new ConcurrentHashMap<>();
+  // By outcome, then reason: looked up per postback without building a key.
+  private final Map<String, Map<String, Counter>> postbacks = new ConcurrentHashMap<>();
   private final Map<String, Counter> redisFallbacks = new ConcurrentHashMap<>();
   private final Map<String, Counter> providerEvents = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> dependencyUp = new ConcurrentHashMap<>();
@@ -123,11 +124,12 @@ public final class GatewayMetrics {
   }
 
   private Counter postbackCounter(String outcome, String reason) {
-    return postbacks.computeIfAbsent(outcome + '|' + reason, k -> Counter.builder("gateway.postbacks")
-        .description("Inbound postbacks by outcome and rejection reason")
-        .tag("outcome", outcome)
-        .tag("reason", reason)
-        .register(registry));
+    return postbacks.computeIfAbsent(outcome, o -> new ConcurrentHashMap<>())
+        .computeIfAbsent(reason, r -> Counter.builder("gateway.postbacks")
+            .description("Inbound postbacks by outcome and rejection reason")
+            .tag("outcome", outcome)
+            .tag("reason", reason)
+            .register(registry));
   }
 
   /**

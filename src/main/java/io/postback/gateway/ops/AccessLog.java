@@ -30,7 +30,6 @@ public final class AccessLog implements Handler<RoutingContext> {
     HttpServerRequest req = ctx.request();
     String given = req.getHeader(REQUEST_ID);
     String requestId = given != null && SANE_ID.matcher(given).matches() ? given : Ids.timeOrdered("req");
-    ctx.put(REQUEST_ID, requestId);
     ctx.response().putHeader(REQUEST_ID, requestId);
     long start = System.nanoTime();
     ctx.addEndHandler(v -> {

@@ -84,7 +84,8 @@ public final class RedisChannel {
     Promise<Response> reply = Promise.promise();
     queued.add(request);
     queuedReplies.add(reply);
-    return reply.future().andThen(ar -> onResult(ar.failed() ? ar.cause() : null));
+    // Redis' availability is judged once per pipelined write (flushQueued), not per reply.
+    return reply.future();
   }
 
   private void flushQueued() {
@@ -95,6 +96,7 @@ public final class RedisChannel {
     // The deadline of every command of this write; a reply not in by then fails as a timeout.
     long deadline = vertx.setTimer(timeoutMs, id -> {
       TimeoutException late = new TimeoutException("Redis did not answer within " + timeoutMs + " ms");
+      onResult(late);
       replies.forEach(reply -> reply.tryFail(late));
     });
     if (cluster) {
@@ -105,14 +107,14 @@ public final class RedisChannel {
         for (int i = 0; i < requests.size(); i++) {
           Promise<Response> reply = replies.get(i);
           if (ar.failed()) {
-            reply.tryFail(ar.cause());
+            if (reply.tryFail(ar.cause())) {
+              onResult(ar.cause());
+            }
             answered(pending, deadline);
           } else {
             ar.result().send(requests.get(i)).onComplete(r -> {
-              if (r.succeeded()) {
-                reply.tryComplete(r.result());
-              } else {
-                reply.tryFail(r.cause());
+              if (r.succeeded() ? reply.tryComplete(r.result()) : reply.tryFail(r.cause())) {
+                onResult(r.failed() ? r.cause() : null);
               }
               answered(pending, deadline);
             });
@@ -125,7 +127,11 @@ public final class RedisChannel {
         ? connection().compose(c -> c.send(requests.get(0))).map(r -> Collections.singletonList(r))
         : connection().compose(c -> c.batch(requests));
     sent.onComplete(ar -> {
-      vertx.cancelTimer(deadline);
+      // When the deadline fired first, the replies have failed and Redis was judged then.
+      if (!vertx.cancelTimer(deadline)) {
+        return;
+      }
+      onResult(ar.failed() ? ar.cause() : null);
       for (int i = 0; i < replies.size(); i++) {
         if (ar.succeeded()) {
           replies.get(i).tryComplete(ar.result().get(i));

@@ -9,7 +9,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * One merchant integration as the hot path needs it: immutable, replaced whole when it changes.
@@ -51,11 +50,24 @@ public record Surface(
 
   public static final Duration DEFAULT_ATTRIBUTION_WINDOW = Duration.ofDays(30);
   public static final Duration DEFAULT_REFUND_WINDOW = Duration.ofDays(30);
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+  private static final int MAX_ID = 64;
 
-  /** The shape of every surface id: anything else names no surface, and is never looked up. */
+  /**
+   * The shape of every surface id, {@code [A-Za-z0-9_-]{1,64}}: anything else names no surface, and is never
+   * looked up. A loop rather than a regex: it runs two or three times per postback (a regex matcher was 4 % of
+   * the hot path's CPU samples).
+   */
   public static boolean validId(String id) {
-    return id != null && ID.matcher(id).matches();
+    if (id == null || id.isEmpty() || id.length() > MAX_ID) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public byte[] secretKey() {

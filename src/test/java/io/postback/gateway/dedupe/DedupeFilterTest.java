@@ -8,6 +8,7 @@ import io.postback.gateway.support.StandaloneRedis;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -81,7 +82,7 @@ class DedupeFilterTest {
 
     String outcome = "{\"status\":\"attributed\",\"conversionId\":\"cv_1\"}";
     onLoop(() -> {
-      dedupe.remember("srf_dedupe", "order-1", outcome);
+      dedupe.remember("srf_dedupe", "order-1", Buffer.buffer(outcome));
       return Future.succeededFuture();
     });
     Thread.sleep(200);
