@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -39,9 +40,22 @@ class IngestFanOutTest {
     DeliveryFixtures.forgetEndpoints();
   }
 
+  private static String saleBody(String externalId) {
+    return "{\"externalId\":\"" + externalId + "\",\"eventType\":\"sale\",\"grossMinor\":1200,\"currency\":\"EUR\"}";
+  }
+
+  /** A connection whose open transaction has run {@code sql}: it holds that statement's locks until it ends. */
+  private static Connection holding(String sql) throws SQLException {
+    Connection c = TestBackends.jdbc();
+    c.setAutoCommit(false);
+    try (Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+    return c;
+  }
+
   private static String sale(GatewayClient client, TestSurface surface, String externalId) {
-    Reply r = client.postback(surface, "{\"externalId\":\"" + externalId + "\",\"eventType\":\"sale\","
-        + "\"grossMinor\":1200,\"currency\":\"EUR\"}");
+    Reply r = client.postback(surface, saleBody(externalId));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return TestBackends.queryText("SELECT e.id FROM events e WHERE e.type = 'conversion.created' "
         + "AND e.data->>'conversionId' = ?", r.json().getString("conversionId"));
@@ -119,19 +133,14 @@ class IngestFanOutTest {
       TestSurface surface = client.createSurface();
       sale(client, surface, "doomed-1");
       // A deletion that takes a while (a long history): another session holds one of its deliveries.
-      try (Connection held = TestBackends.jdbc()) {
-        held.setAutoCommit(false);
-        try (Statement st = held.createStatement()) {
-          st.execute("SELECT 1 FROM deliveries WHERE endpoint_id = '" + doomed.id() + "' FOR UPDATE");
-        }
+      try (Connection held = holding("SELECT 1 FROM deliveries WHERE endpoint_id = '" + doomed.id() + "' FOR UPDATE")) {
         CompletableFuture<Reply> deletion = CompletableFuture.supplyAsync(
             () -> client.admin("DELETE", "/admin/webhook-endpoints/" + doomed.id(), null));
         Await.until("the endpoint's row deleted, its deliveries waiting", WAIT, () -> TestBackends.queryLong(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 + "AND query LIKE 'DELETE FROM webhook_endpoints%'") == 1);
 
-        Reply meanwhile = client.postbackAsync(surface, "{\"externalId\":\"doomed-2\",\"eventType\":\"sale\","
-            + "\"grossMinor\":1200,\"currency\":\"EUR\"}").get(10, TimeUnit.SECONDS);
+        Reply meanwhile = client.postbackAsync(surface, saleBody("doomed-2")).get(10, TimeUnit.SECONDS);
         assertThat(meanwhile.status()).as("a postback during the deletion").isEqualTo(200);
         assertThat(deletion).isNotDone();
         held.rollback();
@@ -151,14 +160,9 @@ class IngestFanOutTest {
       Endpoint gone = register(client, receiver.url("/gone"), "conversion.created");
       TestSurface surface = client.createSurface();
       CompletableFuture<Reply> racing;
-      try (Connection deleting = TestBackends.jdbc()) {
-        deleting.setAutoCommit(false);
-        try (Statement st = deleting.createStatement()) {
-          st.execute("DELETE FROM webhook_endpoints WHERE id = '" + gone.id() + "'");
-        }
+      try (Connection deleting = holding("DELETE FROM webhook_endpoints WHERE id = '" + gone.id() + "'")) {
         // The insert still sees the endpoint (the deletion is not committed) and waits for its row.
-        racing = client.postbackAsync(surface, "{\"externalId\":\"racing-1\",\"eventType\":\"sale\","
-            + "\"grossMinor\":1200,\"currency\":\"EUR\"}");
+        racing = client.postbackAsync(surface, saleBody("racing-1"));
         Await.until("the conversion insert waiting for the endpoint's row", WAIT, () -> TestBackends.queryLong(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 + "AND query LIKE '%INSERT INTO conversions%'") == 1);
