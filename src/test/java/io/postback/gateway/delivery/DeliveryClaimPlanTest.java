@@ -54,4 +54,38 @@ class DeliveryClaimPlanTest {
           .doesNotContain("next_attempt_at_id_idx");
     }
   }
+
+  @Test
+  void theFanOutFindsAffiliateScopedEndpointsThroughTheIndexWhateverTheirNumber() throws Exception {
+    try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS fan_out_plan CASCADE");
+      s.execute("CREATE SCHEMA fan_out_plan");
+      for (String table : new String[] {"webhook_endpoints", "deliveries"}) {
+        s.execute("CREATE TABLE fan_out_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
+            + "WITH (autovacuum_enabled = false)");
+      }
+      // The copies first, the functions (delivery_id) from public.
+      s.execute("SET search_path = fan_out_plan, public");
+      s.execute("INSERT INTO webhook_endpoints (id, url, secret, affiliate_id, event_types) SELECT 'whe_a' || g, "
+          + "'http://x.example/', 's', 'aff_' || g, '{conversion.created}' FROM generate_series(1, 1000) g");
+      s.execute("INSERT INTO webhook_endpoints (id, url, secret) SELECT 'whe_u' || g, 'http://x.example/', 's' "
+          + "FROM generate_series(1, 3) g");
+      s.execute("ANALYZE webhook_endpoints");
+      StringBuilder plan = new StringBuilder();
+      try (ResultSet rs = s.executeQuery("EXPLAIN WITH new_events AS (SELECT 'evt_' || g AS id, "
+          + "'conversion.created' AS type, 'srf_1' AS surface_id, 'aff_' || g AS affiliate_id, now() AS created_at, "
+          + "'attributed' AS conversion_status FROM generate_series(1, 64) g) "
+          + DeliveryStore.deliveriesFor("new_events"))) {
+        while (rs.next()) {
+          plan.append(rs.getString(1)).append('\n');
+        }
+      } finally {
+        s.execute("RESET search_path");
+        s.execute("DROP SCHEMA fan_out_plan CASCADE");
+      }
+      assertThat(plan.toString())
+          .as("each event looks its affiliate's endpoints up, not every endpoint")
+          .contains("Index Cond: (affiliate_id = ");
+    }
+  }
 }
