@@ -32,7 +32,7 @@ public final class PostbackVerifier {
     if (timestamp == null || timestamp.isEmpty()) {
       throw ApiError.of(401, "missing_timestamp", name + " is missing");
     }
-    if (timestamp.length() > MAX_TIMESTAMP_DIGITS || !digits(timestamp)) {
+    if (timestamp.length() > MAX_TIMESTAMP_DIGITS || !SignatureVerifier.decimalDigits(timestamp)) {
       throw ApiError.of(401, "invalid_timestamp", name + " must be Unix time in milliseconds (decimal digits)");
     }
     long millis = Long.parseLong(timestamp);
@@ -44,15 +44,6 @@ public final class PostbackVerifier {
       throw ApiError.of(401, "stale_timestamp", name + " is more than " + tolerance.toSeconds()
           + " s away from the server clock; sign each request (and each retry) with the current time");
     }
-  }
-
-  private static boolean digits(String text) {
-    for (int i = 0; i < text.length(); i++) {
-      if (text.charAt(i) < '0' || text.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return true;
   }
 
   /**

@@ -30,6 +30,20 @@ public final class SignatureVerifier {
     return MessageDigest.isEqual(sign(secret, timestamp, body), HEX.parseHex(signatureHex));
   }
 
+  /**
+   * Whether a signed timestamp is only ASCII decimal digits, the check before it is parsed: Long.parseLong
+   * alone would also take a sign and the digits of other scripts.
+   */
+  public static boolean decimalDigits(String timestamp) {
+    for (int i = 0; i < timestamp.length(); i++) {
+      char c = timestamp.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Whether the value has the form of a signature at all: 64 hex digits (32 bytes). */
   public static boolean looksLikeSignature(String signatureHex) {
     if (signatureHex == null || signatureHex.length() != 64) {

@@ -59,7 +59,8 @@ public final class ProviderSignatures {
         candidates.add(HEX.parseHex(value));
       }
     }
-    if (timestamp == null || timestamp.isEmpty() || timestamp.length() > MAX_TIMESTAMP_DIGITS || !digits(timestamp)) {
+    if (timestamp == null || timestamp.isEmpty() || timestamp.length() > MAX_TIMESTAMP_DIGITS
+        || !SignatureVerifier.decimalDigits(timestamp)) {
       throw new Refused("Stripe-Signature has no valid timestamp t=<unix seconds>");
     }
     if (candidates.isEmpty()) {
@@ -100,9 +101,5 @@ public final class ProviderSignatures {
       }
     }
     throw new Refused("X-Razorpay-Signature does not match the body under the surface's Razorpay webhook secret");
-  }
-
-  private static boolean digits(String s) {
-    return s.chars().allMatch(c -> c >= '0' && c <= '9');
   }
 }

@@ -54,6 +54,12 @@ class IngestFanOutTest {
     return c;
   }
 
+  /** Until one Postgres session whose statement is like {@code queryLike} waits for a lock. */
+  private static void awaitWaitingOnALock(String what, String queryLike) {
+    Await.until(what, WAIT, () -> TestBackends.queryLong("SELECT count(*) FROM pg_stat_activity "
+        + "WHERE wait_event_type = 'Lock' AND query LIKE ?", queryLike) == 1);
+  }
+
   private static String sale(GatewayClient client, TestSurface surface, String externalId) {
     Reply r = client.postback(surface, saleBody(externalId));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
@@ -136,9 +142,7 @@ class IngestFanOutTest {
       try (Connection held = holding("SELECT 1 FROM deliveries WHERE endpoint_id = '" + doomed.id() + "' FOR UPDATE")) {
         CompletableFuture<Reply> deletion = CompletableFuture.supplyAsync(
             () -> client.admin("DELETE", "/admin/webhook-endpoints/" + doomed.id(), null));
-        Await.until("the endpoint's row deleted, its deliveries waiting", WAIT, () -> TestBackends.queryLong(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                + "AND query LIKE 'DELETE FROM webhook_endpoints%'") == 1);
+        awaitWaitingOnALock("the endpoint's row deleted, its deliveries waiting", "DELETE FROM webhook_endpoints%");
 
         Reply meanwhile = client.postbackAsync(surface, saleBody("doomed-2")).get(10, TimeUnit.SECONDS);
         assertThat(meanwhile.status()).as("a postback during the deletion").isEqualTo(200);
@@ -163,9 +167,7 @@ class IngestFanOutTest {
       try (Connection deleting = holding("DELETE FROM webhook_endpoints WHERE id = '" + gone.id() + "'")) {
         // The insert still sees the endpoint (the deletion is not committed) and waits for its row.
         racing = client.postbackAsync(surface, saleBody("racing-1"));
-        Await.until("the conversion insert waiting for the endpoint's row", WAIT, () -> TestBackends.queryLong(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                + "AND query LIKE '%INSERT INTO conversions%'") == 1);
+        awaitWaitingOnALock("the conversion insert waiting for the endpoint's row", "%INSERT INTO conversions%");
         deleting.commit();
       }
       Reply r = racing.get(10, TimeUnit.SECONDS);
