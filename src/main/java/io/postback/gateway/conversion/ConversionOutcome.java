@@ -1,19 +1,33 @@
 package io.postback.gateway.conversion;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * What the gateway answered for a conversion the first time; a duplicate gets exactly this back with
  * {@code "duplicate": true}. After an approval transition (pending → approved, → rejected) the outcome
  * is the conversion's state after the transition, and that is what later duplicates get.
  *
+ * <p>Its byte form ({@link #encode}, {@link #decode}) is what Redis remembers and what the answer sends:
+ * written and read as a stream of tokens, because every postback and every duplicate passes through it.
+ * {@link #toJson} gives the same fields as an object, for answers that are composed of several.
+ *
  * @param approval pending, approved or rejected (refunds: approved, the column default)
  */
 public record ConversionOutcome(ConversionStatus status, String conversionId, String affiliateId, long commissionMinor,
                                 String currency, Approval approval) {
+  private static final JsonFactory JSON = new JsonFactory();
 
   public JsonObject toJson(boolean duplicate) {
-    JsonObject json = new JsonObject()
+    return new JsonObject()
         .put("status", status.wire())
         .put("duplicate", duplicate)
         .put("conversionId", conversionId)
@@ -21,13 +35,68 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
         .put("commissionMinor", commissionMinor)
         .put("currency", currency)
         .put("approval", approval.wire());
-    return json;
   }
 
-  /** Reads an outcome remembered in Redis; one remembered before approvals existed was approved. */
-  public static ConversionOutcome fromJson(JsonObject json) {
-    return new ConversionOutcome(ConversionStatus.of(json.getString("status")), json.getString("conversionId"),
-        json.getString("affiliateId"), json.getLong("commissionMinor", 0L), json.getString("currency"),
-        Approval.parse(json.getString("approval", Approval.APPROVED.wire())));
+  /** The same object as {@link #toJson}, encoded. */
+  public Buffer encode(boolean duplicate) {
+    ByteArrayBuilder out = new ByteArrayBuilder(192);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("status", status.wire());
+      g.writeBooleanField("duplicate", duplicate);
+      g.writeStringField("conversionId", conversionId);
+      g.writeStringField("affiliateId", affiliateId);
+      g.writeNumberField("commissionMinor", commissionMinor);
+      g.writeStringField("currency", currency);
+      g.writeStringField("approval", approval.wire());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);   // writing to memory does not fail
+    }
+    return Buffer.buffer(out.toByteArray());
+  }
+
+  /**
+   * Reads an outcome remembered in Redis (the form {@link #encode} writes; other fields are passed over);
+   * one remembered before approvals existed was approved. Throws IllegalArgumentException when the
+   * bytes are not such an outcome.
+   */
+  public static ConversionOutcome decode(Buffer encoded) {
+    String status = null;
+    String conversionId = null;
+    String affiliateId = null;
+    long commissionMinor = 0;
+    String currency = null;
+    String approval = null;
+    try (JsonParser p = JSON.createParser(encoded.getBytes())) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("a remembered outcome is a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken value = p.nextToken();
+        switch (name) {
+          case "status" -> status = p.getValueAsString();
+          case "conversionId" -> conversionId = p.getValueAsString();
+          case "affiliateId" -> affiliateId = p.getValueAsString();
+          case "commissionMinor" -> commissionMinor = p.getValueAsLong();
+          case "currency" -> currency = p.getValueAsString();
+          case "approval" -> approval = p.getValueAsString();
+          default -> {
+            if (value.isStructStart()) {
+              p.skipChildren();
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("a remembered outcome is not valid JSON: " + e.getMessage(), e);
+    }
+    if (status == null) {
+      throw new IllegalArgumentException("a remembered outcome names no status");
+    }
+    Approval known = approval == null ? Approval.APPROVED : Approval.parse(approval);
+    return new ConversionOutcome(ConversionStatus.of(status), conversionId, affiliateId, commissionMinor, currency,
+        known == null ? Approval.APPROVED : known);
   }
 }

@@ -26,6 +26,7 @@ import java.time.Duration;
 public final class DedupeFilter {
   private static final Logger LOG = LoggerFactory.getLogger(DedupeFilter.class);
   static final String IN_FLIGHT = "~";
+  private static final byte IN_FLIGHT_BYTE = '~';
   // GET then SET NX in one atomic step: returns the committed outcome, the marker, or nil when claimed.
   // Redis 7 does this natively (SET … NX GET), a fraction of a script's cost; the script is for 6.2.
   private static final RedisScript CLAIM_SCRIPT = new RedisScript("""
@@ -51,10 +52,10 @@ public final class DedupeFilter {
   }
 
   /**
-   * Claims the key. The future holds the committed outcome JSON when this is a known duplicate, or
+   * Claims the key. The future holds the committed outcome's JSON bytes when this is a known duplicate, or
    * null when the request must go on to Postgres. It never fails: Redis trouble means "go on".
    */
-  public Future<String> claim(String surfaceId, String externalId) {
+  public Future<Buffer> claim(String surfaceId, String externalId) {
     String key = key(surfaceId, externalId);
     Future<Response> claimed = redis.atLeastRedis7()
         ? redis.send(Request.cmd(Command.SET).arg(key).arg(IN_FLIGHT).arg("PX").arg(IN_FLIGHT_TTL_MS).arg("NX").arg("GET"))
@@ -64,8 +65,8 @@ public final class DedupeFilter {
           if (r == null) {
             return null;
           }
-          String v = r.toString();
-          return IN_FLIGHT.equals(v) ? null : v;
+          Buffer v = r.toBuffer();
+          return v.length() == 1 && v.getByte(0) == IN_FLIGHT_BYTE ? null : v;
         })
         .otherwise(e -> {
           metrics.redisFallback("dedupe_claim");

@@ -93,7 +93,7 @@ public final class BatchRoutes {
     IngestAttempt attempt = ctx.get(ATTEMPT);
     boolean ndjson = ndjson(ctx);
     byte[] body = IngestRoutes.bodyBytes(ctx);
-    signed.verify(ctx.request(), body, attempt)
+    attempt.finish(signed.verify(ctx.request(), body, attempt)
         .compose(surface -> {
           List<byte[]> items = BatchItems.split(body, ndjson, MAX_ITEMS);
           if (items.size() > MAX_ITEMS) {
@@ -102,8 +102,7 @@ public final class BatchRoutes {
           }
           return guard.checkRate(surface, items.size()).compose(checked -> submitAll(surface, items));
         })
-        .onSuccess(attempt::succeed)
-        .onFailure(attempt::fail);
+        .map(all -> new Answer(all, false)));
   }
 
   private Future<JsonObject> submitAll(Surface surface, List<byte[]> items) {

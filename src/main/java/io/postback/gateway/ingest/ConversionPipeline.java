@@ -17,6 +17,8 @@ import io.postback.gateway.surface.Surface;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one path every verified, validated conversion takes, whatever form it arrived in:
@@ -30,15 +32,59 @@ import io.vertx.core.json.JsonObject;
  * Redis is overwritten with the state after it.
  */
 public final class ConversionPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(ConversionPipeline.class);
 
   /**
-   * The answer for one conversion: the JSON body, whether it was a duplicate, and the body's encoding when
-   * the pipeline already made it (else null): a new conversion's answer is the outcome remembered in Redis,
-   * encoded once for both. Whoever changes a body makes a new Answer of it.
+   * The answer for one postback: its JSON body and whether it was a duplicate. One conversion's answer is
+   * its outcome, kept as such: its body is made only for whoever composes several answers into one, and
+   * its encoding only once (a new conversion's is the encoding remembered in Redis as well). Whoever
+   * changes a body makes a new Answer of it.
    */
-  public record Answer(JsonObject body, boolean duplicate, Buffer encoded) {
+  public static final class Answer {
+    private final ConversionOutcome outcome;
+    private final boolean duplicate;
+    private JsonObject body;
+    private Buffer encoded;
+
+    /** An answer that is not one conversion's outcome (a batch, a provider's event). */
     public Answer(JsonObject body, boolean duplicate) {
-      this(body, duplicate, null);
+      this(null, duplicate, body, null);
+    }
+
+    private Answer(ConversionOutcome outcome, boolean duplicate, JsonObject body, Buffer encoded) {
+      this.outcome = outcome;
+      this.duplicate = duplicate;
+      this.body = body;
+      this.encoded = encoded;
+    }
+
+    /** One conversion's outcome; {@code encoded} is {@code outcome.encode(duplicate)} when it was made already. */
+    static Answer of(ConversionOutcome outcome, boolean duplicate, Buffer encoded) {
+      return new Answer(outcome, duplicate, null, encoded);
+    }
+
+    /** The conversion's outcome, or null when this answer is not one conversion's. */
+    public ConversionOutcome outcome() {
+      return outcome;
+    }
+
+    public boolean duplicate() {
+      return duplicate;
+    }
+
+    public JsonObject body() {
+      if (body == null) {
+        body = outcome.toJson(duplicate);
+      }
+      return body;
+    }
+
+    /** The body as sent. */
+    public Buffer encoded() {
+      if (encoded == null) {
+        encoded = outcome != null ? outcome.encode(duplicate) : body.toBuffer();
+      }
+      return encoded;
     }
   }
 
@@ -61,18 +107,30 @@ public final class ConversionPipeline {
 
   public Future<Answer> submit(Surface surface, ConversionRequest request) {
     return dedupe.claim(surface.id(), request.externalId()).compose(committed -> {
-      if (committed != null) {
-        JsonObject cached = new JsonObject(committed);
-        // A repeat that states no status is a plain duplicate: the remembered outcome is not read into one.
-        if (request.approval() == null || !differs(request, ConversionOutcome.fromJson(cached).approval())) {
-          metrics.postback("duplicate", "none");
-          return Future.succeededFuture(new Answer(cached.put("duplicate", true), true));
-        }
+      ConversionOutcome known = committed == null ? null : remembered(committed);
+      if (known == null) {
+        return store(surface, request);
+      }
+      if (differs(request, known.approval())) {
         // A stated status other than the remembered one: Postgres decides whether it is a transition.
         return transition(surface, request, null);
       }
-      return store(surface, request);
+      metrics.postback("duplicate", "none");
+      return Future.succeededFuture(Answer.of(known, true, null));
     });
+  }
+
+  /**
+   * The outcome remembered in Redis, or null when the bytes are not one (a value written by something
+   * else): then Postgres, which has the last word on duplicates, answers.
+   */
+  private static ConversionOutcome remembered(Buffer committed) {
+    try {
+      return ConversionOutcome.decode(committed);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("a remembered outcome could not be read, asking Postgres: {}", e.getMessage());
+      return null;
+    }
   }
 
   /** Attribute and write (or refund), then remember and answer: the path of everything not answered by Redis. */
@@ -89,10 +147,9 @@ public final class ConversionPipeline {
       if (!result.inserted() && differs(request, result.outcome().approval())) {
         return transition(surface, request, result.outcome());
       }
-      JsonObject body = result.outcome().toJson(!result.inserted());
-      Buffer encoded = body.toBuffer();
+      Buffer encoded = result.outcome().encode(!result.inserted());
       dedupe.remember(surface.id(), request.externalId(),
-          result.inserted() ? encoded : result.outcome().toJson(false).toBuffer());
+          result.inserted() ? encoded : result.outcome().encode(false));
       metrics.postback(result.inserted() ? "accepted" : "duplicate", "none");
       if (result.inserted()) {
         metrics.attribution(result.outcome().status());
@@ -100,7 +157,7 @@ public final class ConversionPipeline {
           metrics.commission(result.outcome().currency(), result.outcome().commissionMinor());
         }
       }
-      return Future.succeededFuture(new Answer(body, !result.inserted(), encoded));
+      return Future.succeededFuture(Answer.of(result.outcome(), !result.inserted(), encoded));
     });
   }
 
@@ -132,9 +189,9 @@ public final class ConversionPipeline {
         // Remembered in Redis but not stored in Postgres (e.g. a restored database): Postgres decides.
         return store(surface, request);
       }
-      dedupe.remember(surface.id(), request.externalId(), outcome.toJson(false).toBuffer());
+      dedupe.remember(surface.id(), request.externalId(), outcome.encode(false));
       metrics.postback("duplicate", "none");
-      return Future.succeededFuture(new Answer(outcome.toJson(true), true));
+      return Future.succeededFuture(Answer.of(outcome, true, null));
     });
   }
 }

@@ -11,7 +11,6 @@ import io.postback.gateway.surface.Surface;
 import io.postback.gateway.surface.SurfaceRegistry;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -27,8 +26,6 @@ import io.vertx.ext.web.RoutingContext;
  * it is taken before validation: an entry can always be encoded, stored and shown.
  */
 public final class IngestAttempt {
-  private static final String[] OUTCOME_FIELDS = {"status", "duplicate", "conversionId", "affiliateId", "commissionMinor",
-      "approval", "accepted", "duplicates", "rejected", "reason", "externalId"};
   private final RoutingContext ctx;
   private final String form;
   private final GatewayMetrics metrics;
@@ -71,41 +68,23 @@ public final class IngestAttempt {
   }
 
   public void finish(Future<Answer> answer) {
-    answer.onSuccess(a -> succeed(a.body(), a.encoded()))
+    answer.onSuccess(this::succeed)
         .onFailure(this::fail);
   }
 
-  /** Answers 200 with the body; the outcome was counted by the pipeline. */
-  public void succeed(JsonObject body) {
-    succeed(body, null);
-  }
-
-  /** Answers 200 with the body, sent as {@code encoded} when that is its encoding already. */
-  private void succeed(JsonObject body, Buffer encoded) {
+  /** Answers 200 with the answer's body; the outcome was counted by the pipeline. */
+  private void succeed(Answer answer) {
     if (expired) {
-      JsonObject late = entry(ctx.response().getStatusCode()).put("afterDeadline", true);
-      copyOutcome(body, late);
-      record(late);
+      record(entry(ctx.response().getStatusCode()).answered(answer, true));
       return;
     }
-    JsonObject entry = entry(200);
-    copyOutcome(body, entry);
-    record(entry);
+    record(entry(200).answered(answer, false));
     if (RequestDeadline.answered(ctx)) {
       return;
     }
     ctx.response()
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(encoded != null ? encoded : body.toBuffer());
-  }
-
-  private static void copyOutcome(JsonObject body, JsonObject entry) {
-    for (String field : OUTCOME_FIELDS) {
-      Object value = body.getValue(field);
-      if (value != null || body.containsKey(field)) {
-        entry.put(field.equals("status") ? "outcome" : field, value);
-      }
-    }
+        .end(answer.encoded());
   }
 
   public void fail(Throwable failure) {
@@ -115,34 +94,15 @@ public final class IngestAttempt {
     PostgresProbe.failed(metrics, failure);
     ApiError error = ErrorResponder.classify(failure);
     metrics.postback("rejected", error.code());
-    JsonObject entry = entry(error.status()).put("outcome", "rejected").put("error", error.code())
-        .put("message", error.getMessage());
-    if (error.field() != null) {
-      entry.put("field", error.field());
-    }
-    record(entry);
+    record(entry(error.status()).rejected(error));
     ErrorResponder.send(ctx, error);
   }
 
-  private JsonObject entry(int httpStatus) {
-    JsonObject entry = new JsonObject().put("form", form).put("httpStatus", httpStatus);
-    if (externalId != null) {
-      entry.put("externalId", externalId);
-    }
-    if (eventType != null) {
-      entry.put("eventType", eventType);
-    }
-    if (providerEventId != null) {
-      entry.put("providerEventId", providerEventId);
-    }
-    String ip = clientAddress();
-    if (ip != null) {
-      entry.put("ip", ip);
-    }
-    return entry;
+  private PostbackLog.Entry entry(int httpStatus) {
+    return new PostbackLog.Entry(form, httpStatus, externalId, eventType, providerEventId, clientAddress());
   }
 
-  private void record(JsonObject entry) {
+  private void record(PostbackLog.Entry entry) {
     // Only surfaces known to exist get a log: junk traffic cannot create keys. A postback refused before
     // its surface was looked up (413, 415) is logged under the surface it names, if the gateway knows it.
     Surface known = surface != null ? surface : named();

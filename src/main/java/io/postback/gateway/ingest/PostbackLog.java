@@ -1,16 +1,25 @@
 package io.postback.gateway.ingest;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.postback.gateway.conversion.ConversionOutcome;
+import io.postback.gateway.http.ApiError;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +40,7 @@ public final class PostbackLog {
   private final RedisChannel redis;
   private final GatewayMetrics metrics;
   private final Context context;
-  private Map<String, List<JsonObject>> pending;
+  private Map<String, List<Entry>> pending;
 
   /** Create it on the verticle's context; it is used from that event loop only. */
   public PostbackLog(RedisChannel redis, GatewayMetrics metrics) {
@@ -45,7 +54,7 @@ public final class PostbackLog {
   }
 
   /** Appends an entry for a surface that exists; it is stamped when the entries of this event-loop turn go out. */
-  public void record(String surfaceId, JsonObject entry) {
+  void record(String surfaceId, Entry entry) {
     if (pending == null) {
       pending = new HashMap<>();
       context.runOnContext(v -> flush());
@@ -54,18 +63,136 @@ public final class PostbackLog {
   }
 
   private void flush() {
-    Map<String, List<JsonObject>> entries = pending;
+    Map<String, List<Entry>> entries = pending;
     pending = null;
     // One stamp for the turn's entries: they were recorded within the same event-loop turn.
     String at = Instant.now().toString();
     entries.forEach((surfaceId, list) -> {
       Request push = Request.cmd(Command.LPUSH).arg(key(surfaceId));
-      for (JsonObject entry : list) {
-        push.arg(entry.put("at", at).encode());
+      for (Entry entry : list) {
+        push.arg(entry.encode(at));
       }
       redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
       redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
     });
+  }
+
+  /**
+   * One postback as the log shows it: the request (form, externalId, eventType, client address), the
+   * HTTP status, and either the outcome or the rejection. Written as a stream of tokens when the turn's
+   * entries go out, because every postback has one.
+   */
+  static final class Entry {
+    private static final JsonFactory JSON = new JsonFactory();
+    // The fields of an answer body the log shows; "status" is shown as "outcome".
+    private static final String[] ANSWER_FIELDS = {"status", "duplicate", "conversionId", "affiliateId",
+        "commissionMinor", "approval", "accepted", "duplicates", "rejected", "reason", "externalId"};
+
+    private final String form;
+    private final int httpStatus;
+    private final String eventType;
+    private final String providerEventId;
+    private final String ip;
+    private String externalId;
+    private boolean afterDeadline;
+    private ConversionOutcome outcome;
+    private boolean duplicate;
+    private JsonObject answer;
+    private ApiError error;
+
+    Entry(String form, int httpStatus, String externalId, String eventType, String providerEventId, String ip) {
+      this.form = form;
+      this.httpStatus = httpStatus;
+      this.externalId = externalId;
+      this.eventType = eventType;
+      this.providerEventId = providerEventId;
+      this.ip = ip;
+    }
+
+    /** The postback was answered (or, after its deadline, would have been) with this answer. */
+    Entry answered(ConversionPipeline.Answer a, boolean late) {
+      afterDeadline = late;
+      if (a.outcome() != null) {
+        outcome = a.outcome();
+        duplicate = a.duplicate();
+      } else {
+        answer = a.body();
+        // An answer that names the externalId (a provider's event) names the one that took effect.
+        if (answer.getValue("externalId") instanceof String named) {
+          externalId = named;
+        }
+      }
+      return this;
+    }
+
+    Entry rejected(ApiError rejection) {
+      error = rejection;
+      return this;
+    }
+
+    Buffer encode(String at) {
+      ByteArrayBuilder out = new ByteArrayBuilder(256);
+      try (JsonGenerator g = JSON.createGenerator(out)) {
+        g.writeStartObject();
+        g.writeStringField("form", form);
+        g.writeNumberField("httpStatus", httpStatus);
+        optional(g, "externalId", externalId);
+        optional(g, "eventType", eventType);
+        optional(g, "providerEventId", providerEventId);
+        optional(g, "ip", ip);
+        if (afterDeadline) {
+          g.writeBooleanField("afterDeadline", true);
+        }
+        if (outcome != null) {
+          g.writeStringField("outcome", outcome.status().wire());
+          g.writeBooleanField("duplicate", duplicate);
+          g.writeStringField("conversionId", outcome.conversionId());
+          g.writeStringField("affiliateId", outcome.affiliateId());
+          g.writeNumberField("commissionMinor", outcome.commissionMinor());
+          g.writeStringField("approval", outcome.approval().wire());
+        } else if (answer != null) {
+          for (String field : ANSWER_FIELDS) {
+            if (!field.equals("externalId") && answer.containsKey(field)) {
+              g.writeFieldName(field.equals("status") ? "outcome" : field);
+              value(g, answer.getValue(field));
+            }
+          }
+        } else if (error != null) {
+          g.writeStringField("outcome", "rejected");
+          g.writeStringField("error", error.code());
+          g.writeStringField("message", error.getMessage());
+          optional(g, "field", error.field());
+        }
+        g.writeStringField("at", at);
+        g.writeEndObject();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);   // writing to memory does not fail
+      }
+      return Buffer.buffer(out.toByteArray());
+    }
+
+    private static void optional(JsonGenerator g, String name, String value) throws IOException {
+      if (value != null) {
+        g.writeStringField(name, value);
+      }
+    }
+
+    /** An answer's values are text, numbers, booleans or null; anything else goes as its JSON encoding. */
+    private static void value(JsonGenerator g, Object v) throws IOException {
+      if (v == null) {
+        g.writeNull();
+      } else if (v instanceof String text) {
+        g.writeString(text);
+      } else if (v instanceof Boolean b) {
+        g.writeBoolean(b);
+      } else if (v instanceof Integer || v instanceof Long) {
+        g.writeNumber(((Number) v).longValue());
+      } else if (v instanceof Number n) {
+        g.writeNumber(n.doubleValue());
+      } else {
+        g.writeRawValue(Json.encode(v));
+      }
+    }
   }
 
   /** The newest {@code limit} entries, newest first. */

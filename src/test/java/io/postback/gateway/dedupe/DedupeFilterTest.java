@@ -86,7 +86,7 @@ class DedupeFilterTest {
       return Future.succeededFuture();
     });
     Thread.sleep(200);
-    assertThat(onLoop(() -> dedupe.claim("srf_dedupe", "order-1"))).as("the committed outcome").isEqualTo(outcome);
+    assertThat(onLoop(() -> dedupe.claim("srf_dedupe", "order-1")).toString()).as("the committed outcome").isEqualTo(outcome);
     long outcomeTtl = onLoop(() -> channel.send(Request.cmd(Command.TTL).arg(key))).toLong();
     assertThat(outcomeTtl).isBetween(3_500L, 3_600L);
 

@@ -77,13 +77,43 @@ class SignedPostbackTest {
   @Test
   void duplicatePostbackReturnsOriginalOutcome() {
     Reply first = client.postback(surface, sale("o-dup"));
+    // The outcome is remembered after the answer: wait for it, so that the repeat is answered from Redis.
+    String key = "dd:" + surface.id() + ":o-dup";
+    Await.until("outcome remembered", Duration.ofSeconds(5),
+        () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
     Reply second = client.postback(surface, sale("o-dup"));
 
     assertThat(second.status()).isEqualTo(200);
     assertThat(second.json().getBoolean("duplicate")).isTrue();
-    assertThat(second.json().getString("conversionId")).isEqualTo(first.json().getString("conversionId"));
-    assertThat(second.json().getString("status")).isEqualTo(first.json().getString("status"));
+    assertThat(second.json().copy().put("duplicate", false)).as("the first answer, word for word")
+        .isEqualTo(first.json());
     assertThat(rows("o-dup")).isEqualTo(1);
+    assertThat(lastLogged(surface)).as("the postback log shows the repeat with the original outcome")
+        .containsEntry("externalId", "o-dup").containsEntry("httpStatus", 200)
+        .containsEntry("outcome", first.json().getString("status")).containsEntry("duplicate", true)
+        .containsEntry("conversionId", first.json().getString("conversionId"))
+        .containsEntry("affiliateId", first.json().getString("affiliateId"))
+        .containsEntry("commissionMinor", first.json().getInteger("commissionMinor"))
+        .containsEntry("approval", first.json().getString("approval"));
+  }
+
+  @Test
+  void duplicateIsRecognisedByPostgresWhenRedisHoldsSomethingElse() {
+    Reply first = client.postback(surface, sale("o-junk"));
+    String key = "dd:" + surface.id() + ":o-junk";
+    Await.until("outcome remembered", Duration.ofSeconds(5),
+        () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
+    // Not an outcome the gateway wrote (an operator's edit, another program): Postgres has the last word.
+    TestBackends.redis("SET", key, "{\"status\":\"no such status\"}");
+
+    Reply second = client.postback(surface, sale("o-junk"));
+
+    assertThat(second.status()).isEqualTo(200);
+    assertThat(second.json().getBoolean("duplicate")).isTrue();
+    assertThat(second.json().getString("conversionId")).isEqualTo(first.json().getString("conversionId"));
+    assertThat(rows("o-junk")).isEqualTo(1);
+    Await.until("the outcome remembered again", Duration.ofSeconds(5),
+        () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
   }
 
   @Test
