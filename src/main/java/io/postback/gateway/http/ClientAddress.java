@@ -108,8 +108,13 @@ public final class ClientAddress implements Handler<RoutingContext> {
     return colon > 0 && entry.indexOf(':', colon + 1) < 0 ? entry.substring(0, colon) : entry;
   }
 
+  /**
+   * The connection's peer (with the PROXY protocol, the source its header names). Read from the
+   * connection, not the request: Vert.x Web's request wrapper parses Forwarded headers for its own
+   * remoteAddress on every request, which this class does its own way.
+   */
   private static String peer(HttpServerRequest req) {
-    SocketAddress remote = req.remoteAddress();
+    SocketAddress remote = req.connection().remoteAddress();
     if (remote == null) {
       return null;
     }

@@ -109,6 +109,8 @@ class LoggingTest {
       assertThat(j.getInteger("status")).isEqualTo(200);
       assertThat(j.getString("message")).isEqualTo("GET /health/live 200");
       assertThat(j.getDouble("latencyMs")).isNotNull();
+      assertThat(j.getString("ip")).isEqualTo("127.0.0.1");
+      assertThat(j.getMap()).as("no surface named: null, not left out").containsEntry("surface", null);
     });
   }
 
