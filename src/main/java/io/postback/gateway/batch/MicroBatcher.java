@@ -86,8 +86,16 @@ public final class MicroBatcher<T> {
       return;
     }
     queue.add(item);
+    scheduleDrain();
+  }
+
+  /**
+   * Drains after the current event-loop turn, so that the items of every connection read in the same turn
+   * share a batch: those added now, and, when a batch has just completed, those whose requests (or Redis
+   * replies) the loop reads after that completion in the same turn.
+   */
+  private void scheduleDrain() {
     if (!drainScheduled) {
-      // Run after the current event-loop turn, so requests read in the same turn share a batch.
       drainScheduled = true;
       context.runOnContext(v -> {
         drainScheduled = false;
@@ -109,7 +117,7 @@ public final class MicroBatcher<T> {
       inFlight++;
       write(batch).onComplete(ar -> {
         inFlight--;
-        drain();
+        scheduleDrain();
       });
     }
   }
