@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * What the gateway answered for a conversion the first time; a duplicate gets exactly this back with
@@ -25,6 +26,8 @@ import java.io.UncheckedIOException;
 public record ConversionOutcome(ConversionStatus status, String conversionId, String affiliateId, long commissionMinor,
                                 String currency, Approval approval) {
   private static final JsonFactory JSON = new JsonFactory();
+  private static final byte[] NOT_DUPLICATE = ",\"duplicate\":false,".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DUPLICATE = ",\"duplicate\":true,".getBytes(StandardCharsets.US_ASCII);
 
   public JsonObject toJson(boolean duplicate) {
     return new JsonObject()
@@ -54,6 +57,36 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
       throw new UncheckedIOException(e);   // writing to memory does not fail
     }
     return Buffer.buffer(out.toByteArray());
+  }
+
+  /**
+   * The answer to a repeat, made from the remembered first answer ({@link #encode} with {@code false}): the
+   * same bytes with {@code "duplicate": true}, without reading and writing the object again. Null when the
+   * bytes do not hold that field as {@link #encode} writes it. The pattern cannot occur inside a string:
+   * {@link #encode} escapes every quote in one.
+   */
+  public static Buffer repeatAnswer(Buffer remembered) {
+    int at = indexOf(remembered, NOT_DUPLICATE);
+    if (at < 0) {
+      return null;
+    }
+    return Buffer.buffer(remembered.length() - 1)
+        .appendBuffer(remembered, 0, at)
+        .appendBytes(DUPLICATE)
+        .appendBuffer(remembered, at + NOT_DUPLICATE.length, remembered.length() - at - NOT_DUPLICATE.length);
+  }
+
+  private static int indexOf(Buffer bytes, byte[] pattern) {
+    outer:
+    for (int i = 0, last = bytes.length() - pattern.length; i <= last; i++) {
+      for (int j = 0; j < pattern.length; j++) {
+        if (bytes.getByte(i + j) != pattern[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   /**

@@ -116,7 +116,7 @@ public final class ConversionPipeline {
         return transition(surface, request, null);
       }
       metrics.postback("duplicate", "none");
-      return Future.succeededFuture(Answer.of(known, true, null));
+      return Future.succeededFuture(Answer.of(known, true, ConversionOutcome.repeatAnswer(committed)));
     });
   }
 

@@ -69,8 +69,8 @@ public final class PostbackLog {
     String at = Instant.now().toString();
     entries.forEach((surfaceId, list) -> {
       Request push = Request.cmd(Command.LPUSH).arg(key(surfaceId));
-      for (Entry entry : list) {
-        push.arg(entry.encode(at));
+      for (Buffer entry : Entry.encode(list, at)) {
+        push.arg(entry);
       }
       redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
       redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
@@ -130,45 +130,64 @@ public final class PostbackLog {
       return this;
     }
 
-    Buffer encode(String at) {
-      ByteArrayBuilder out = new ByteArrayBuilder(256);
+    /**
+     * The entries, stamped {@code at}, each its own JSON object: written by one generator into one array,
+     * of which each entry is a slice.
+     */
+    static List<Buffer> encode(List<Entry> entries, String at) {
+      ByteArrayBuilder out = new ByteArrayBuilder(256 * entries.size());
+      int[] ends = new int[entries.size()];
       try (JsonGenerator g = JSON.createGenerator(out)) {
-        g.writeStartObject();
-        g.writeStringField("form", form);
-        g.writeNumberField("httpStatus", httpStatus);
-        optional(g, "externalId", externalId);
-        optional(g, "eventType", eventType);
-        optional(g, "providerEventId", providerEventId);
-        optional(g, "ip", ip);
-        if (afterDeadline) {
-          g.writeBooleanField("afterDeadline", true);
+        g.setRootValueSeparator(null);
+        for (int i = 0; i < ends.length; i++) {
+          entries.get(i).write(g, at);
+          g.flush();
+          ends[i] = out.size();
         }
-        if (outcome != null) {
-          g.writeStringField("outcome", outcome.status().wire());
-          g.writeBooleanField("duplicate", duplicate);
-          g.writeStringField("conversionId", outcome.conversionId());
-          g.writeStringField("affiliateId", outcome.affiliateId());
-          g.writeNumberField("commissionMinor", outcome.commissionMinor());
-          g.writeStringField("approval", outcome.approval().wire());
-        } else if (answer != null) {
-          for (String field : ANSWER_FIELDS) {
-            if (!field.equals("externalId") && answer.containsKey(field)) {
-              g.writeFieldName(field.equals("status") ? "outcome" : field);
-              value(g, answer.getValue(field));
-            }
-          }
-        } else if (error != null) {
-          g.writeStringField("outcome", "rejected");
-          g.writeStringField("error", error.code());
-          g.writeStringField("message", error.getMessage());
-          optional(g, "field", error.field());
-        }
-        g.writeStringField("at", at);
-        g.writeEndObject();
       } catch (IOException e) {
         throw new UncheckedIOException(e);   // writing to memory does not fail
       }
-      return Buffer.buffer(out.toByteArray());
+      Buffer all = Buffer.buffer(out.toByteArray());
+      List<Buffer> encoded = new ArrayList<>(ends.length);
+      for (int i = 0, from = 0; i < ends.length; from = ends[i++]) {
+        encoded.add(all.slice(from, ends[i]));
+      }
+      return encoded;
+    }
+
+    private void write(JsonGenerator g, String at) throws IOException {
+      g.writeStartObject();
+      g.writeStringField("form", form);
+      g.writeNumberField("httpStatus", httpStatus);
+      optional(g, "externalId", externalId);
+      optional(g, "eventType", eventType);
+      optional(g, "providerEventId", providerEventId);
+      optional(g, "ip", ip);
+      if (afterDeadline) {
+        g.writeBooleanField("afterDeadline", true);
+      }
+      if (outcome != null) {
+        g.writeStringField("outcome", outcome.status().wire());
+        g.writeBooleanField("duplicate", duplicate);
+        g.writeStringField("conversionId", outcome.conversionId());
+        g.writeStringField("affiliateId", outcome.affiliateId());
+        g.writeNumberField("commissionMinor", outcome.commissionMinor());
+        g.writeStringField("approval", outcome.approval().wire());
+      } else if (answer != null) {
+        for (String field : ANSWER_FIELDS) {
+          if (!field.equals("externalId") && answer.containsKey(field)) {
+            g.writeFieldName(field.equals("status") ? "outcome" : field);
+            value(g, answer.getValue(field));
+          }
+        }
+      } else if (error != null) {
+        g.writeStringField("outcome", "rejected");
+        g.writeStringField("error", error.code());
+        g.writeStringField("message", error.getMessage());
+        optional(g, "field", error.field());
+      }
+      g.writeStringField("at", at);
+      g.writeEndObject();
     }
 
     private static void optional(JsonGenerator g, String name, String value) throws IOException {

@@ -23,6 +23,10 @@ class ConversionOutcomeTest {
           assertThat(encoded.toString()).as("the same fields in the same order")
               .isEqualTo(outcome.toJson(duplicate).encode());
           assertThat(ConversionOutcome.decode(encoded)).isEqualTo(outcome);
+          if (!duplicate) {
+            assertThat(ConversionOutcome.repeatAnswer(encoded)).as("a repeat's answer, byte for byte")
+                .isEqualTo(outcome.encode(true));
+          }
         }
       }
     }
@@ -45,6 +49,14 @@ class ConversionOutcomeTest {
             + "\"approval\":\"pending\",\"tail\":[true]}"));
     assertThat(read).isEqualTo(new ConversionOutcome(ConversionStatus.UNATTRIBUTED, "cv_2", null, 0, null,
         Approval.PENDING));
+  }
+
+  @Test
+  void aRepeatAnswerNeedsTheFieldAsEncodeWritesIt() {
+    assertThat(ConversionOutcome.repeatAnswer(Buffer.buffer("{\"status\":\"attributed\",\"duplicate\":true,\"x\":1}")))
+        .isNull();
+    assertThat(ConversionOutcome.repeatAnswer(Buffer.buffer("{\"status\":\"attributed\"}"))).isNull();
+    assertThat(ConversionOutcome.repeatAnswer(Buffer.buffer(""))).isNull();
   }
 
   @ParameterizedTest
