@@ -101,7 +101,11 @@ public final class DeliveryStore {
         FROM unnest($1::text[]) AS k(id) JOIN deliveries d ON d.id = k.id
       """;
   // Records attempts only where the delivery still expects exactly that attempt: the optimistic guard.
-  private static final String RECORD = """
+  // The guard sits inside a CASE for the reason the claim's does: written plainly, a generic plan made
+  // while few deliveries were pending (statistics gathered after a burst had drained) hash-joins the
+  // batch with a scan of deliveries_pending_idx, and each record then reads the whole backlog
+  // (DeliveryClaimPlanTest).
+  static final String RECORD = """
       WITH r AS (
         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[],
                              $7::int[], $8::text[], $9::text[], $10::text[], $11::text[])
@@ -112,7 +116,8 @@ public final class DeliveryStore {
            SET status = r.status, attempts = r.attempt, next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at),
                leased_until = NULL, last_status_code = r.status_code, last_error = r.error, updated_at = now()
           FROM r
-         WHERE d.id = r.delivery_id AND d.attempts = r.attempt - 1 AND d.status = 'pending'
+         WHERE d.id = r.delivery_id
+           AND CASE WHEN d.attempts = r.attempt - 1 AND d.status = 'pending' THEN true ELSE false END
         RETURNING d.id
       )
       INSERT INTO delivery_attempts (delivery_id, endpoint_id, attempt, attempted_at, outcome, status_code, latency_ms,
@@ -122,9 +127,11 @@ public final class DeliveryStore {
         FROM r JOIN upd ON upd.id = r.delivery_id
       RETURNING delivery_id
       """;
-  private static final String RELEASE = """
+  // The same CASE as the claim's and the record's: the key is the only index the plan can use.
+  static final String RELEASE = """
       UPDATE deliveries d SET next_attempt_at = $2, leased_until = NULL
-        FROM unnest($1::text[]) AS k(id) WHERE d.id = k.id AND d.status = 'pending'
+        FROM unnest($1::text[]) AS k(id)
+       WHERE d.id = k.id AND CASE WHEN d.status = 'pending' THEN true ELSE false END
       """;
   private static final String ENDPOINTS_SUCCEEDED = """
       UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ANY ($1) AND failing_since IS NOT NULL

@@ -55,6 +55,56 @@ class DeliveryClaimPlanTest {
     }
   }
 
+  /**
+   * The statistics a burst meets: gathered while nearly nothing was pending (a drained queue), so a plan
+   * made from them takes the pending index for nearly empty, and reading it for each statement reads
+   * the whole burst. Recording attempts and handing deliveries back look them up by key all the same.
+   */
+  @Test
+  void recordingAndHandingBackReadDeliveriesByPrimaryKeyWhenABurstFollowsADrainedQueue() throws Exception {
+    try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS record_plan CASCADE");
+      s.execute("CREATE SCHEMA record_plan");
+      for (String table : new String[] {"deliveries", "delivery_attempts"}) {
+        s.execute("CREATE TABLE record_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
+            + "WITH (autovacuum_enabled = false)");
+      }
+      s.execute("SET search_path = record_plan");
+      s.execute("INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at) SELECT 'dlv' || g, "
+          + "'ev' || g, 'whe_1', 'succeeded', now() - interval '1 minute' FROM generate_series(1, 20000) g");
+      s.execute("ANALYZE deliveries");
+      s.execute("UPDATE deliveries SET status = 'pending'");
+      s.execute("SET plan_cache_mode = force_generic_plan");
+      s.execute("PREPARE record(text[], int[], text[], timestamptz[], timestamptz[], int[], int[], text[], text[], "
+          + "text[], text[]) AS " + DeliveryStore.RECORD);
+      s.execute("PREPARE release(text[], timestamptz) AS " + DeliveryStore.RELEASE);
+      String record;
+      String release;
+      try {
+        record = plan(s, "EXPLAIN EXECUTE record('{dlv1}', '{1}', '{succeeded}', ARRAY[now()], '{NULL}', '{204}', "
+            + "'{5}', '{success}', '{NULL}', '{NULL}', '{whe_1}')");
+        release = plan(s, "EXPLAIN EXECUTE release('{dlv1}', now())");
+      } finally {
+        s.execute("DEALLOCATE ALL");
+        s.execute("RESET plan_cache_mode");
+        s.execute("RESET search_path");
+        s.execute("DROP SCHEMA record_plan CASCADE");
+      }
+      assertThat(record).as("recording").contains("deliveries_pkey").doesNotContain("next_attempt_at_id_idx");
+      assertThat(release).as("handing back").contains("deliveries_pkey").doesNotContain("next_attempt_at_id_idx");
+    }
+  }
+
+  private static String plan(Statement s, String explain) throws Exception {
+    StringBuilder plan = new StringBuilder();
+    try (ResultSet rs = s.executeQuery(explain)) {
+      while (rs.next()) {
+        plan.append(rs.getString(1)).append('\n');
+      }
+    }
+    return plan.toString();
+  }
+
   @Test
   void theFanOutFindsAffiliateScopedEndpointsThroughTheIndexWhateverTheirNumber() throws Exception {
     try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
