@@ -167,7 +167,7 @@ public final class HttpVerticle extends VerticleBase {
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
     new ProviderRoutes(surfaces, providers, pipeline, guard, metrics, postbackLog, config.bodyLimitBytes(),
         config.ingest().refundBackdateLimit()).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, context, waits.writeBatchesInFlight(), waits.writeQueueLimit()), clicks,
+    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, clicks, context, waits.writeBatchesInFlight(), waits.writeQueueLimit()),
         metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
     if (config.edge().managementPort() == 0) {

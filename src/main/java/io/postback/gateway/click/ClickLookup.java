@@ -1,17 +1,21 @@
 package io.postback.gateway.click;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Finds the click a conversion names: first in Redis ({@code ck:<clickId>}, written next to the click
@@ -24,6 +28,8 @@ import java.time.Instant;
 public final class ClickLookup {
   private static final String FIND = "SELECT surface_id, affiliate_id, link_code, clicked_at, affiliate_suspended, ip, "
       + "sub1, sub2, sub3, sub4, sub5 FROM clicks WHERE id = $1";
+
+  private static final JsonStringEncoder JSON_TEXT = JsonStringEncoder.getInstance();
 
   private final RedisChannel redis;
   private final Pool pool;
@@ -42,24 +48,52 @@ public final class ClickLookup {
   }
 
   /**
-   * Caches what attribution needs of the click, and what it copies onto the conversion it credits (link,
-   * IP, sub-ids), for the window (at most maxTtl). Never fails: Postgres has it anyway.
+   * Caches what attribution needs of each click, and what it copies onto the conversion it credits (link,
+   * IP, sub-ids), for its surface's attribution window (at most maxTtl). A batch's commands are sent in one
+   * event-loop turn, so they go to Redis as one pipelined write. Never fails: Postgres has the clicks anyway.
    */
-  public Future<Void> remember(Click click, Duration attributionWindow) {
-    Duration ttl = attributionWindow.compareTo(maxTtl) < 0 ? attributionWindow : maxTtl;
-    JsonArray subs = new JsonArray();
-    for (String sub : click.subIds()) {
-      subs.add(sub);
+  public Future<Void> remember(List<Click> clicks, List<Duration> attributionWindows) {
+    List<Future<Response>> sent = new ArrayList<>(clicks.size());
+    for (int i = 0; i < clicks.size(); i++) {
+      Click click = clicks.get(i);
+      Duration window = attributionWindows.get(i);
+      Duration ttl = window.compareTo(maxTtl) < 0 ? window : maxTtl;
+      sent.add(redis.send(Request.cmd(Command.SET).arg(key(click.id())).arg(value(click))
+          .arg("PX").arg(Math.max(1_000, ttl.toMillis()))));
     }
-    String value = new JsonArray().add(click.surfaceId()).add(click.affiliateId()).add(click.clickedAt().toEpochMilli())
-        .add(click.affiliateSuspended()).add(click.linkCode()).add(click.ip()).add(subs).encode();
-    return redis.send(Request.cmd(Command.SET).arg(key(click.id())).arg(value)
-            .arg("PX").arg(String.valueOf(Math.max(1_000, ttl.toMillis()))))
+    return Future.join(sent)
         .<Void>mapEmpty()
         .otherwise(e -> {
           metrics.redisFallback("click_remember");
           return null;
         });
+  }
+
+  /**
+   * The cached form, {@code [surface, affiliate, clickedAtMillis, suspended, link, ip, [sub1..sub5]]}: written
+   * by hand rather than through a JsonArray (whose encoding goes through Jackson's object mapper), because
+   * every click writes one; {@link #parse} reads it back.
+   */
+  static String value(Click click) {
+    StringBuilder out = new StringBuilder(160).append('[');
+    string(out, click.surfaceId()).append(',');
+    string(out, click.affiliateId()).append(',').append(click.clickedAt().toEpochMilli()).append(',')
+        .append(click.affiliateSuspended()).append(',');
+    string(out, click.linkCode()).append(',');
+    string(out, click.ip()).append(",[");
+    String[] subs = click.subIds();
+    for (int i = 0; i < subs.length; i++) {
+      string(i == 0 ? out : out.append(','), subs[i]);
+    }
+    return out.append("]]").toString();
+  }
+
+  private static StringBuilder string(StringBuilder out, String value) {
+    if (value == null) {
+      return out.append("null");
+    }
+    JSON_TEXT.quoteAsString(value, out.append('"'));
+    return out.append('"');
   }
 
   /** The click, or null when there is none with that id. Fails only when Postgres fails. */

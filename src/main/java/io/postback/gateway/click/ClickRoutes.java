@@ -27,7 +27,7 @@ import java.time.Instant;
 /**
  * {@code GET /c/{code}} (SPEC §4): records a click and redirects to the link's destination with
  * {@code clickId} appended. The second hot path: the link and affiliate come from memory, the click row
- * goes into the verticle's micro-batch and Redis at once, and the 302 is sent only when the row has
+ * goes into the verticle's micro-batch and, with its batch, into Redis, and the 302 is sent only when the row has
  * committed, so a click id that ever reached a browser is durable and resolvable (Redis first,
  * Postgres behind it) by a conversion a millisecond later.
  *
@@ -60,16 +60,14 @@ public final class ClickRoutes {
   private final ProgramCatalog catalog;
   private final SurfaceRegistry surfaces;
   private final ClickWriter writer;
-  private final ClickLookup lookup;
   private final GatewayMetrics metrics;
   private final ClickLimits limits;
 
-  public ClickRoutes(ProgramCatalog catalog, SurfaceRegistry surfaces, ClickWriter writer, ClickLookup lookup,
-                     GatewayMetrics metrics, ClickLimits limits) {
+  public ClickRoutes(ProgramCatalog catalog, SurfaceRegistry surfaces, ClickWriter writer, GatewayMetrics metrics,
+                     ClickLimits limits) {
     this.catalog = catalog;
     this.surfaces = surfaces;
     this.writer = writer;
-    this.lookup = lookup;
     this.metrics = metrics;
     this.limits = limits;
   }
@@ -136,9 +134,7 @@ public final class ClickRoutes {
     Click click = new Click(Ids.timeOrdered("ck"), link.code(), link.surfaceId(), link.affiliateId(), Instant.now(),
         clientAddress, storable(req.getHeader(HttpHeaders.USER_AGENT)),
         storable(req.getHeader(HttpHeaders.REFERER)), subs, suspended);
-    Future<Void> durable = writer.write(click);
-    Future<Void> cached = lookup.remember(click, surface.attributionWindow());
-    Future.join(durable, cached).onComplete(ar -> {
+    writer.write(click, surface.attributionWindow()).onComplete(durable -> {
       if (RequestDeadline.answered(ctx)) {
         return;
       }

@@ -2,6 +2,7 @@ package io.postback.gateway.store;
 
 import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.click.Click;
+import io.postback.gateway.click.ClickLookup;
 import io.postback.gateway.click.ClickWriter;
 import io.postback.gateway.config.PostgresUrl;
 import io.postback.gateway.conversion.Approval;
@@ -206,18 +207,25 @@ class BatchIsolationTest {
 
   @Test
   void aClickPostgresCannotStoreFailsAloneAndItsNeighboursAreRecorded() {
-    ClickWriter writer = new ClickWriter(pool, context, 4, 10_000);
     List<Click> clicks = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
       clicks.add(click("ok-" + i, null));
     }
     clicks.add(11, click("nul", "x\u0000y"));
-    List<Outcome<Void>> out = inOneTurn(() -> clicks.stream().map(writer::write).toList());
+    List<Outcome<Void>> out = inOneTurn(() -> {
+      // The writer's Redis channel lives on the writer's event loop, as in a verticle.
+      GatewayMetrics metrics = new GatewayMetrics();
+      ClickLookup lookup = new ClickLookup(new RedisChannel(vertx, TestBackends.get().redisUrl(), Duration.ofSeconds(2),
+          metrics), pool, metrics, Duration.ofHours(24));
+      ClickWriter writer = new ClickWriter(pool, lookup, context, 4, 10_000);
+      return clicks.stream().map(c -> writer.write(c, Duration.ofDays(1))).toList();
+    });
     for (int i = 0; i < clicks.size(); i++) {
       if (i == 11) {
         assertThat(out.get(i).error().field()).isEqualTo("sub1");
       } else {
         assertThat(out.get(i).failure()).isNull();
+        assertThat(TestBackends.redis("GET", "ck:" + clicks.get(i).id())).as("remembered in Redis").contains("ok-");
       }
     }
     assertThat(TestBackends.queryLong("SELECT count(*) FROM clicks WHERE id = ANY (?)",
