@@ -15,7 +15,7 @@ import java.util.List;
  * those that queue up while earlier batches are in flight, are flushed together (at most
  * {@code maxBatch} per batch, at most {@code maxInFlight} batches at once). At low load a batch is one
  * item and waits for nothing; at high load batches grow by themselves, and a completed batch holds its
- * place for up to a millisecond until as many items wait as it answered (see {@link #regroup}).
+ * place for up to a millisecond, until the clients it answered are back (see {@link #regroup}).
  *
  * <p>One bad row never fails its neighbours. A batch statement runs in one transaction, so a failed
  * statement committed nothing and may be run again in parts. When Postgres refuses the statement because
@@ -131,21 +131,22 @@ public final class MicroBatcher<T> {
   }
 
   /**
-   * A batch that answered {@code answered} items keeps its place in flight until as many items wait again,
-   * for at most {@value #REGROUP_MS} ms. The clients it answered send their next items at once, and those
-   * join the items that queued during its commit in one batch. Without this, a steady load splits into
-   * batches that take turns, each with its own commit, and a commit (its WAL flush, the statement's
-   * start-up) costs Postgres more than a dozen rows do. A batch of one is released by the next item, so
-   * a light load waits for nothing; one place is held at a time.
+   * A batch that answered {@code answered} items keeps its place in flight until they are back: until
+   * {@code answered} more items wait than did when it completed, for at most {@value #REGROUP_MS} ms. The
+   * clients it answered send their next items at once, and those join the items that queued during its
+   * commit in one batch. Without this, a steady load splits into batches that take turns, each with its
+   * own commit, and a commit (its WAL flush, the statement's start-up) costs Postgres more than a dozen rows
+   * do: clicks went from 16 to 31 rows per commit (hclk; releasing at three quarters gave 25). Under a light
+   * load nothing waits: the next item releases the place. One place is held at a time.
    */
   private void regroup(int answered) {
-    if (holding || queue.size() >= answered) {
+    if (holding) {
       inFlight--;
       scheduleDrain();
       return;
     }
     holding = true;
-    regroupAt = answered;
+    regroupAt = queue.size() + answered;
     regroupTimer = context.owner().setTimer(REGROUP_MS, id -> release());
   }
 

@@ -23,12 +23,6 @@ import java.util.List;
  * batch so that its clicks go to Redis as one pipelined write, while the insert runs). Every stored value was
  * cleaned before (see {@link ClickRoutes}); a row Postgres still refuses fails alone ({@link MicroBatcher}).
  *
- * <p>A committed batch keeps its place in flight a moment longer, until as many clicks wait as it had
- * answered (or {@value #REGROUP_MS} ms passed): the visitors it answered are back with their next clicks,
- * and they join the clicks that queued during the commit in one batch. Without it, a steady load splits
- * into two halves that take turns, each committing on its own, and a commit costs Postgres more than a
- * dozen rows do. Under a light load nothing waits: a batch of one is regrouped as soon as one click waits.
- *
  * <p>One writer per verticle; all methods run on that verticle's event loop.
  */
 public final class ClickWriter {
@@ -44,13 +38,10 @@ public final class ClickWriter {
              unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::bool[])
       """;
 
-  private static final long REGROUP_MS = 1;
-
   private static final class Pending {
     final Click click;
     final Duration attributionWindow;
     final Promise<Void> promise = Promise.promise();
-    boolean batched;
 
     Pending(Click click, Duration attributionWindow) {
       this.click = click;
@@ -60,18 +51,12 @@ public final class ClickWriter {
 
   private final Pool pool;
   private final ClickLookup lookup;
-  private final Context context;
   private final MicroBatcher<Pending> batcher;
-  private int waiting;                // written, not yet in a batch
-  private Promise<Void> regrouping;   // the committed batch's place in flight, held until regroupAt clicks wait
-  private int regroupAt;
-  private long regroupTimer;
 
   /** {@code maxQueued}: clicks allowed to wait for a batch; more fail at once. */
   public ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued) {
     this.pool = pool;
     this.lookup = lookup;
-    this.context = context;
     this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued,
         new MicroBatcher.Writer<>() {
           @Override
@@ -98,33 +83,7 @@ public final class ClickWriter {
   public Future<Void> write(Click click, Duration attributionWindow) {
     Pending pending = new Pending(click, attributionWindow);
     batcher.add(pending);
-    if (!pending.promise.future().isComplete()) {   // else refused at once: the queue is full
-      waiting++;
-      if (regrouping != null && waiting >= regroupAt) {
-        regrouped();
-      }
-    }
     return pending.promise.future();
-  }
-
-  /** Holds the place in flight of a batch that answered {@code answered} clicks, until they are back. */
-  private Future<Void> regroup(int answered) {
-    if (regrouping != null) {
-      return Future.succeededFuture();   // a half of a split batch: its other half holds the place
-    }
-    regrouping = Promise.promise();
-    regroupAt = waiting + answered;
-    regroupTimer = context.owner().setTimer(REGROUP_MS, id -> regrouped());
-    return regrouping.future();
-  }
-
-  private void regrouped() {
-    Promise<Void> held = regrouping;
-    if (held != null) {
-      regrouping = null;
-      context.owner().cancelTimer(regroupTimer);
-      held.complete();
-    }
   }
 
   private Future<Void> flush(List<Pending> batch) {
@@ -143,10 +102,6 @@ public final class ClickWriter {
     List<Duration> windows = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       Pending p = batch.get(i);
-      if (!p.batched) {
-        p.batched = true;
-        waiting--;
-      }
       Click c = p.click;
       clicks.add(c);
       windows.add(p.attributionWindow);
@@ -168,7 +123,7 @@ public final class ClickWriter {
     Future<Void> remembered = lookup.remember(clicks, windows);
     return pool.preparedQuery(INSERT).execute(args)
         .onSuccess(rows -> remembered.onComplete(cached -> batch.forEach(p -> p.promise.complete())))
-        .compose(rows -> regroup(n));
+        .mapEmpty();
   }
 
   /** The value of a click that Postgres cannot store, as a 400 naming it; null when all look storable. */
