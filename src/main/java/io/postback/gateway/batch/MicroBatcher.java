@@ -14,8 +14,9 @@ import java.util.List;
  * Groups items into batches for one round trip each: the items added during one event-loop turn, and
  * those that queue up while earlier batches are in flight, are flushed together (at most
  * {@code maxBatch} per batch, at most {@code maxInFlight} batches at once). At low load a batch is one
- * item and waits for nothing; at high load batches grow by themselves, and a completed batch holds its
- * place for up to a millisecond, until the clients it answered are back (see {@link #regroup}).
+ * item and waits for nothing; at high load batches grow by themselves, and a completed batch of clients'
+ * requests holds its place for up to a millisecond, until the clients it answered are back (see
+ * {@link #regroup}).
  *
  * <p>One bad row never fails its neighbours. A batch statement runs in one transaction, so a failed
  * statement committed nothing and may be run again in parts. When Postgres refuses the statement because
@@ -64,6 +65,7 @@ public final class MicroBatcher<T> {
   private final int maxInFlight;
   private final int maxQueued;
   private final Writer<T> writer;
+  private final boolean regroups;
   private ArrayList<T> queue = new ArrayList<>();
   private int inFlight;
   private boolean drainScheduled;
@@ -75,9 +77,13 @@ public final class MicroBatcher<T> {
   /**
    * @param name      what the items are, for log lines ("conversions")
    * @param maxQueued items allowed to wait for a batch; more fail at once with 503
+   * @param regroup   whether a completed batch waits for the clients it answered ({@link #regroup}): for
+   *                  items that are clients' requests, answered when their batch commits
    */
-  public MicroBatcher(Context context, String name, int maxBatch, int maxInFlight, int maxQueued, Writer<T> writer) {
+  public MicroBatcher(Context context, String name, int maxBatch, int maxInFlight, int maxQueued, boolean regroup,
+                      Writer<T> writer) {
     this.context = context;
+    this.regroups = regroup;
     this.name = name;
     this.maxBatch = maxBatch;
     this.maxInFlight = maxInFlight;
@@ -140,7 +146,7 @@ public final class MicroBatcher<T> {
    * load nothing waits: the next item releases the place. One place is held at a time.
    */
   private void regroup(int answered) {
-    if (holding) {
+    if (!regroups || holding) {
       inFlight--;
       scheduleDrain();
       return;

@@ -57,7 +57,7 @@ public final class ClickWriter {
   public ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued) {
     this.pool = pool;
     this.lookup = lookup;
-    this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued,
+    this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued, true,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Pending> batch) {

@@ -173,23 +173,24 @@ class BatchIsolationTest {
         .connectOptions()).using(vertx).build();
     AtomicInteger statements = new AtomicInteger();
     List<Promise<Void>> items = new ArrayList<>();
-    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, new MicroBatcher.Writer<>() {
-      @Override
-      public Future<?> write(List<Promise<Void>> batch) {
-        statements.incrementAndGet();
-        return dead.query("SELECT 1").execute().onSuccess(r -> batch.forEach(Promise::tryComplete));
-      }
+    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, false,
+        new MicroBatcher.Writer<>() {
+          @Override
+          public Future<?> write(List<Promise<Void>> batch) {
+            statements.incrementAndGet();
+            return dead.query("SELECT 1").execute().onSuccess(r -> batch.forEach(Promise::tryComplete));
+          }
 
-      @Override
-      public void fail(Promise<Void> item, Throwable error) {
-        item.tryFail(error);
-      }
+          @Override
+          public void fail(Promise<Void> item, Throwable error) {
+            item.tryFail(error);
+          }
 
-      @Override
-      public ApiError diagnose(Promise<Void> item) {
-        return null;
-      }
-    });
+          @Override
+          public ApiError diagnose(Promise<Void> item) {
+            return null;
+          }
+        });
     List<Outcome<Void>> out = inOneTurn(() -> {
       List<Future<Void>> futures = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
@@ -254,7 +255,7 @@ class BatchIsolationTest {
     }
     // AttemptRecorder's own writer is private to it; this is the same statement on the same batcher.
     List<Promise<Boolean>> promises = new ArrayList<>();
-    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000,
+    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000, false,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Integer> batch) {
