@@ -84,9 +84,9 @@ public final class PostbackLog {
    */
   static final class Entry {
     private static final JsonFactory JSON = new JsonFactory();
-    // The fields of an answer body the log shows; "status" is shown as "outcome".
+    // The fields of an answer body the log shows besides its externalId; "status" is shown as "outcome".
     private static final String[] ANSWER_FIELDS = {"status", "duplicate", "conversionId", "affiliateId",
-        "commissionMinor", "approval", "accepted", "duplicates", "rejected", "reason", "externalId"};
+        "commissionMinor", "approval", "accepted", "duplicates", "rejected", "reason"};
 
     private final String form;
     private final int httpStatus;
@@ -175,7 +175,7 @@ public final class PostbackLog {
         g.writeStringField("approval", outcome.approval().wire());
       } else if (answer != null) {
         for (String field : ANSWER_FIELDS) {
-          if (!field.equals("externalId") && answer.containsKey(field)) {
+          if (answer.containsKey(field)) {
             g.writeFieldName(field.equals("status") ? "outcome" : field);
             value(g, answer.getValue(field));
           }

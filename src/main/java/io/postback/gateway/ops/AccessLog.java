@@ -47,7 +47,7 @@ public final class AccessLog implements Handler<RoutingContext> {
       }
       int status = ctx.response().getStatusCode();
       String path = route != null && route.getPath() != null ? route.getPath() : "(unmatched)";
-      LOG.info(req.method().name() + ' ' + path + ' ' + status, new Fields(requestId, status,
+      LOG.info("{} {} {}", req.method(), path, status, new Fields(requestId, status,
           (System.nanoTime() - start) / 1_000_000.0, surface, ClientAddress.of(ctx)));
     });
     ctx.next();

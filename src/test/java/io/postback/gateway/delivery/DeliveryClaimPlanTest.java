@@ -24,12 +24,7 @@ class DeliveryClaimPlanTest {
   @Test
   void aClaimReadsDeliveriesByPrimaryKeyWhateverTheBacklog() throws Exception {
     try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS claim_plan CASCADE");
-      s.execute("CREATE SCHEMA claim_plan");
-      for (String table : new String[] {"events", "webhook_endpoints", "deliveries"}) {
-        s.execute("CREATE TABLE claim_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
-            + "WITH (autovacuum_enabled = false)");
-      }
+      emptyCopies(s, "claim_plan", "events", "webhook_endpoints", "deliveries");
       s.execute("SET search_path = claim_plan");
       s.execute("INSERT INTO webhook_endpoints (id, url, secret) VALUES ('whe_1', 'http://x.example/', 's')");
       s.execute("INSERT INTO events (id, type, data) SELECT 'ev' || g, 't', '{}' FROM generate_series(1, 20000) g");
@@ -63,12 +58,7 @@ class DeliveryClaimPlanTest {
   @Test
   void recordingAndHandingBackReadDeliveriesByPrimaryKeyWhenABurstFollowsADrainedQueue() throws Exception {
     try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS record_plan CASCADE");
-      s.execute("CREATE SCHEMA record_plan");
-      for (String table : new String[] {"deliveries", "delivery_attempts"}) {
-        s.execute("CREATE TABLE record_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
-            + "WITH (autovacuum_enabled = false)");
-      }
+      emptyCopies(s, "record_plan", "deliveries", "delivery_attempts");
       s.execute("SET search_path = record_plan");
       s.execute("INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at) SELECT 'dlv' || g, "
           + "'ev' || g, 'whe_1', 'succeeded', now() - interval '1 minute' FROM generate_series(1, 20000) g");
@@ -95,6 +85,16 @@ class DeliveryClaimPlanTest {
     }
   }
 
+  /** A new schema with empty copies of the tables (their indexes too), which autovacuum leaves alone. */
+  private static void emptyCopies(Statement s, String schema, String... tables) throws Exception {
+    s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    s.execute("CREATE SCHEMA " + schema);
+    for (String table : tables) {
+      s.execute("CREATE TABLE " + schema + "." + table + " (LIKE public." + table + " INCLUDING ALL) "
+          + "WITH (autovacuum_enabled = false)");
+    }
+  }
+
   private static String plan(Statement s, String explain) throws Exception {
     StringBuilder plan = new StringBuilder();
     try (ResultSet rs = s.executeQuery(explain)) {
@@ -108,12 +108,7 @@ class DeliveryClaimPlanTest {
   @Test
   void theFanOutFindsAffiliateScopedEndpointsThroughTheIndexWhateverTheirNumber() throws Exception {
     try (Connection c = TestBackends.jdbc(); Statement s = c.createStatement()) {
-      s.execute("DROP SCHEMA IF EXISTS fan_out_plan CASCADE");
-      s.execute("CREATE SCHEMA fan_out_plan");
-      for (String table : new String[] {"webhook_endpoints", "deliveries"}) {
-        s.execute("CREATE TABLE fan_out_plan." + table + " (LIKE public." + table + " INCLUDING ALL) "
-            + "WITH (autovacuum_enabled = false)");
-      }
+      emptyCopies(s, "fan_out_plan", "webhook_endpoints", "deliveries");
       // The copies first, the functions (delivery_id) from public.
       s.execute("SET search_path = fan_out_plan, public");
       s.execute("INSERT INTO webhook_endpoints (id, url, secret, affiliate_id, event_types) SELECT 'whe_a' || g, "

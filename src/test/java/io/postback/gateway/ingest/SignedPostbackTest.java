@@ -78,9 +78,7 @@ class SignedPostbackTest {
   void duplicatePostbackReturnsOriginalOutcome() {
     Reply first = client.postback(surface, sale("o-dup"));
     // The outcome is remembered after the answer: wait for it, so that the repeat is answered from Redis.
-    String key = "dd:" + surface.id() + ":o-dup";
-    Await.until("outcome remembered", Duration.ofSeconds(5),
-        () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
+    awaitRemembered("o-dup", first);
     Reply second = client.postback(surface, sale("o-dup"));
 
     assertThat(second.status()).isEqualTo(200);
@@ -100,11 +98,9 @@ class SignedPostbackTest {
   @Test
   void duplicateIsRecognisedByPostgresWhenRedisHoldsSomethingElse() {
     Reply first = client.postback(surface, sale("o-junk"));
-    String key = "dd:" + surface.id() + ":o-junk";
-    Await.until("outcome remembered", Duration.ofSeconds(5),
-        () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
+    awaitRemembered("o-junk", first);
     // Not an outcome the gateway wrote (an operator's edit, another program): Postgres has the last word.
-    TestBackends.redis("SET", key, "{\"status\":\"no such status\"}");
+    TestBackends.redis("SET", "dd:" + surface.id() + ":o-junk", "{\"status\":\"no such status\"}");
 
     Reply second = client.postback(surface, sale("o-junk"));
 
@@ -112,7 +108,13 @@ class SignedPostbackTest {
     assertThat(second.json().getBoolean("duplicate")).isTrue();
     assertThat(second.json().getString("conversionId")).isEqualTo(first.json().getString("conversionId"));
     assertThat(rows("o-junk")).isEqualTo(1);
-    Await.until("the outcome remembered again", Duration.ofSeconds(5),
+    awaitRemembered("o-junk", first);
+  }
+
+  /** Waits until Redis remembers the outcome of the answer {@code first} for the externalId. */
+  private void awaitRemembered(String externalId, Reply first) {
+    String key = "dd:" + surface.id() + ":" + externalId;
+    Await.until("the outcome of " + externalId + " remembered", Duration.ofSeconds(5),
         () -> String.valueOf(TestBackends.redis("GET", key)).contains(first.json().getString("conversionId")));
   }
 
