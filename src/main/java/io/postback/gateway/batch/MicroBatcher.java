@@ -7,6 +7,7 @@ import io.vertx.pgclient.PgException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,7 +40,8 @@ import java.util.List;
  */
 public final class MicroBatcher<T> {
   private static final Logger LOG = LoggerFactory.getLogger(MicroBatcher.class);
-  private static final long REGROUP_MS = 1;
+  /** How long a completed batch of clients' requests waits at most for the clients it answered. */
+  public static final Duration REGROUP = Duration.ofMillis(1);
 
   /** What a micro-batched writer provides. */
   public interface Writer<T> {
@@ -65,7 +67,7 @@ public final class MicroBatcher<T> {
   private final int maxInFlight;
   private final int maxQueued;
   private final Writer<T> writer;
-  private final boolean regroups;
+  private final long regroupMs;
   private ArrayList<T> queue = new ArrayList<>();
   private int inFlight;
   private boolean drainScheduled;
@@ -77,10 +79,10 @@ public final class MicroBatcher<T> {
   /**
    * @param name      what the items are, for log lines ("conversions")
    * @param maxQueued items allowed to wait for a batch; more fail at once with 503
-   * @param regroup   whether a completed batch waits for the clients it answered ({@link #regroup}): for
-   *                  items that are clients' requests, answered when their batch commits
+   * @param regroup   how long a completed batch waits at most for the clients it answered ({@link #regroup};
+   *                  {@link #REGROUP} for items that are clients' requests), or zero: it does not wait
    */
-  public MicroBatcher(Context context, String name, int maxBatch, int maxInFlight, int maxQueued, boolean regroup,
+  public MicroBatcher(Context context, String name, int maxBatch, int maxInFlight, int maxQueued, Duration regroup,
                       Writer<T> writer) {
     this.context = context;
     this.name = name;
@@ -88,7 +90,7 @@ public final class MicroBatcher<T> {
     this.maxInFlight = maxInFlight;
     this.maxQueued = maxQueued;
     this.writer = writer;
-    this.regroups = regroup;
+    this.regroupMs = regroup.toMillis();
   }
 
   public void add(T item) {
@@ -138,7 +140,7 @@ public final class MicroBatcher<T> {
 
   /**
    * A batch that answered {@code answered} items keeps its place in flight until they are back: until
-   * {@code answered} more items wait than did when it completed, for at most {@value #REGROUP_MS} ms. The
+   * {@code answered} more items wait than did when it completed, for at most the {@code regroup} given ({@link #REGROUP}). The
    * clients it answered send their next items at once, and those join the items that queued during its
    * commit in one batch. Without this, a steady load splits into batches that take turns, each with its
    * own commit, and a commit (its WAL flush, the statement's start-up) costs Postgres more than a dozen rows
@@ -146,14 +148,14 @@ public final class MicroBatcher<T> {
    * 25). Under a light load nothing waits: the next item releases the place. One place is held at a time.
    */
   private void regroup(int answered) {
-    if (!regroups || holding) {
+    if (regroupMs == 0 || holding) {
       inFlight--;
       scheduleDrain();
       return;
     }
     holding = true;
     regroupAt = queue.size() + answered;
-    regroupTimer = context.owner().setTimer(REGROUP_MS, id -> release());
+    regroupTimer = context.owner().setTimer(regroupMs, id -> release());
   }
 
   private void release() {

@@ -55,9 +55,14 @@ public final class ClickWriter {
 
   /** {@code maxQueued}: clicks allowed to wait for a batch; more fail at once. */
   public ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued) {
+    this(pool, lookup, context, maxInFlight, maxQueued, MicroBatcher.REGROUP);
+  }
+
+  /** {@code regroup}: how long a committed batch waits at most for the visitors it answered (MicroBatcher). */
+  ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued, Duration regroup) {
     this.pool = pool;
     this.lookup = lookup;
-    this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued, true,
+    this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued, regroup,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Pending> batch) {

@@ -173,7 +173,7 @@ class BatchIsolationTest {
         .connectOptions()).using(vertx).build();
     AtomicInteger statements = new AtomicInteger();
     List<Promise<Void>> items = new ArrayList<>();
-    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, false,
+    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, Duration.ZERO,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Promise<Void>> batch) {
@@ -255,7 +255,7 @@ class BatchIsolationTest {
     }
     // AttemptRecorder's own writer is private to it; this is the same statement on the same batcher.
     List<Promise<Boolean>> promises = new ArrayList<>();
-    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000, false,
+    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000, Duration.ZERO,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Integer> batch) {
