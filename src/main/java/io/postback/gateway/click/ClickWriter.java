@@ -38,15 +38,7 @@ public final class ClickWriter {
              unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::bool[])
       """;
 
-  private static final class Pending {
-    final Click click;
-    final Duration attributionWindow;
-    final Promise<Void> promise = Promise.promise();
-
-    Pending(Click click, Duration attributionWindow) {
-      this.click = click;
-      this.attributionWindow = attributionWindow;
-    }
+  private record Pending(Click click, Duration attributionWindow, Promise<Void> promise) {
   }
 
   private final Pool pool;
@@ -71,12 +63,12 @@ public final class ClickWriter {
 
           @Override
           public void fail(Pending item, Throwable error) {
-            item.promise.tryFail(error);
+            item.promise().tryFail(error);
           }
 
           @Override
           public ApiError diagnose(Pending item) {
-            return ClickWriter.diagnose(item.click);
+            return ClickWriter.diagnose(item.click());
           }
         });
   }
@@ -86,9 +78,9 @@ public final class ClickWriter {
    * it was not committed (Redis only saves a read, its failure fails nothing).
    */
   public Future<Void> write(Click click, Duration attributionWindow) {
-    Pending pending = new Pending(click, attributionWindow);
+    Pending pending = new Pending(click, attributionWindow, Promise.promise());
     batcher.add(pending);
-    return pending.promise.future();
+    return pending.promise().future();
   }
 
   private Future<Void> flush(List<Pending> batch) {
@@ -107,9 +99,9 @@ public final class ClickWriter {
     List<Duration> windows = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       Pending p = batch.get(i);
-      Click c = p.click;
+      Click c = p.click();
       clicks.add(c);
-      windows.add(p.attributionWindow);
+      windows.add(p.attributionWindow());
       ids[i] = c.id();
       codes[i] = c.linkCode();
       surfaces[i] = c.surfaceId();
@@ -127,7 +119,7 @@ public final class ClickWriter {
         subs[0], subs[1], subs[2], subs[3], subs[4], suspended));
     Future<Void> remembered = lookup.remember(clicks, windows);
     return pool.preparedQuery(INSERT).execute(args)
-        .onSuccess(rows -> remembered.onComplete(cached -> batch.forEach(p -> p.promise.complete())))
+        .onSuccess(rows -> remembered.onComplete(cached -> batch.forEach(p -> p.promise().complete())))
         .mapEmpty();
   }
 

@@ -32,18 +32,15 @@ class DeliveryClaimPlanTest {
           + "SELECT 'dlv' || g, 'ev' || g, 'whe_1', now() - interval '1 minute' FROM generate_series(1, 20000) g");
       s.execute("SET plan_cache_mode = force_generic_plan");
       s.execute("PREPARE claim(text[], timestamptz, timestamptz, timestamptz) AS " + DeliveryStore.CLAIM);
-      StringBuilder plan = new StringBuilder();
-      try (ResultSet rs = s.executeQuery(
-          "EXPLAIN EXECUTE claim('{dlv1,dlv2,dlv3,dlv4}', now() + interval '1 minute', now(), now())")) {
-        while (rs.next()) {
-          plan.append(rs.getString(1)).append('\n');
-        }
+      String plan;
+      try {
+        plan = plan(s, "EXPLAIN EXECUTE claim('{dlv1,dlv2,dlv3,dlv4}', now() + interval '1 minute', now(), now())");
       } finally {
         s.execute("DEALLOCATE claim");
         s.execute("RESET search_path");
         s.execute("DROP SCHEMA claim_plan CASCADE");
       }
-      assertThat(plan.toString())
+      assertThat(plan)
           .as("the deliveries are found by their key, not by scanning the pending backlog")
           .contains("deliveries_pkey")
           .doesNotContain("next_attempt_at_id_idx");
@@ -116,19 +113,17 @@ class DeliveryClaimPlanTest {
       s.execute("INSERT INTO webhook_endpoints (id, url, secret) SELECT 'whe_u' || g, 'http://x.example/', 's' "
           + "FROM generate_series(1, 3) g");
       s.execute("ANALYZE webhook_endpoints");
-      StringBuilder plan = new StringBuilder();
-      try (ResultSet rs = s.executeQuery("EXPLAIN WITH new_events AS (SELECT 'evt_' || g AS id, "
-          + "'conversion.created' AS type, 'srf_1' AS surface_id, 'aff_' || g AS affiliate_id, now() AS created_at, "
-          + "'attributed' AS conversion_status FROM generate_series(1, 64) g) "
-          + DeliveryStore.deliveriesFor("new_events"))) {
-        while (rs.next()) {
-          plan.append(rs.getString(1)).append('\n');
-        }
+      String plan;
+      try {
+        plan = plan(s, "EXPLAIN WITH new_events AS (SELECT 'evt_' || g AS id, "
+            + "'conversion.created' AS type, 'srf_1' AS surface_id, 'aff_' || g AS affiliate_id, now() AS created_at, "
+            + "'attributed' AS conversion_status FROM generate_series(1, 64) g) "
+            + DeliveryStore.deliveriesFor("new_events"));
       } finally {
         s.execute("RESET search_path");
         s.execute("DROP SCHEMA fan_out_plan CASCADE");
       }
-      assertThat(plan.toString())
+      assertThat(plan)
           .as("each event looks its affiliate's endpoints up, not every endpoint")
           .contains("Index Cond: (affiliate_id = ");
     }
