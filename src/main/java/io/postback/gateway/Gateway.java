@@ -11,6 +11,7 @@ import io.postback.gateway.http.ApiDocs;
 import io.postback.gateway.limit.SharedRateLimit;
 import io.postback.gateway.limit.UnknownIdLookups;
 import io.postback.gateway.metrics.GatewayMetrics;
+import io.postback.gateway.metrics.VertxMeters;
 import io.postback.gateway.ops.ManagementVerticle;
 import io.postback.gateway.portal.PortalTokens;
 import io.postback.gateway.program.ProgramCatalog;
@@ -29,7 +30,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.micrometer.Label;
 import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.micrometer.MetricsDomain;
-import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
@@ -79,8 +79,8 @@ public final class Gateway {
           // Outbound webhooks have their own meters (gateway.delivery.*); per-request client meters
           // would cost every delivery a tagged timer lookup for nothing the dashboard shows.
           .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
-          // Route templates, never raw paths: raw paths would explode the series count.
-          .addLabels(Label.HTTP_ROUTE, Label.HTTP_METHOD, Label.HTTP_CODE, Label.POOL_TYPE, Label.POOL_NAME));
+          // The HTTP server's meters are the gateway's own (VertxMeters), labelled by route template.
+          .addLabels(Label.POOL_TYPE, Label.POOL_NAME));
       if (config.edge().proxyProtocol()) {
         // Vert.x 5.0.10 builds its HTTP server on a NetSocket whose metrics hook reads (and so consumes)
         // the PROXY header's address before the HTTP connection does, which then sees the balancer's
@@ -91,7 +91,7 @@ public final class Gateway {
     }
     VertxBuilder builder = Vertx.builder().with(options);
     if (config.metricsEnabled()) {
-      builder.withMetrics(new MicrometerMetricsFactory(metrics.registry()));
+      builder.withMetrics(new VertxMeters(metrics.registry()));
     }
     Vertx vertx = builder.build();
     PostgresUrl pgUrl = new PostgresUrl(backends.pgUrl());

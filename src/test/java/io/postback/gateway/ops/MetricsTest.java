@@ -2,8 +2,10 @@ package io.postback.gateway.ops;
 
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.RunningGateway;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,6 +35,10 @@ class MetricsTest {
         client.raw("/v1/conversions", surface.id(), ts, "00".repeat(32), "application/json", "{}");
       }
       client.postback(surface, "{\"eventType\":\"signup\"}");
+      // A failure the router's catch-all handler answers still counts under the route that failed.
+      assertThat(client.admin("POST", "/admin/surfaces", new JsonObject().put("unknown", 1)).status()).isEqualTo(400);
+      // The method is the client's word: an unusual one counts as OTHER, not as a series of its own.
+      client.rawRequest("BREW /health/live HTTP/1.1\r\nhost: x\r\n".getBytes(StandardCharsets.US_ASCII), new byte[0]);
 
       String scrape = client.get("/metrics").body();
 
@@ -46,6 +52,13 @@ class MetricsTest {
       assertThat(value(scrape, "vertx_http_server_requests_total{code=\"401\",method=\"POST\",route=\"/v1/conversions\"}"))
           .isEqualTo(2);
       assertThat(scrape).contains("vertx_http_server_response_time_seconds_bucket{code=\"200\",method=\"POST\",route=\"/v1/conversions\"");
+      assertThat(value(scrape, "vertx_http_server_response_time_seconds_count{code=\"200\",method=\"POST\",route=\"/v1/conversions\"}"))
+          .isEqualTo(10);
+      assertThat(value(scrape, "vertx_http_server_requests_total{code=\"400\",method=\"POST\",route=\"/admin/surfaces\"}"))
+          .isEqualTo(1);
+      assertThat(scrape).contains("method=\"OTHER\"").doesNotContain("BREW");
+      // The scrape's own connection is open.
+      assertThat(value(scrape, "vertx_http_server_active_connections")).isGreaterThanOrEqualTo(1);
       assertThat(value(scrape, "gateway_dependency_up{dependency=\"postgres\"}")).isEqualTo(1);
       assertThat(scrape).contains("vertx_pool_in_use{pool_name=\"postgres-http-").contains("jvm_memory_used_bytes");
       assertThat(scrape).doesNotContain("route=\"/admin/surfaces/" + surface.id());
