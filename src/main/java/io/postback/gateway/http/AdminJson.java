@@ -1,5 +1,6 @@
 package io.postback.gateway.http;
 
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.RequestDeadline;
 import io.postback.gateway.text.StorableText;
@@ -129,7 +130,7 @@ public final class AdminJson {
       }
       ctx.response()
           .setStatusCode(status)
-          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .putHeader(HttpHeaders.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
           .end(ar.result().toBuffer());
     });
   }

@@ -1,6 +1,7 @@
 package io.postback.gateway.http;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.postback.gateway.conversion.InvalidConversion;
 import io.vertx.core.VertxException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
@@ -51,7 +52,7 @@ public final class ErrorResponder {
     }
     ctx.response()
         .setStatusCode(error.status())
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .end(body.toBuffer());
   }
 

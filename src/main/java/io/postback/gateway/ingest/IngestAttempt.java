@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.postback.gateway.http.ApiError;
 import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.http.ErrorResponder;
@@ -83,7 +84,7 @@ public final class IngestAttempt {
       return;
     }
     ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .end(answer.encoded());
   }
 

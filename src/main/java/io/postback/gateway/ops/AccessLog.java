@@ -5,6 +5,7 @@ import io.postback.gateway.http.ClientAddress;
 import io.postback.gateway.ids.Ids;
 import io.postback.gateway.surface.Surface;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.RoutingContext;
@@ -22,7 +23,7 @@ import java.util.regex.Pattern;
  * signatures, secrets or tokens.
  */
 public final class AccessLog implements Handler<RoutingContext> {
-  public static final String REQUEST_ID = "x-request-id";
+  public static final CharSequence REQUEST_ID = HttpHeaders.createOptimized("x-request-id");
   private static final Logger LOG = LoggerFactory.getLogger("access");
   private static final Pattern SANE_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 

@@ -1,5 +1,6 @@
 package io.postback.gateway.ops;
 
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.postback.gateway.http.RouteOrder;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
@@ -31,7 +32,7 @@ public final class HealthRoutes {
 
   public void mount(Router router) {
     router.get("/health/live").order(RouteOrder.HOT_PATH).handler(ctx -> ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .end(LIVE));
     router.get("/health/ready").order(RouteOrder.HOT_PATH).handler(this::ready);
   }
@@ -52,7 +53,7 @@ public final class HealthRoutes {
       }
       ctx.response()
           .setStatusCode(ready ? 200 : 503)
-          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .putHeader(HttpHeaders.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
           .end(body.toBuffer());
     });
   }
