@@ -3,6 +3,7 @@ package io.postback.gateway.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.spi.metrics.HttpServerMetrics;
@@ -100,14 +101,11 @@ final class HttpServerMeters implements HttpServerMetrics<HttpServerMeters.Reque
   }
 
   private Meters register(Series s) {
+    Tags tags = Tags.of("route", s.route(), "method", s.method(), "code", String.valueOf(s.code()));
     return new Meters(
-        Counter.builder("vertx.http.server.requests")
-            .description("Number of processed requests")
-            .tag("route", s.route()).tag("method", s.method()).tag("code", String.valueOf(s.code()))
+        Counter.builder("vertx.http.server.requests").description("Number of processed requests").tags(tags)
             .register(registry),
-        Timer.builder("vertx.http.server.response.time")
-            .description("Request processing time")
-            .tag("route", s.route()).tag("method", s.method()).tag("code", String.valueOf(s.code()))
+        Timer.builder("vertx.http.server.response.time").description("Request processing time").tags(tags)
             .register(registry));
   }
 }
