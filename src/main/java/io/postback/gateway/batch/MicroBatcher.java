@@ -15,9 +15,9 @@ import java.util.List;
  * Groups items into batches for one round trip each: the items added during one event-loop turn, and
  * those that queue up while earlier batches are in flight, are flushed together (at most
  * {@code maxBatch} per batch, at most {@code maxInFlight} batches at once). At low load a batch is one
- * item and waits for nothing; at high load batches grow by themselves, and a completed batch of clients'
- * requests holds its place for up to a millisecond, until the clients it answered are back (see
- * {@link #regroup}).
+ * item and waits for nothing; at high load batches grow by themselves. A writer may also give a regrouping
+ * window (clicks: {@link #REGROUP}, 1 ms): a completed batch then holds its place for at most that long,
+ * until the clients it answered are back (see {@link #regroup}); conversions and delivery attempts give zero.
  *
  * <p>One bad row never fails its neighbours. A batch statement runs in one transaction, so a failed
  * statement committed nothing and may be run again in parts. When Postgres refuses the statement because
