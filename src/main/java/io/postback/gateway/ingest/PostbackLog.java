@@ -20,67 +20,91 @@ import io.vertx.redis.client.Response;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The recent inbound postbacks of a surface with their outcome or rejection reason: a debugger for
  * integrators ({@code GET /admin/postback-log}). A capped Redis list per surface (LPUSH + LTRIM,
  * pipelined, not awaited): bounded by construction, and best effort, a postback never waits for it.
- * The entries of one event-loop turn go out as one LPUSH and one LTRIM per surface, encoded and stamped there.
  * Entries hold what the gateway decided and why, never a secret, signature or token.
+ *
+ * <p>A verticle writes its entries at most every {@link #WRITE_EVERY}: the first entry after a quiet spell
+ * goes out at the end of its event-loop turn, later ones with the next write. A write holds at most the
+ * newest {@link #CAPACITY} entries of each surface, as one LPUSH and one LTRIM: whatever is older would be
+ * trimmed by that same write. Only above {@value #CAPACITY} postbacks of one surface per {@link #WRITE_EVERY}
+ * does the log leave entries out, and those are entries that would have been trimmed from the list within
+ * {@link #WRITE_EVERY} of being pushed: the log still shows the newest ones, and the gateway no longer encodes
+ * and pushes thousands of entries a second that no one reads.
  */
 public final class PostbackLog {
   public static final int CAPACITY = 200;
+  static final Duration WRITE_EVERY = Duration.ofMillis(100);
   private static final String TRIM_TO = String.valueOf(CAPACITY - 1);
 
   private final RedisChannel redis;
   private final GatewayMetrics metrics;
   private final Context context;
-  private Map<String, List<Entry>> pending;
+  private final Map<String, ArrayDeque<Entry>> pending = new HashMap<>();
+  private boolean writeScheduled;
+  private long lastWriteNanos;
 
   /** Create it on the verticle's context; it is used from that event loop only. */
   public PostbackLog(RedisChannel redis, GatewayMetrics metrics) {
     this.redis = redis;
     this.metrics = metrics;
     this.context = Vertx.currentContext();
+    this.lastWriteNanos = System.nanoTime() - WRITE_EVERY.toNanos();
   }
 
   static String key(String surfaceId) {
     return "pl:" + surfaceId;
   }
 
-  /** Appends an entry for a surface that exists; it is stamped when the entries of this event-loop turn go out. */
+  /** Appends an entry, stamped now, for a surface that exists; it goes out with the verticle's next write. */
   void record(String surfaceId, Entry entry) {
-    if (pending == null) {
-      pending = new HashMap<>();
-      context.runOnContext(v -> flush());
+    entry.at = System.currentTimeMillis();
+    ArrayDeque<Entry> entries = pending.computeIfAbsent(surfaceId, id -> new ArrayDeque<>());
+    if (entries.size() == CAPACITY) {
+      entries.pollFirst();   // the write would trim it
     }
-    pending.computeIfAbsent(surfaceId, id -> new ArrayList<>()).add(entry);
+    entries.addLast(entry);
+    if (!writeScheduled) {
+      writeScheduled = true;
+      long wait = TimeUnit.NANOSECONDS.toMillis(lastWriteNanos + WRITE_EVERY.toNanos() - System.nanoTime());
+      if (wait <= 0) {
+        context.runOnContext(v -> write());
+      } else {
+        context.owner().setTimer(wait, id -> write());
+      }
+    }
   }
 
-  private void flush() {
-    Map<String, List<Entry>> entries = pending;
-    pending = null;
-    // One stamp for the turn's entries: they were recorded within the same event-loop turn.
-    String at = Instant.now().toString();
-    entries.forEach((surfaceId, list) -> {
+  private void write() {
+    writeScheduled = false;
+    lastWriteNanos = System.nanoTime();
+    pending.forEach((surfaceId, entries) -> {
       Request push = Request.cmd(Command.LPUSH).arg(key(surfaceId));
-      for (Buffer entry : Entry.encode(list, at)) {
+      for (Buffer entry : Entry.encode(entries)) {
         push.arg(entry);
       }
       redis.send(push).onFailure(e -> metrics.redisFallback("postback_log"));
       redis.send(Request.cmd(Command.LTRIM).arg(key(surfaceId)).arg("0").arg(TRIM_TO));
     });
+    pending.clear();
   }
 
   /**
    * One postback as the log shows it: the request (form, externalId, eventType, client address), the
-   * HTTP status, and either the outcome or the rejection. Written as a stream of tokens when the turn's
-   * entries go out, because every postback has one.
+   * HTTP status, and either the outcome or the rejection, and when it was recorded. Written as a stream of
+   * tokens when the entries go out.
    */
   static final class Entry {
     private static final JsonFactory JSON = new JsonFactory();
@@ -99,6 +123,7 @@ public final class PostbackLog {
     private boolean duplicate;
     private JsonObject answer;
     private ApiError error;
+    long at;   // when it was recorded, milliseconds since the epoch
 
     Entry(String form, int httpStatus, String externalId, String eventType, String providerEventId, String ip) {
       this.form = form;
@@ -131,18 +156,25 @@ public final class PostbackLog {
     }
 
     /**
-     * The entries, stamped {@code at}, each its own JSON object: written by one generator into one array,
-     * of which each entry is a slice.
+     * The entries, oldest first, each its own JSON object: written by one generator into one array, of which
+     * each entry is a slice. Entries of the same millisecond share the text of their stamp.
      */
-    static List<Buffer> encode(List<Entry> entries, String at) {
+    static List<Buffer> encode(Collection<Entry> entries) {
       ByteArrayBuilder out = new ByteArrayBuilder(256 * entries.size());
       int[] ends = new int[entries.size()];
       try (JsonGenerator g = JSON.createGenerator(out)) {
         g.setRootValueSeparator(null);
-        for (int i = 0; i < ends.length; i++) {
-          entries.get(i).write(g, at);
+        long stampedAt = Long.MIN_VALUE;
+        String stamp = null;
+        int i = 0;
+        for (Entry entry : entries) {
+          if (entry.at != stampedAt) {
+            stampedAt = entry.at;
+            stamp = Instant.ofEpochMilli(stampedAt).toString();
+          }
+          entry.write(g, stamp);
           g.flush();
-          ends[i] = out.size();
+          ends[i++] = out.size();
         }
       } catch (IOException e) {
         throw new UncheckedIOException(e);   // writing to memory does not fail

@@ -1,5 +1,6 @@
 package io.postback.gateway.ingest;
 
+import io.postback.gateway.support.Await;
 import io.postback.gateway.support.GatewayClient;
 import io.postback.gateway.support.GatewayClient.Reply;
 import io.postback.gateway.support.GatewayClient.TestSurface;
@@ -12,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -107,8 +110,13 @@ class InboundFormsTest {
     Reply unknown = client.get("/v1/postback?surface=nope&token=" + token + "&txid=bad-3");
     assertThat(unknown.error()).isEqualTo("unknown_surface");
 
-    JsonObject logged = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json()
-        .getJsonArray("items").getJsonObject(1);
+    // Written after the answers, at most every PostbackLog.WRITE_EVERY: wait for both of this surface.
+    JsonArray[] items = new JsonArray[1];
+    Await.until("the postback log holds the refused requests", Duration.ofSeconds(10), () -> {
+      items[0] = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json().getJsonArray("items");
+      return items[0].size() >= 2;
+    });
+    JsonObject logged = items[0].getJsonObject(1);
     assertThat(logged.getString("externalId")).isEqualTo("bad-1");
     assertThat(logged.getString("error")).isEqualTo("bad_token");
   }

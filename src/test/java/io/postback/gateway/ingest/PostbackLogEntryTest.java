@@ -9,13 +9,15 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** What one flush of the postback log writes: one JSON object per entry, each as the log shows it. */
+/** What one write of the postback log sends: one JSON object per entry, each as the log shows it, stamped. */
 class PostbackLogEntryTest {
   private static final String AT = "2026-12-06T17:00:00.123Z";
+  private static final long AT_MILLIS = Instant.parse(AT).toEpochMilli();
 
   @Test
   void eachEntryOfAFlushIsItsOwnObject() {
@@ -30,7 +32,10 @@ class PostbackLogEntryTest {
             .answered(new Answer(new JsonObject().put("status", "accepted").put("externalId", "ch_7")
                 .put("accepted", 1).put("reason", null), false), true));
 
-    List<Buffer> encoded = PostbackLog.Entry.encode(entries, AT);
+    entries.forEach(e -> e.at = AT_MILLIS);
+    entries.get(2).at = AT_MILLIS + 1;
+
+    List<Buffer> encoded = PostbackLog.Entry.encode(entries);
 
     assertThat(encoded).hasSize(3);
     assertThat(new JsonObject(encoded.get(0))).isEqualTo(new JsonObject()
@@ -44,7 +49,7 @@ class PostbackLogEntryTest {
     assertThat(new JsonObject(encoded.get(2))).as("the answer's externalId is the one shown").isEqualTo(new JsonObject()
         .put("form", "provider").put("httpStatus", 503).put("externalId", "ch_7").put("eventType", "charge.refunded")
         .put("providerEventId", "evt_9").put("ip", "::1").put("afterDeadline", true).put("outcome", "accepted")
-        .put("accepted", 1).put("reason", null).put("at", AT));
+        .put("accepted", 1).put("reason", null).put("at", "2026-12-06T17:00:00.124Z"));
     assertThat(encoded).allSatisfy(e -> assertThat(e.toString()).startsWith("{").endsWith("}"));
   }
 }

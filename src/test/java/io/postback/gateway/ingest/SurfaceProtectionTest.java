@@ -142,9 +142,14 @@ class SurfaceProtectionTest {
         .getString("postbackToken");
     client.get("/v1/postback?surface=" + surface.id() + "&token=" + token + "&txid=log-4");
 
-    Reply r = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null);
+    // Written after the answers, at most every PostbackLog.WRITE_EVERY: wait for all four.
+    Reply[] read = new Reply[1];
+    Await.until("the postback log holds the four requests", Duration.ofSeconds(10), () -> {
+      read[0] = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null);
+      return read[0].status() == 200 && read[0].json().getJsonArray("items").size() >= 4;
+    });
+    Reply r = read[0];
 
-    assertThat(r.status()).isEqualTo(200);
     JsonArray items = r.json().getJsonArray("items");
     assertThat(items).hasSize(4);
     JsonObject newest = items.getJsonObject(0);
@@ -176,5 +181,15 @@ class SurfaceProtectionTest {
     });
     Reply r = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id() + "&limit=500", null);
     assertThat(r.json().getJsonArray("items").size()).isEqualTo(PostbackLog.CAPACITY);
+
+    // However many entries a write leaves out, the newest one is in the log, on top, and the log stays full.
+    client.postback(surface, signup("cap-last"));
+    Await.until("the newest postback on top of the log", Duration.ofSeconds(15), () -> {
+      JsonArray items = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id() + "&limit=500", null)
+          .json().getJsonArray("items");
+      return "cap-last".equals(items.getJsonObject(0).getString("externalId"));
+    });
+    assertThat(client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id() + "&limit=500", null).json()
+        .getJsonArray("items").size()).isEqualTo(PostbackLog.CAPACITY);
   }
 }
