@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * What the gateway answered for a conversion the first time; a duplicate gets exactly this back with
@@ -28,6 +29,10 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
   private static final JsonFactory JSON = new JsonFactory();
   private static final byte[] NOT_DUPLICATE = ",\"duplicate\":false,".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] DUPLICATE = ",\"duplicate\":true,".getBytes(StandardCharsets.US_ASCII);
+  // How every outcome that encode writes as a first answer begins, one per status.
+  private static final byte[][] FIRST_ANSWER_STARTS = Arrays.stream(ConversionStatus.values())
+      .map(s -> ("{\"status\":\"" + s.wire() + "\",\"duplicate\":false,").getBytes(StandardCharsets.US_ASCII))
+      .toArray(byte[][]::new);
 
   public JsonObject toJson(boolean duplicate) {
     return new JsonObject()
@@ -74,6 +79,36 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
         .appendBuffer(remembered, 0, at)
         .appendBytes(DUPLICATE)
         .appendBuffer(remembered, at + NOT_DUPLICATE.length, remembered.length() - at - NOT_DUPLICATE.length);
+  }
+
+  /**
+   * {@link #repeatAnswer} of a remembered outcome that begins exactly as {@link #encode} writes a first answer (a
+   * status the gateway knows, then {@code "duplicate": false}); null for anything else, which only
+   * {@link #decode} can judge. For answering a repeat without reading the outcome.
+   */
+  public static Buffer repeatOfFirstAnswer(Buffer remembered) {
+    for (byte[] start : FIRST_ANSWER_STARTS) {
+      if (startsWith(remembered, start)) {
+        int at = start.length - NOT_DUPLICATE.length;
+        return Buffer.buffer(remembered.length() - 1)
+            .appendBytes(start, 0, at)
+            .appendBytes(DUPLICATE)
+            .appendBuffer(remembered, start.length, remembered.length() - start.length);
+      }
+    }
+    return null;
+  }
+
+  private static boolean startsWith(Buffer bytes, byte[] start) {
+    if (bytes.length() < start.length) {
+      return false;
+    }
+    for (int i = 0; i < start.length; i++) {
+      if (bytes.getByte(i) != start[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static int indexOf(Buffer bytes, byte[] pattern) {

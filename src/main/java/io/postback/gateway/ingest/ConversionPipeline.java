@@ -41,18 +41,20 @@ public final class ConversionPipeline {
    * changes a body makes a new Answer of it.
    */
   public static final class Answer {
-    private final ConversionOutcome outcome;
+    private ConversionOutcome outcome;
+    private final Buffer remembered;
     private final boolean duplicate;
     private JsonObject body;
     private Buffer encoded;
 
     /** An answer that is not one conversion's outcome (a batch, a provider's event). */
     public Answer(JsonObject body, boolean duplicate) {
-      this(null, duplicate, body, null);
+      this(null, null, duplicate, body, null);
     }
 
-    private Answer(ConversionOutcome outcome, boolean duplicate, JsonObject body, Buffer encoded) {
+    private Answer(ConversionOutcome outcome, Buffer remembered, boolean duplicate, JsonObject body, Buffer encoded) {
       this.outcome = outcome;
+      this.remembered = remembered;
       this.duplicate = duplicate;
       this.body = body;
       this.encoded = encoded;
@@ -60,11 +62,33 @@ public final class ConversionPipeline {
 
     /** One conversion's outcome; {@code encoded} is {@code outcome.encode(duplicate)} when it was made already. */
     static Answer of(ConversionOutcome outcome, boolean duplicate, Buffer encoded) {
-      return new Answer(outcome, duplicate, null, encoded);
+      return new Answer(outcome, null, duplicate, null, encoded);
     }
 
-    /** The conversion's outcome, or null when this answer is not one conversion's. */
+    /**
+     * A repeat answered from the outcome Redis remembers ({@code remembered}, as {@link ConversionOutcome#encode}
+     * wrote it) with {@code repeat}, those bytes marked as a duplicate. The outcome is read from them only when
+     * someone asks for it: most repeats are answered with the bytes alone, and the postback log reads only
+     * the entries it writes.
+     */
+    static Answer remembered(Buffer remembered, Buffer repeat) {
+      return new Answer(null, remembered, true, null, repeat);
+    }
+
+    /** Whether this is one conversion's answer, whose {@link #outcome} there is. */
+    public boolean ofConversion() {
+      return outcome != null || remembered != null;
+    }
+
+    /**
+     * The conversion's outcome, or null when this answer is not one conversion's. Throws
+     * IllegalArgumentException for a remembered outcome that cannot be read: bytes in Redis that begin as the
+     * gateway's outcomes do but that it did not write.
+     */
     public ConversionOutcome outcome() {
+      if (outcome == null && remembered != null) {
+        outcome = ConversionOutcome.decode(remembered);
+      }
       return outcome;
     }
 
@@ -74,7 +98,7 @@ public final class ConversionPipeline {
 
     public JsonObject body() {
       if (body == null) {
-        body = outcome.toJson(duplicate);
+        body = outcome().toJson(duplicate);
       }
       return body;
     }
@@ -82,7 +106,7 @@ public final class ConversionPipeline {
     /** The body as sent. */
     public Buffer encoded() {
       if (encoded == null) {
-        encoded = outcome != null ? outcome.encode(duplicate) : body.toBuffer();
+        encoded = ofConversion() ? outcome().encode(duplicate) : body.toBuffer();
       }
       return encoded;
     }
@@ -107,6 +131,16 @@ public final class ConversionPipeline {
 
   public Future<Answer> submit(Surface surface, ConversionRequest request) {
     return dedupe.claim(surface.id(), request.externalId()).compose(committed -> {
+      if (committed != null && request.approval() == null) {
+        // No status stated, so nothing to compare with the remembered one: the repeat is answered with the
+        // remembered bytes, marked as a duplicate, when they begin as the gateway writes an outcome. Anything
+        // else is read below, and what cannot be read is left to Postgres.
+        Buffer repeat = ConversionOutcome.repeatOfFirstAnswer(committed);
+        if (repeat != null) {
+          metrics.postback("duplicate", "none");
+          return Future.succeededFuture(Answer.remembered(committed, repeat));
+        }
+      }
       ConversionOutcome known = committed == null ? null : remembered(committed);
       if (known == null) {
         return store(surface, request);

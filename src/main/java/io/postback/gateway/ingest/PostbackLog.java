@@ -119,8 +119,7 @@ public final class PostbackLog {
     private final String ip;
     private String externalId;
     private boolean afterDeadline;
-    private ConversionOutcome outcome;
-    private boolean duplicate;
+    private ConversionPipeline.Answer conversion;   // the answer of one conversion, read when written
     private JsonObject answer;
     private ApiError error;
     long at;   // when it was recorded, milliseconds since the epoch
@@ -137,9 +136,8 @@ public final class PostbackLog {
     /** The postback was answered (or, after its deadline, would have been) with this answer. */
     Entry answered(ConversionPipeline.Answer a, boolean late) {
       afterDeadline = late;
-      if (a.outcome() != null) {
-        outcome = a.outcome();
-        duplicate = a.duplicate();
+      if (a.ofConversion()) {
+        conversion = a;
       } else {
         answer = a.body();
         // An answer that names the externalId (a provider's event) names the one that took effect.
@@ -198,13 +196,18 @@ public final class PostbackLog {
       if (afterDeadline) {
         g.writeBooleanField("afterDeadline", true);
       }
-      if (outcome != null) {
-        g.writeStringField("outcome", outcome.status().wire());
-        g.writeBooleanField("duplicate", duplicate);
-        g.writeStringField("conversionId", outcome.conversionId());
-        g.writeStringField("affiliateId", outcome.affiliateId());
-        g.writeNumberField("commissionMinor", outcome.commissionMinor());
-        g.writeStringField("approval", outcome.approval().wire());
+      if (conversion != null) {
+        ConversionOutcome outcome = readable(conversion);
+        if (outcome != null) {
+          g.writeStringField("outcome", outcome.status().wire());
+        }
+        g.writeBooleanField("duplicate", conversion.duplicate());
+        if (outcome != null) {
+          g.writeStringField("conversionId", outcome.conversionId());
+          g.writeStringField("affiliateId", outcome.affiliateId());
+          g.writeNumberField("commissionMinor", outcome.commissionMinor());
+          g.writeStringField("approval", outcome.approval().wire());
+        }
       } else if (answer != null) {
         for (String field : ANSWER_FIELDS) {
           if (answer.containsKey(field)) {
@@ -220,6 +223,15 @@ public final class PostbackLog {
       }
       g.writeStringField("at", at);
       g.writeEndObject();
+    }
+
+    /** The answer's outcome; null for a remembered one that cannot be read (the entry then shows what it can). */
+    private static ConversionOutcome readable(ConversionPipeline.Answer conversion) {
+      try {
+        return conversion.outcome();
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
     }
 
     private static void optional(JsonGenerator g, String name, String value) throws IOException {

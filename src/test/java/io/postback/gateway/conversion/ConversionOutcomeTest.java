@@ -26,6 +26,10 @@ class ConversionOutcomeTest {
           if (!duplicate) {
             assertThat(ConversionOutcome.repeatAnswer(encoded)).as("a repeat's answer, byte for byte")
                 .isEqualTo(outcome.encode(true));
+            assertThat(ConversionOutcome.repeatOfFirstAnswer(encoded)).as("the same, without reading the outcome")
+                .isEqualTo(outcome.encode(true));
+          } else {
+            assertThat(ConversionOutcome.repeatOfFirstAnswer(encoded)).as("not a first answer").isNull();
           }
         }
       }
@@ -57,6 +61,14 @@ class ConversionOutcomeTest {
         .isNull();
     assertThat(ConversionOutcome.repeatAnswer(Buffer.buffer("{\"status\":\"attributed\"}"))).isNull();
     assertThat(ConversionOutcome.repeatAnswer(Buffer.buffer(""))).isNull();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "~", "{\"status\":\"attributed\"}", "{\"status\":\"no such status\",\"duplicate\":false,\"x\":1}",
+      "{\"x\":1,\"status\":\"attributed\",\"duplicate\":false,\"y\":2}", "{\"status\":\"attributed\",\"duplicate\":true,\"x\":1}",
+      "{\"status\":\"attributedx\",\"duplicate\":false,\"x\":1}", "{\"status\": \"attributed\",\"duplicate\":false,\"x\":1}"})
+  void answersFromTheBytesOnlyWhatBeginsAsAFirstAnswerOfAKnownStatus(String remembered) {
+    assertThat(ConversionOutcome.repeatOfFirstAnswer(Buffer.buffer(remembered))).isNull();
   }
 
   @ParameterizedTest

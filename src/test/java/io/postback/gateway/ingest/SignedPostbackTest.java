@@ -86,7 +86,7 @@ class SignedPostbackTest {
     assertThat(second.json().copy().put("duplicate", false)).as("the first answer, word for word")
         .isEqualTo(first.json());
     assertThat(rows("o-dup")).isEqualTo(1);
-    assertThat(lastLogged(surface)).as("the postback log shows the repeat with the original outcome")
+    assertThat(lastLogged(surface, 2)).as("the postback log shows the repeat with the original outcome")
         .containsEntry("externalId", "o-dup").containsEntry("httpStatus", 200)
         .containsEntry("outcome", first.json().getString("status")).containsEntry("duplicate", true)
         .containsEntry("conversionId", first.json().getString("conversionId"))
@@ -99,8 +99,10 @@ class SignedPostbackTest {
   void duplicateIsRecognisedByPostgresWhenRedisHoldsSomethingElse() {
     Reply first = client.postback(surface, sale("o-junk"));
     awaitRemembered("o-junk", first);
-    // Not an outcome the gateway wrote (an operator's edit, another program): Postgres has the last word.
-    TestBackends.redis("SET", "dd:" + surface.id() + ":o-junk", "{\"status\":\"no such status\"}");
+    // Not an outcome the gateway wrote (an operator's edit, another program), even though it is shaped like
+    // one: Postgres has the last word.
+    TestBackends.redis("SET", "dd:" + surface.id() + ":o-junk",
+        "{\"status\":\"no such status\",\"duplicate\":false,\"conversionId\":\"cv_someone_else\"}");
 
     Reply second = client.postback(surface, sale("o-junk"));
 
@@ -303,7 +305,7 @@ class SignedPostbackTest {
     assertThat(r.error()).isEqualTo("body_too_large");
     assertThat(rows("big")).isZero();
     assertThat(rejected("body_too_large")).isEqualTo(before + 1);
-    assertThat(lastLogged(own)).containsEntry("httpStatus", 413).containsEntry("error", "body_too_large");
+    assertThat(lastLogged(own, 1)).containsEntry("httpStatus", 413).containsEntry("error", "body_too_large");
   }
 
   @Test
@@ -316,7 +318,7 @@ class SignedPostbackTest {
     assertThat(r.status()).isEqualTo(415);
     assertThat(r.error()).isEqualTo("unsupported_media_type");
     assertThat(rejected("unsupported_media_type")).isEqualTo(before + 1);
-    assertThat(lastLogged(own)).containsEntry("httpStatus", 415).containsEntry("error", "unsupported_media_type");
+    assertThat(lastLogged(own, 1)).containsEntry("httpStatus", 415).containsEntry("error", "unsupported_media_type");
   }
 
   /** gateway_postbacks_total{outcome="rejected",reason=...} from a scrape (0 before the first). */
@@ -327,10 +329,13 @@ class SignedPostbackTest {
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
 
-  /** The newest entry of the surface's postback log (written asynchronously: waited for). */
-  private Map<String, Object> lastLogged(GatewayClient.TestSurface own) {
-    Await.until("a postback log entry", Duration.ofSeconds(5), () -> !client.admin("GET",
-        "/admin/postback-log?surfaceId=" + own.id(), null).json().getJsonArray("items").isEmpty());
+  /**
+   * The newest entry of the surface's postback log once it holds {@code entries} (written after the answers, at
+   * most every PostbackLog.WRITE_EVERY: waited for).
+   */
+  private Map<String, Object> lastLogged(GatewayClient.TestSurface own, int entries) {
+    Await.until(entries + " postback log entries", Duration.ofSeconds(5), () -> client.admin("GET",
+        "/admin/postback-log?surfaceId=" + own.id(), null).json().getJsonArray("items").size() >= entries);
     return client.admin("GET", "/admin/postback-log?surfaceId=" + own.id(), null).json().getJsonArray("items")
         .getJsonObject(0).getMap();
   }
