@@ -89,11 +89,7 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
   public static Buffer repeatOfFirstAnswer(Buffer remembered) {
     for (byte[] start : FIRST_ANSWER_STARTS) {
       if (startsWith(remembered, start)) {
-        int at = start.length - NOT_DUPLICATE.length;
-        return Buffer.buffer(remembered.length() - 1)
-            .appendBytes(start, 0, at)
-            .appendBytes(DUPLICATE)
-            .appendBuffer(remembered, start.length, remembered.length() - start.length);
+        return repeatAnswer(remembered);
       }
     }
     return null;
