@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +43,10 @@ import java.util.concurrent.TimeUnit;
  * trimmed by that same write. Only above {@value #CAPACITY} postbacks of one surface per {@link #WRITE_EVERY}
  * does the log leave entries out, and those are entries that would have been trimmed from the list within
  * {@link #WRITE_EVERY} of being pushed: the log still shows the newest ones, and the gateway no longer encodes
- * and pushes thousands of entries a second that no one reads.
+ * and pushes thousands of entries a second that no one reads. Event loops write independently, so the list is
+ * in the order of the writes; {@link #recent} orders it by when each entry was recorded. A surface's newest
+ * entry is trimmed away only if another loop then pushes {@value #CAPACITY} older ones after it, that is, if
+ * that loop answered that many postbacks of the surface within the {@link #WRITE_EVERY} before.
  */
 public final class PostbackLog {
   public static final int CAPACITY = 200;
@@ -258,17 +262,34 @@ public final class PostbackLog {
     }
   }
 
-  /** The newest {@code limit} entries, newest first. */
+  /**
+   * The newest {@code limit} entries, newest first by when they were recorded. The whole list is read and
+   * ordered: each event loop writes its entries every {@link #WRITE_EVERY}, so one loop's write can push
+   * entries older than those another loop pushed just before.
+   */
   public Future<JsonArray> recent(String surfaceId, int limit) {
-    return redis.send(Request.cmd(Command.LRANGE).arg(key(surfaceId)).arg("0").arg(String.valueOf(limit - 1)))
+    return redis.send(Request.cmd(Command.LRANGE).arg(key(surfaceId)).arg("0").arg(TRIM_TO))
         .map(r -> {
-          JsonArray out = new JsonArray();
+          List<JsonObject> entries = new ArrayList<>();
           if (r != null) {
             for (Response item : r) {
-              out.add(new JsonObject(item.toString()));
+              entries.add(new JsonObject(item.toString()));
             }
           }
+          // A stable sort: entries of the same millisecond keep the order they were pushed in.
+          entries.sort(Comparator.comparing(PostbackLog::recordedAt).reversed());
+          JsonArray out = new JsonArray();
+          entries.stream().limit(limit).forEach(out::add);
           return out;
         });
+  }
+
+  /** When an entry was recorded; the oldest possible instant for one that does not say. */
+  private static Instant recordedAt(JsonObject entry) {
+    try {
+      return Instant.parse(entry.getString("at"));
+    } catch (RuntimeException e) {
+      return Instant.MIN;
+    }
   }
 }

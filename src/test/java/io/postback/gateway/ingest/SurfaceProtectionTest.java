@@ -168,6 +168,23 @@ class SurfaceProtectionTest {
   }
 
   @Test
+  void postbackLogIsNewestFirstByTimeWhateverOrderTheEventLoopsWroteIn() {
+    String key = "pl:" + surface.id();
+    String entry = "{\"form\":\"conversions\",\"httpStatus\":200,\"externalId\":\"%s\",\"at\":\"%s\"}";
+    // One event loop wrote the newest entry; another then wrote two older ones it had held back.
+    TestBackends.redis("LPUSH", key, entry.formatted("newest", "2026-12-06T10:00:00.300Z"));
+    TestBackends.redis("LPUSH", key, entry.formatted("older", "2026-12-06T10:00:00Z"),
+        entry.formatted("old", "2026-12-06T10:00:00.2Z"));
+
+    JsonArray items = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id(), null).json()
+        .getJsonArray("items");
+    assertThat(items.stream().map(e -> ((JsonObject) e).getString("externalId"))).containsExactly("newest", "old", "older");
+    JsonArray latest = client.admin("GET", "/admin/postback-log?surfaceId=" + surface.id() + "&limit=1", null).json()
+        .getJsonArray("items");
+    assertThat(latest.getJsonObject(0).getString("externalId")).isEqualTo("newest");
+  }
+
+  @Test
   void postbackLogIsBounded() {
     List<CompletableFuture<Reply>> fired = new ArrayList<>();
     for (int i = 0; i < PostbackLog.CAPACITY + 70; i++) {
