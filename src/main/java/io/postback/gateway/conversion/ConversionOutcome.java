@@ -72,13 +72,7 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
    */
   public static Buffer repeatAnswer(Buffer remembered) {
     int at = indexOf(remembered, NOT_DUPLICATE);
-    if (at < 0) {
-      return null;
-    }
-    return Buffer.buffer(remembered.length() - 1)
-        .appendBuffer(remembered, 0, at)
-        .appendBytes(DUPLICATE)
-        .appendBuffer(remembered, at + NOT_DUPLICATE.length, remembered.length() - at - NOT_DUPLICATE.length);
+    return at < 0 ? null : markedDuplicate(remembered, at);
   }
 
   /**
@@ -88,36 +82,40 @@ public record ConversionOutcome(ConversionStatus status, String conversionId, St
    */
   public static Buffer repeatOfFirstAnswer(Buffer remembered) {
     for (byte[] start : FIRST_ANSWER_STARTS) {
-      if (startsWith(remembered, start)) {
-        return repeatAnswer(remembered);
+      if (matchesAt(remembered, 0, start)) {
+        return markedDuplicate(remembered, start.length - NOT_DUPLICATE.length);
       }
     }
     return null;
   }
 
-  private static boolean startsWith(Buffer bytes, byte[] start) {
-    if (bytes.length() < start.length) {
+  /** The remembered bytes with the {@code "duplicate": false} found at {@code at} made {@code true}. */
+  private static Buffer markedDuplicate(Buffer remembered, int at) {
+    return Buffer.buffer(remembered.length() - 1)
+        .appendBuffer(remembered, 0, at)
+        .appendBytes(DUPLICATE)
+        .appendBuffer(remembered, at + NOT_DUPLICATE.length, remembered.length() - at - NOT_DUPLICATE.length);
+  }
+
+  private static int indexOf(Buffer bytes, byte[] pattern) {
+    for (int i = 0, last = bytes.length() - pattern.length; i <= last; i++) {
+      if (matchesAt(bytes, i, pattern)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static boolean matchesAt(Buffer bytes, int at, byte[] pattern) {
+    if (at + pattern.length > bytes.length()) {
       return false;
     }
-    for (int i = 0; i < start.length; i++) {
-      if (bytes.getByte(i) != start[i]) {
+    for (int j = 0; j < pattern.length; j++) {
+      if (bytes.getByte(at + j) != pattern[j]) {
         return false;
       }
     }
     return true;
-  }
-
-  private static int indexOf(Buffer bytes, byte[] pattern) {
-    outer:
-    for (int i = 0, last = bytes.length() - pattern.length; i <= last; i++) {
-      for (int j = 0; j < pattern.length; j++) {
-        if (bytes.getByte(i + j) != pattern[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 
   /**

@@ -270,18 +270,23 @@ public final class PostbackLog {
   public Future<JsonArray> recent(String surfaceId, int limit) {
     return redis.send(Request.cmd(Command.LRANGE).arg(key(surfaceId)).arg("0").arg(TRIM_TO))
         .map(r -> {
-          List<JsonObject> entries = new ArrayList<>();
+          List<Recorded> entries = new ArrayList<>();
           if (r != null) {
             for (Response item : r) {
-              entries.add(new JsonObject(item.toString()));
+              JsonObject entry = new JsonObject(item.toString());
+              entries.add(new Recorded(recordedAt(entry), entry));
             }
           }
           // A stable sort: entries of the same millisecond keep the order they were pushed in.
-          entries.sort(Comparator.comparing(PostbackLog::recordedAt).reversed());
+          entries.sort(Comparator.comparing(Recorded::at).reversed());
           JsonArray out = new JsonArray();
-          entries.stream().limit(limit).forEach(out::add);
+          entries.stream().limit(limit).forEach(e -> out.add(e.entry()));
           return out;
         });
+  }
+
+  /** An entry read back, with its stamp parsed once for the sort. */
+  private record Recorded(Instant at, JsonObject entry) {
   }
 
   /** When an entry was recorded; the oldest possible instant for one that does not say. */

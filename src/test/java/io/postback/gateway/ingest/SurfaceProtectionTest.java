@@ -150,6 +150,7 @@ class SurfaceProtectionTest {
     });
     Reply r = read[0];
 
+    assertThat(r.status()).isEqualTo(200);
     JsonArray items = r.json().getJsonArray("items");
     assertThat(items).hasSize(4);
     JsonObject newest = items.getJsonObject(0);
