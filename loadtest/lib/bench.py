@@ -522,6 +522,28 @@ class Bench:
         return Sampler(self.cluster, self.redis_pid, t.service.pid, t.db,
                        receiver_pid=self.receiver.pid if receiver and self.receiver else None)
 
+    BATCH_ROWS = re.compile(r'^gateway_write_batch_rows_(sum|count)\{writer="([a-z_]+)"\} ([0-9.eE+-]+)$', re.M)
+
+    def batch_rows(self, t):
+        """Rows and statements of a gateway's micro-batched writers so far, {writer: [rows, statements]}, from its
+        /metrics (gateway_write_batch_rows); empty for the reference or when the scrape fails."""
+        if t.name == "reference":
+            return {}
+        status, _, body = procs.request("GET", t.url + "/metrics")
+        out = {}
+        if status == 200:
+            for kind, writer, value in self.BATCH_ROWS.findall(body):
+                out.setdefault(writer, [0.0, 0.0])[0 if kind == "sum" else 1] = float(value)
+        return out
+
+    def rows_per_statement(self, t, before, writer):
+        """Mean rows per statement of one writer since {before} (batch_rows), or None."""
+        after = self.batch_rows(t).get(writer)
+        if not after or writer not in before:
+            return None
+        rows, statements = after[0] - before[writer][0], after[1] - before[writer][1]
+        return rows / statements if statements else None
+
     def quiet(self):
         """Same starting line for every measured phase: WAL flushed, no checkpoint due mid-window."""
         self.pg.query("postgres", "CHECKPOINT")
@@ -535,11 +557,13 @@ class Bench:
             file = self.gen_requests(t, count, name)
         if measured and settle:
             self.quiet()
+        batches = self.batch_rows(t)
         res = self.wrk.run(f"{t.name}-{name}", t.url, os.path.join(WRK_DIR, "postback.lua"),
                            {"file": file, "surface": t.surface, "mode": "unique"}, send_s,
                            sampler=self.sampler(t, receiver) if measured else None, on_snapshot=on_snapshot,
                            rate=rate)
         res["file"] = file
+        res["rows_per_statement"] = self.rows_per_statement(t, batches, "conversions")
         if res["exhausted"]:
             self.invalid.append(f"{t.name} {name}: request file exhausted (raise RATE_HINT)")
         self.check_rows(t, name, res)
@@ -582,9 +606,11 @@ class Bench:
     def clicks(self, name, send_s, measured):
         if measured:
             self.quiet()
+        batches = self.batch_rows(self.gw)
         res = self.wrk.run(f"gateway-{name}", self.gw.url, os.path.join(WRK_DIR, "click.lua"),
                            {"path": self.click_path, "dest": self.s.click_destination}, send_s,
                            sampler=self.sampler(self.gw) if measured else None)
+        res["rows_per_statement"] = self.rows_per_statement(self.gw, batches, "clicks")
         self.click_rows += res["ok"]
         rows = self.pg.settled_count(self.gw.db, f"select count(*) from clicks where link_code = '{self.click_code}'")
         extra = rows - self.click_rows
@@ -689,6 +715,7 @@ class Bench:
         r0, s0 = self.receiver_stats(), self.delivery_counts()[0]
         if measured:
             self.quiet()
+        batches = self.batch_rows(self.gw)
         sampler = self.sampler(self.gw, receiver=True)
         log(f"delivery [{name}]: {events} events x ({s.endpoints} webhook endpoints + {s.postbacks} affiliate "
             f"postback templates) = {expected} deliveries")
@@ -707,7 +734,8 @@ class Bench:
         cpu = measure.cpu_delta(snap1, snap2)
         res = {"name": name, "deliveries": expected, "seconds": t1 - t0, "rate": e2e, "steady": steady,
                "first_s": next((t for t, n in samples if n > 0), None), "cpu": cpu,
-               "us": measure.per_op_us(cpu, expected)}
+               "us": measure.per_op_us(cpu, expected),
+               "rows_per_statement": self.rows_per_statement(self.gw, batches, "delivery_attempts")}
         log(f"delivery [{name}]: {expected} in {t1 - t0:.2f} s = {e2e:.0f}/s end to end"
             + (f", {steady:.0f}/s steady" if steady else ""))
         return res

@@ -186,6 +186,7 @@ class Report:
             self.row("health p50 ms", self.series("gateway", "health", "p50_us"), lambda v: f2(ms(v)))
             self.row("health p99 ms", self.series("gateway", "health", "p99_us"), lambda v: f2(ms(v)))
             self.row("gateway CPU µs per click (total)", self.series("gateway", "click", "us.total"), f1)
+            self.row("gateway rows per click statement", self.series("gateway", "click", "rows_per_statement"), f1)
         if self.rounds and any(get(rd, "gateway", "delivery", "rate") for rd in self.rounds):
             self.header(f"delivery: {s.delivery_events} outbox events x ({s.endpoints} webhook endpoints + "
                         f"{s.postbacks} affiliate postback templates) -> local receiver")
@@ -193,6 +194,7 @@ class Report:
             self.row("deliveries/s steady (10-90 %)", self.series("gateway", "delivery", "steady"), f0)
             self.row("seconds outbox -> all recorded", self.series("gateway", "delivery", "seconds"), f2)
             self.row("first delivery after (s)", self.series("gateway", "delivery", "first_s"), f2)
+            self.row("attempt records per statement", self.series("gateway", "delivery", "rows_per_statement"), f1)
             self.row("reference postbacks/s, same round", self.series("reference", "postback", "rate"), f0)
             self.p("CPU µs per delivery (median)   " + "".join(
                 f"{g}={f1(med(self.series('gateway', 'delivery', 'us.' + g)))}  "
@@ -248,6 +250,8 @@ class Report:
             self.row("reference p99 ms", self.series("reference", scen, "p99_us"), lambda v: f1(ms(v)))
             self.row("ratio p99", self.ratios(scen, "p99_us"), f2)
         self.row("gateway CPU µs per op (total)", self.series("gateway", scen, "us.total"), f0)
+        if any(get(rd, "gateway", scen, "rows_per_statement") for rd in self.rounds):
+            self.row("gateway rows per statement", self.series("gateway", scen, "rows_per_statement"), f1)
         if self.b.ref:
             self.row("reference CPU µs per op (total)", self.series("reference", scen, "us.total"), f0)
             self.row("ratio CPU per op", self.ratios(scen, "us.total"), f2)

@@ -132,7 +132,7 @@ public final class HttpVerticle extends VerticleBase {
     DedupeFilter dedupe = new DedupeFilter(redis, metrics, config.dedupeTtl());
     DeliveryQueue deliveryQueue = new DeliveryQueue(redis, config.delivery().queuePartitions());
     ConversionWriter writer = new ConversionWriter(pool, deliveryQueue, context, waits.writeBatchesInFlight(),
-        waits.writeQueueLimit());
+        waits.writeQueueLimit(), waits.conversionRegroup(), metrics);
     ClickLookup clicks = new ClickLookup(redis, pool, metrics, config.clickCacheTtl());
     ConversionPipeline pipeline = new ConversionPipeline(dedupe,
         new RuleAttributor(catalog, clicks, new CustomerReferrals(pool)), writer,
@@ -167,8 +167,9 @@ public final class HttpVerticle extends VerticleBase {
     new ClassicPostbackRoutes(surfaces, pipeline, signed, guard).mount(router);
     new ProviderRoutes(surfaces, providers, pipeline, guard, metrics, postbackLog, config.bodyLimitBytes(),
         config.ingest().refundBackdateLimit()).mount(router);
-    new ClickRoutes(catalog, surfaces, new ClickWriter(pool, clicks, context, waits.writeBatchesInFlight(), waits.writeQueueLimit()),
-        metrics, clickLimits).mount(router);
+    ClickWriter clickWriter = new ClickWriter(pool, clicks, context, waits.writeBatchesInFlight(),
+        waits.writeQueueLimit(), metrics);
+    new ClickRoutes(catalog, surfaces, clickWriter, metrics, clickLimits).mount(router);
     new HealthRoutes(pool, redis, metrics).mount(router);
     if (config.edge().managementPort() == 0) {
       new MetricsEndpoint(vertx, metrics).mount(router);

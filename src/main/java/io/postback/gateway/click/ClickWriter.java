@@ -2,6 +2,7 @@ package io.postback.gateway.click;
 
 import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.http.ApiError;
+import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.text.StorableText;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -46,16 +47,18 @@ public final class ClickWriter {
   private final MicroBatcher<Pending> batcher;
 
   /** {@code maxQueued}: clicks allowed to wait for a batch; more fail at once. */
-  public ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued) {
-    this(pool, lookup, context, maxInFlight, maxQueued, MicroBatcher.REGROUP);
+  public ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued,
+                     GatewayMetrics metrics) {
+    this(pool, lookup, context, maxInFlight, maxQueued, MicroBatcher.REGROUP, metrics);
   }
 
   /** {@code regroup}: how long a committed batch waits at most for the visitors it answered (MicroBatcher). */
-  ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued, Duration regroup) {
+  ClickWriter(Pool pool, ClickLookup lookup, Context context, int maxInFlight, int maxQueued, Duration regroup,
+              GatewayMetrics metrics) {
     this.pool = pool;
     this.lookup = lookup;
     this.batcher = new MicroBatcher<>(context, "clicks", MAX_BATCH, maxInFlight, maxQueued, regroup,
-        new MicroBatcher.Writer<>() {
+        metrics.writeBatchRows("clicks"), new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Pending> batch) {
             return flush(batch);

@@ -59,7 +59,7 @@ public final class DeliveryWorker {
     this.metrics = metrics;
     this.claimer = new DeliveryClaimer(store, queue);
     this.lanes = new EndpointLanes(settings);
-    this.recorder = new AttemptRecorder(context, store, queue, new EndpointHealth(store, settings, metrics), ids -> {
+    this.recorder = new AttemptRecorder(context, store, queue, new EndpointHealth(store, settings, metrics), metrics, ids -> {
       ids.forEach(held::remove);
       released();
     });

@@ -1,6 +1,7 @@
 package io.postback.gateway.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -266,6 +267,21 @@ public final class GatewayMetrics {
     rowsAgedOut.computeIfAbsent(table, t -> Counter.builder("gateway.retention.rows.deleted")
         .description("Rows deleted by retention in batches (default partitions, provider events)").tag("table", t).register(registry))
         .increment(rows);
+  }
+
+  /**
+   * Rows per statement of a micro-batched writer ({@code MicroBatcher}): conversions, clicks or
+   * delivery_attempts. A statement's commit costs Postgres more than a dozen of its rows, so this says what
+   * each row paid: many one-row statements under load mean the writer's batches in flight
+   * ({@code writeBatchesInFlight}) leave nothing to queue. Statements that write a refused batch again in
+   * halves count too. Buckets, not quantiles, so that instances aggregate.
+   */
+  public DistributionSummary writeBatchRows(String writer) {
+    return DistributionSummary.builder("gateway.write.batch.rows")
+        .description("Rows per statement of the micro-batched writers (conversions, clicks, delivery_attempts)")
+        .tag("writer", writer)
+        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256)
+        .register(registry);
   }
 
   /** Counts one read meant for the read replica that the primary served. */

@@ -50,7 +50,7 @@ class ClickWriterTest {
           metrics), pool, metrics, Duration.ofHours(24));
       // A regrouping window far longer than the test's turns, so that what releases the queued clicks is the
       // answered visitors' return, not the clock (MicroBatcher.REGROUP, 1 ms, is shorter than a slow turn).
-      made.complete(new ClickWriter(pool, lookup, context, 1, 10_000, Duration.ofSeconds(5)));
+      made.complete(new ClickWriter(pool, lookup, context, 1, 10_000, Duration.ofSeconds(5), metrics));
     });
     writer = made.future().await(10, TimeUnit.SECONDS);
   }

@@ -71,7 +71,11 @@ class GatewayConfigTest {
     assertThat(w.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(w.httpReadTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(w.postgresCheckInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(w.conversionRegroup()).isEqualTo(Duration.ofMillis(1));
+    assertThat(GatewayConfig.from(new JsonObject(), Map.of("GATEWAY_CONVERSION_REGROUP", "0ms")).waits()
+        .conversionRegroup()).as("off").isZero();
     for (var bad : List.of(
+        Map.entry("GATEWAY_CONVERSION_REGROUP", "11ms"),
         Map.entry("GATEWAY_REQUEST_DEADLINE", "0s"),
         Map.entry("GATEWAY_REQUEST_DEADLINE", "1h"),
         Map.entry("GATEWAY_WRITE_QUEUE_LIMIT", "0"),

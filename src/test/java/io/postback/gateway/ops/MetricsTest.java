@@ -62,6 +62,11 @@ class MetricsTest {
       assertThat(value(scrape, "gateway_dependency_up{dependency=\"postgres\"}")).isEqualTo(1);
       assertThat(scrape).contains("vertx_pool_in_use{pool_name=\"postgres-http-").contains("jvm_memory_used_bytes");
       assertThat(scrape).doesNotContain("route=\"/admin/surfaces/" + surface.id());
+      // One after another, each accepted postback was a statement of its own; the duplicates wrote nothing.
+      assertThat(value(scrape, "gateway_write_batch_rows_count{writer=\"conversions\"}")).isEqualTo(7);
+      assertThat(value(scrape, "gateway_write_batch_rows_sum{writer=\"conversions\"}")).isEqualTo(7);
+      assertThat(value(scrape, "gateway_write_batch_rows_bucket{writer=\"conversions\",le=\"1.0\"}")).isEqualTo(7);
+      assertThat(value(scrape, "gateway_write_batch_rows_count{writer=\"clicks\"}")).isZero();
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.postback.gateway.store;
 
+import io.micrometer.core.instrument.DistributionSummary;
 import io.postback.gateway.batch.MicroBatcher;
 import io.postback.gateway.click.Click;
 import io.postback.gateway.click.ClickLookup;
@@ -97,7 +98,8 @@ class BatchIsolationTest {
   @Test
   void badConversionRowsFailAloneAndTheirNeighboursCommit() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000, Duration.ZERO,
+        new GatewayMetrics());
     NewConversion earlier = conversion(surface, "already-there", null, null);
     assertThat(inOneTurn(() -> List.of(writer.write(earlier))).get(0).result().inserted()).isTrue();
 
@@ -143,7 +145,8 @@ class BatchIsolationTest {
   @Test
   void aTextFieldPostgresCannotStoreIsNamed() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000, Duration.ZERO,
+        new GatewayMetrics());
     List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
         writer.write(conversion(surface, "nul\u0000inside", null, null)),
         writer.write(conversion(surface, "fine", null, null))));
@@ -155,7 +158,8 @@ class BatchIsolationTest {
   @Test
   void aRowTheWriterCannotEvenEncodeFailsAloneAsOurBug() {
     String surface = "iso_" + System.nanoTime();
-    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000);
+    ConversionWriter writer = new ConversionWriter(pool, deliveries, context, 4, 10_000, Duration.ZERO,
+        new GatewayMetrics());
     NewConversion noTime = new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, "no-time", "lead",
         null, null, null, null, null, null, null, null, null), Attribution.UNATTRIBUTED);
     List<Outcome<WriteResult>> out = inOneTurn(() -> List.of(
@@ -173,7 +177,8 @@ class BatchIsolationTest {
         .connectOptions()).using(vertx).build();
     AtomicInteger statements = new AtomicInteger();
     List<Promise<Void>> items = new ArrayList<>();
-    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, Duration.ZERO,
+    DistributionSummary rows = new GatewayMetrics().writeBatchRows("probes");
+    MicroBatcher<Promise<Void>> batcher = new MicroBatcher<>(context, "probes", 100, 1, 100, Duration.ZERO, rows,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Promise<Void>> batch) {
@@ -203,6 +208,8 @@ class BatchIsolationTest {
     });
     assertThat(out).allSatisfy(o -> assertThat(o.failure()).isNotNull().isNotInstanceOf(ApiError.class));
     assertThat(statements.get()).isEqualTo(1);
+    assertThat(rows.count()).as("statements measured").isEqualTo(1);
+    assertThat(rows.totalAmount()).as("rows measured").isEqualTo(8);
     dead.close().await(5, TimeUnit.SECONDS);
   }
 
@@ -218,7 +225,7 @@ class BatchIsolationTest {
       GatewayMetrics metrics = new GatewayMetrics();
       ClickLookup lookup = new ClickLookup(new RedisChannel(vertx, TestBackends.get().redisUrl(), Duration.ofSeconds(2),
           metrics), pool, metrics, Duration.ofHours(24));
-      ClickWriter writer = new ClickWriter(pool, lookup, context, 4, 10_000);
+      ClickWriter writer = new ClickWriter(pool, lookup, context, 4, 10_000, metrics);
       return clicks.stream().map(c -> writer.write(c, Duration.ofDays(1))).toList();
     });
     for (int i = 0; i < clicks.size(); i++) {
@@ -255,7 +262,8 @@ class BatchIsolationTest {
     }
     // AttemptRecorder's own writer is private to it; this is the same statement on the same batcher.
     List<Promise<Boolean>> promises = new ArrayList<>();
-    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000, Duration.ZERO,
+    DistributionSummary rows = new GatewayMetrics().writeBatchRows("delivery_attempts");
+    MicroBatcher<Integer> batcher = new MicroBatcher<>(context, "delivery attempts", 1000, 1, 1000, Duration.ZERO, rows,
         new MicroBatcher.Writer<>() {
           @Override
           public Future<?> write(List<Integer> batch) {
@@ -291,6 +299,11 @@ class BatchIsolationTest {
     }
     assertThat(TestBackends.queryLong("SELECT count(*) FROM delivery_attempts WHERE endpoint_id = ?", endpoint))
         .isEqualTo(19);
+    // Every statement is measured, the halves too: 20 refused; 0-9 refused, 10-19; 0-4, 5-9 refused; 5-6 refused,
+    // 7-9; 5, and 6 refused alone.
+    assertThat(rows.count()).as("statements measured").isEqualTo(9);
+    assertThat(rows.totalAmount()).as("rows measured").isEqualTo(20 + 10 + 10 + 5 + 5 + 2 + 3 + 1 + 1);
+    assertThat(rows.max()).isEqualTo(20);
     TestBackends.execute("DELETE FROM webhook_endpoints WHERE id = '" + endpoint + "'");
   }
 }

@@ -55,7 +55,7 @@ class PreparedStatementsTest {
     Context context = vertx.getOrCreateContext();
     DeliveryQueue queue = new DeliveryQueue(new RedisChannel(vertx, TestBackends.get().redisUrl(), Duration.ofSeconds(2),
         new GatewayMetrics()), 1);
-    ConversionWriter writer = new ConversionWriter(pool, queue, context, 1, 100);
+    ConversionWriter writer = new ConversionWriter(pool, queue, context, 1, 100, Duration.ZERO, new GatewayMetrics());
     DeliveryStore deliveries = new DeliveryStore(pool);
     String surface = "prep_" + System.nanoTime();
     for (int i = 0; i < 3; i++) {
