@@ -71,6 +71,39 @@ class EventPayloadTest {
         .containsExactlyInAnyOrderElementsOf(EventFields.of(ConversionRejected.class));
   }
 
+  /** conversion.created, built in the hot path's SQL, carries the conversion's own value in each field. */
+  @Test
+  void conversionCreatedCarriesTheConversionsValues() {
+    String clickId = client.click(client.createLink(surface, affiliate, "https://shop.example/", null));
+    // After the click (or nothing is credited), with a fraction.
+    String occurredAt = Instant.now().truncatedTo(ChronoUnit.SECONDS).plusSeconds(1).plusMillis(250).toString();
+    String sale = client.postback(surface, "{\"externalId\":\"o-5\",\"eventType\":\"sale\",\"grossMinor\":4999,"
+        + "\"currency\":\"USD\",\"clickId\":\"" + clickId + "\",\"customerId\":\"cust \\\"7\\\"\","
+        + "\"occurredAt\":\"" + occurredAt + "\",\"metadata\":{\"order\":7,\"tags\":[\"a\",null],\"n\":1.5}}")
+        .json().getString("conversionId");
+    List<String> payloads = column("SELECT data::text FROM events WHERE type = ? AND data->>'conversionId' = ?",
+        ConversionCreated.TYPE, sale);
+    assertThat(payloads).hasSize(1);
+    JsonObject data = new JsonObject(payloads.get(0));
+    assertThat(data.getString("surfaceId")).isEqualTo(surface.id());
+    assertThat(data.getString("externalId")).isEqualTo("o-5");
+    assertThat(data.getString("eventType")).isEqualTo("sale");
+    assertThat(data.getLong("grossMinor")).isEqualTo(4999L);
+    assertThat(data.getString("currency")).isEqualTo("USD");
+    assertThat(data.getString("occurredAt")).isEqualTo(occurredAt).endsWith(".250Z");
+    assertThat(data.getString("clickId")).isEqualTo(clickId);
+    assertThat(data.getString("promoCode")).isNull();
+    assertThat(data.getString("refundOf")).isNull();
+    assertThat(data.getString("status")).isEqualTo("attributed");
+    assertThat(data.getString("affiliateId")).isEqualTo(affiliate);
+    assertThat(data.getLong("commissionMinor")).isEqualTo(500L);
+    assertThat(data.getString("commissionCurrency")).isEqualTo("USD");
+    assertThat(data.getString("approval")).isEqualTo("approved");
+    assertThat(data.getString("customerId")).isEqualTo("cust \"7\"");
+    assertThat(data.getJsonObject("metadata")).isEqualTo(new JsonObject("{\"order\":7,\"tags\":[\"a\",null],\"n\":1.5}"));
+    assertThat(data.containsKey("promoCode")).as("null fields are present").isTrue();
+  }
+
   @Test
   void conversionCreatedHasTheSameFieldsWhetherASaleOrARefundCausedIt() {
     String sale = client.postback(surface, "{\"externalId\":\"o-3\",\"eventType\":\"sale\",\"grossMinor\":1000,"
