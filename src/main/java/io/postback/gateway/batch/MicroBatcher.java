@@ -151,7 +151,8 @@ public final class MicroBatcher<T> {
    * commit in one batch. Without this, a steady load splits into batches that take turns, each with its
    * own commit, and a commit (its WAL flush, the statement's start-up) costs Postgres more than a dozen rows
    * do: clicks went from 16 to 31 rows per commit on the click benchmark (releasing at three quarters:
-   * 25), conversions from 16 to 26 on the postback benchmark. Under a light load nothing waits: the next item releases the place. One place is held at a time.
+   * 25), conversions from 16 to 26 on the postback benchmark. Under a light load nothing waits: the next
+   * item releases the place. One place is held at a time.
    */
   private void regroup(int answered) {
     if (regroupMs == 0 || holding) {

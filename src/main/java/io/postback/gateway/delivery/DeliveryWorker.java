@@ -59,7 +59,8 @@ public final class DeliveryWorker {
     this.metrics = metrics;
     this.claimer = new DeliveryClaimer(store, queue);
     this.lanes = new EndpointLanes(settings);
-    this.recorder = new AttemptRecorder(context, store, queue, new EndpointHealth(store, settings, metrics), metrics, ids -> {
+    EndpointHealth health = new EndpointHealth(store, settings, metrics);
+    this.recorder = new AttemptRecorder(context, store, queue, health, metrics, ids -> {
       ids.forEach(held::remove);
       released();
     });

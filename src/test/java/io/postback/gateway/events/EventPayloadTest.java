@@ -100,7 +100,8 @@ class EventPayloadTest {
     assertThat(data.getString("commissionCurrency")).isEqualTo("USD");
     assertThat(data.getString("approval")).isEqualTo("approved");
     assertThat(data.getString("customerId")).isEqualTo("cust \"7\"");
-    assertThat(data.getJsonObject("metadata")).isEqualTo(new JsonObject("{\"order\":7,\"tags\":[\"a\",null],\"n\":1.5}"));
+    assertThat(data.getJsonObject("metadata"))
+        .isEqualTo(new JsonObject("{\"order\":7,\"tags\":[\"a\",null],\"n\":1.5}"));
     assertThat(data.containsKey("promoCode")).as("null fields are present").isTrue();
   }
 
