@@ -303,14 +303,17 @@ def finish(bench):
     s = bench.s
     text = "\n".join(r.lines) + "\n"
     print(text, end="")
-    with open(os.path.join(s.out, "summary.txt"), "w") as f:
-        f.write(text)
-    with open(os.path.join(s.out, "results.md"), "w") as f:
-        f.write(r.markdown())
-    with open(os.path.join(s.out, "results.json"), "w") as f:
-        json.dump({"settings": {k: v for k, v in vars(s).items()}, "results": bench.results,
-                   "checks": bench.checks, "invalid": bench.invalid,
-                   "targets": [t[:4] for t in r.targets]}, f, indent=1, default=str)
+    results = json.dumps({"settings": {k: v for k, v in vars(s).items()}, "results": bench.results,
+                          "checks": bench.checks, "invalid": bench.invalid,
+                          "targets": [t[:4] for t in r.targets]}, indent=1, default=str)
+    # The latest run's files, and a copy kept per run: a quick check run after a long one would otherwise
+    # overwrite the figures before they reach RESULTS.md.
+    kept = os.path.join(s.out, "runs", bench.run_id)
+    os.makedirs(kept, exist_ok=True)
+    for folder in (s.out, kept):
+        for name, content in (("summary.txt", text), ("results.md", r.markdown()), ("results.json", results)):
+            with open(os.path.join(folder, name), "w") as f:
+                f.write(content)
     if any(not c[1] for c in bench.checks):
         return 3
     if bench.invalid:

@@ -256,6 +256,8 @@ def end_to_end():
           len(res["results"]["rounds"]) == 2 and all(rd["reference"]["postback"]["rate"] > 0
                                                      for rd in res["results"]["rounds"]))
     truth("results.md written", os.path.getsize(os.path.join(OUT, "results.md")) > 0)
+    kept = glob.glob(os.path.join(OUT, "runs", "*", "results.md"))
+    truth("results kept per run", any(open(k).read() == open(os.path.join(OUT, "results.md")).read() for k in kept))
     expect("request files removed", glob.glob(os.path.join(OUT, "phases", "*.tsv")), [])
     truth("services stopped", not procs.port_in_use(PORT) and not procs.port_in_use(REF_PORT))
 
