@@ -90,7 +90,8 @@ class BatchIsolationTest {
     }
   }
 
-  private static NewConversion conversion(String surface, String externalId, String metadata, Approval approval) {
+  /** An unattributed lead of now, as the pipeline hands it to the writer (ConversionRegroupTest's too). */
+  static NewConversion conversion(String surface, String externalId, String metadata, Approval approval) {
     return new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, externalId, "lead", null, null,
         Instant.now(), null, null, null, metadata, approval, null), Attribution.UNATTRIBUTED);
   }

@@ -1,10 +1,7 @@
 package io.postback.gateway.store;
 
 import io.postback.gateway.config.PostgresUrl;
-import io.postback.gateway.conversion.Attribution;
-import io.postback.gateway.conversion.ConversionRequest;
 import io.postback.gateway.delivery.DeliveryQueue;
-import io.postback.gateway.ids.Ids;
 import io.postback.gateway.metrics.GatewayMetrics;
 import io.postback.gateway.redis.RedisChannel;
 import io.postback.gateway.store.ConversionWriter.NewConversion;
@@ -22,7 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,11 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(VertxExtension.class)
 class ConversionRegroupTest {
-
-  private static NewConversion conversion(String surface, String externalId) {
-    return new NewConversion(Ids.timeOrdered("cv"), new ConversionRequest(surface, externalId, "lead", null, null,
-        Instant.now(), null, null, null, null, null, null), Attribution.UNATTRIBUTED);
-  }
 
   /** The transaction that inserted the conversion's row. */
   private static String commitOf(NewConversion c) {
@@ -60,11 +51,11 @@ class ConversionRegroupTest {
     List<NewConversion> queued = new ArrayList<>();
     List<NewConversion> again = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      first.add(conversion(surface, "first-" + i));
-      again.add(conversion(surface, "again-" + i));
+      first.add(BatchIsolationTest.conversion(surface, "first-" + i, null, null));
+      again.add(BatchIsolationTest.conversion(surface, "again-" + i, null, null));
     }
-    queued.add(conversion(surface, "queued-0"));
-    queued.add(conversion(surface, "queued-1"));
+    queued.add(BatchIsolationTest.conversion(surface, "queued-0", null, null));
+    queued.add(BatchIsolationTest.conversion(surface, "queued-1", null, null));
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       // Built on the context that uses it, as in a verticle: one batch in flight, like the default configuration.
