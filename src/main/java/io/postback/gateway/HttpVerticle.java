@@ -222,6 +222,10 @@ public final class HttpVerticle extends VerticleBase {
         .setHost("0.0.0.0")
         .setTcpNoDelay(true)
         .setCompressionSupported(false)
+        // No WebSockets are served: without these, every request and response also passes Netty's
+        // WebSocket extension handler, which looks for an upgrade that never comes.
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false)
         .setIdleTimeout((int) waits.httpIdleTimeout().toMillis())
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
         // HTTP/1.1 only: the read deadline watches HTTP/1.x requests (cleartext HTTP/2 is not offered).
