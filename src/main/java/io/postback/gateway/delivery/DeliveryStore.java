@@ -240,16 +240,37 @@ public final class DeliveryStore {
         .map(rows -> {
           List<Claimed> out = new ArrayList<>(rows.size());
           Instant now = Instant.now();
+          // Columns found by name once per result: Row#getString(name) scans the columns for every value read.
+          List<String> names = rows.columnsNames();
+          int id = names.indexOf("id");
+          int attempts = names.indexOf("attempts");
+          int retryBase = names.indexOf("retry_base");
+          int eventId = names.indexOf("event_id");
+          int type = names.indexOf("type");
+          int createdAt = names.indexOf("created_at");
+          int data = names.indexOf("data");
+          int endpointId = names.indexOf("endpoint_id");
+          int url = names.indexOf("url");
+          int secret = names.indexOf("secret");
+          int previousSecret = names.indexOf("previous_secret");
+          int previousUntil = names.indexOf("previous_secret_valid_until");
+          int enabled = names.indexOf("enabled");
+          int timeoutMs = names.indexOf("timeout_ms");
+          int maxInFlight = names.indexOf("max_in_flight");
+          int kind = names.indexOf("kind");
+          int method = names.indexOf("method");
+          int bodyTemplate = names.indexOf("body_template");
+          int signQuery = names.indexOf("sign_query");
           for (Row r : rows) {
-            OffsetDateTime prevUntil = r.getOffsetDateTime("previous_secret_valid_until");
-            String prev = prevUntil != null && prevUntil.toInstant().isAfter(now) ? r.getString("previous_secret") : null;
-            int attempts = r.getInteger("attempts");
-            out.add(new Claimed(r.getString("id"), attempts + 1, attempts + 1 - r.getInteger("retry_base"),
-                r.getString("event_id"), r.getString("type"), r.getOffsetDateTime("created_at").toInstant(),
-                r.getString("data"), r.getString("endpoint_id"), r.getString("url"), r.getString("secret"), prev,
-                r.getBoolean("enabled"), r.getInteger("timeout_ms"), r.getInteger("max_in_flight"),
-                DestinationKind.of(r.getString("kind")), r.getString("method"), r.getString("body_template"),
-                r.getBoolean("sign_query"), null));
+            OffsetDateTime prevUntil = r.getOffsetDateTime(previousUntil);
+            String prev = prevUntil != null && prevUntil.toInstant().isAfter(now) ? r.getString(previousSecret) : null;
+            int made = r.getInteger(attempts);
+            out.add(new Claimed(r.getString(id), made + 1, made + 1 - r.getInteger(retryBase),
+                r.getString(eventId), r.getString(type), r.getOffsetDateTime(createdAt).toInstant(),
+                r.getString(data), r.getString(endpointId), r.getString(url), r.getString(secret), prev,
+                r.getBoolean(enabled), r.getInteger(timeoutMs), r.getInteger(maxInFlight),
+                DestinationKind.of(r.getString(kind)), r.getString(method), r.getString(bodyTemplate),
+                r.getBoolean(signQuery), null));
           }
           return out;
         })
@@ -288,13 +309,28 @@ public final class DeliveryStore {
                 .addArrayOfString(conversions.toArray(new String[0])))
             .map(rows -> {
               Map<String, PostbackValues.Conversion> byId = new HashMap<>();
+              List<String> names = rows.columnsNames();
+              int id = names.indexOf("id");
+              int surface = names.indexOf("surface_id");
+              int external = names.indexOf("external_id");
+              int eventType = names.indexOf("event_type");
+              int gross = names.indexOf("gross_minor");
+              int currency = names.indexOf("currency");
+              int click = names.indexOf("click_id");
+              int affiliate = names.indexOf("affiliate_id");
+              int approval = names.indexOf("approval");
+              int commission = names.indexOf("commission_minor");
+              int commissionCurrency = names.indexOf("commission_currency");
+              int linkCode = names.indexOf("link_code");
+              int clickIp = names.indexOf("click_ip");
+              int clickSubs = names.indexOf("click_subs");
               for (Row r : rows) {
-                String subs = r.getString("click_subs");
-                byId.put(r.getString("id"), new PostbackValues.Conversion(r.getString("id"), r.getString("surface_id"),
-                    r.getString("external_id"), r.getString("event_type"), r.getLong("gross_minor"),
-                    r.getString("currency"), r.getString("click_id"), r.getString("affiliate_id"),
-                    r.getString("approval"), r.getLong("commission_minor"), r.getString("commission_currency"),
-                    r.getString("link_code"), r.getString("click_ip"), subs == null ? null : new JsonObject(subs)));
+                String subs = r.getString(clickSubs);
+                byId.put(r.getString(id), new PostbackValues.Conversion(r.getString(id), r.getString(surface),
+                    r.getString(external), r.getString(eventType), r.getLong(gross), r.getString(currency),
+                    r.getString(click), r.getString(affiliate), r.getString(approval), r.getLong(commission),
+                    r.getString(commissionCurrency), r.getString(linkCode), r.getString(clickIp),
+                    subs == null ? null : new JsonObject(subs)));
               }
               return byId;
             });
