@@ -310,8 +310,9 @@ def finish(bench):
     # overwrite the figures before they reach RESULTS.md.
     kept = os.path.join(s.out, "runs", bench.run_id)
     os.makedirs(kept, exist_ok=True)
+    files = (("summary.txt", text), ("results.md", r.markdown()), ("results.json", results))
     for folder in (s.out, kept):
-        for name, content in (("summary.txt", text), ("results.md", r.markdown()), ("results.json", results)):
+        for name, content in files:
             with open(os.path.join(folder, name), "w") as f:
                 f.write(content)
     if any(not c[1] for c in bench.checks):
