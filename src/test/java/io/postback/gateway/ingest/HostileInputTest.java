@@ -13,6 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Issue 8 §2, first line of defence: every value of every inbound form is checked before it joins a
  * batch. NUL (escaped or raw), lone surrogates (high and low), invalid UTF-8 (a stray byte, an overlong
  * NUL, an encoded surrogate) in each field of each form answer 400 naming the field, never a 500, and
- * a burst of good and bad postbacks answers each on its own.
+ * a burst of good and bad postbacks answers each on its own. A WebSocket upgrade offer smuggled onto the
+ * signed path is answered as plain HTTP: the gateway serves no WebSocket.
  */
 class HostileInputTest {
   @RegisterExtension
@@ -300,6 +304,64 @@ class HostileInputTest {
       return log.status() == 200 && log.json().getJsonArray("items").stream()
           .anyMatch(e -> "invalid_field".equals(((JsonObject) e).getString("error")));
     });
+  }
+
+  /**
+   * The gateway serves no WebSocket (HttpVerticle offers no WebSocket compression either): a client that offers
+   * an upgrade, with a deflate extension, on the signed path or a plain route gets ordinary HTTP answers on the
+   * same connection, never a 101, and the postback is recorded once: its replay there is a duplicate.
+   */
+  @Test
+  void aWebSocketUpgradeOfferIsAnsweredAsPlainHttpAndRecordsThePostbackOnce() throws IOException {
+    String upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-webkit-deflate-frame\r\n";
+    String body = "{\"externalId\":\"ws-1\",\"eventType\":\"signup\"}";
+    String ts = String.valueOf(System.currentTimeMillis());
+    String postback = "POST /v1/conversions HTTP/1.1\r\nHost: gw\r\n" + upgrade
+        + "content-type: application/json\r\nx-ea-surface: " + surface.id() + "\r\nx-ea-timestamp: " + ts
+        + "\r\nx-ea-signature: " + GatewayClient.sign(surface.secret(), ts, body)
+        + "\r\ncontent-length: " + body.length() + "\r\n\r\n" + body;
+    String health = "GET /health/live HTTP/1.1\r\nHost: gw\r\n" + upgrade + "\r\n";
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(30_000);
+      InputStream in = socket.getInputStream();
+      String[] answers = new String[3];
+      String[] requests = {postback, health, postback};
+      for (int i = 0; i < requests.length; i++) {
+        socket.getOutputStream().write(ascii(requests[i]));
+        answers[i] = readResponse(in);
+        assertThat(answers[i]).as(answers[i]).startsWith("HTTP/1.1 200 ").doesNotContainIgnoringCase("sec-websocket");
+      }
+      assertThat(new JsonObject(bodyOf(answers[0])).getBoolean("duplicate")).isFalse();
+      assertThat(new JsonObject(bodyOf(answers[1])).getString("status")).isEqualTo("up");
+      assertThat(new JsonObject(bodyOf(answers[2])).getBoolean("duplicate")).isTrue();
+    }
+    assertThat(conversions()).isEqualTo(1);
+  }
+
+  /** One HTTP/1.1 response with a content-length body, head and body, read from a kept-alive connection. */
+  private static String readResponse(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("connection closed after: " + head.toString(StandardCharsets.ISO_8859_1));
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.ISO_8859_1);
+    int length = 0;
+    for (String line : text.split("\r\n")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    return text + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
+
+  private static String bodyOf(String response) {
+    return response.substring(response.indexOf("\r\n\r\n") + 4);
   }
 
   static byte[] ascii(String s) {
